@@ -1,0 +1,181 @@
+"""Vendored JavaScript for the offline book.
+
+``python -m daxsim.bookassets DEST`` writes everything the built HTML loads from its
+own site instead of a CDN (see ``_config.yml``):
+
+- ``vega-bundle.js``: Vega, Vega-Lite and vega-embed from ``vl_convert``, for the
+  Vega-Lite version altair emits, wrapped in an IIFE so that its top-level names do not
+  clash with Sphinx's scripts; it sets ``window.vegaEmbed``, ``window.vega``,
+  ``window.vegaLite``.
+- ``require.js`` and ``html-manager/embed-amd.js`` (+ its font files): what myst-nb
+  loads to draw ipywidgets from their saved state.
+- ``mathjax/``: MathJax 3 ``es5/``, trimmed to ``tex-mml-chtml.js`` and the pieces it
+  loads (CHTML fonts, TeX extensions for autoload, the menu and its accessibility
+  components).
+
+npm packages are fetched with ``npm pack NAME@VERSION`` (the npm registry is reachable
+where CDNs are not). Existing files are left alone; delete DEST to refresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+#: npm packages and the versions we vendor. html-manager 1.0.x is the series that
+#: ipywidgets 8.1 / @jupyter-widgets/controls 5 expects (myst-nb's default is 1.0.6).
+NPM_PINS = {
+    "requirejs": "2.3.8",
+    "@jupyter-widgets/html-manager": "1.0.15",
+    "mathjax": "3.2.2",
+}
+
+#: Parts of mathjax/es5 kept next to tex-mml-chtml.js (the whole es5/ is 24 MB).
+MATHJAX_KEEP = [
+    "tex-mml-chtml.js",
+    "input",  # TeX extensions loaded by autoload / \require
+    "output/chtml",  # CHTML fonts (woff-v2)
+    "ui",  # the context menu and its lazy/safe helpers
+    "a11y",  # accessibility components the menu can switch on
+    "sre",  # speech rule engine the a11y explorer loads
+]
+
+#: File name endings of the font files embed-amd.js references.
+FONT_SUFFIXES = (".woff2", ".woff", ".eot", ".ttf", ".svg")
+
+
+class AssetError(RuntimeError):
+    """Raised when the vendored assets cannot be produced."""
+
+
+def vegalite_version() -> str:
+    """The ``vl_version`` for vl_convert matching altair's Vega-Lite, e.g. ``"6.4"``."""
+    import altair as alt
+    import vl_convert as vlc
+
+    major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    wanted = f"{major}.{minor}"
+    available = vlc.get_vegalite_versions()
+    if wanted not in available:
+        raise AssetError(
+            f"vl-convert-python {vlc.__version__} has no Vega-Lite {wanted} "
+            f"(altair {alt.__version__} needs it); available: {', '.join(available)}. "
+            "Upgrade vl-convert-python."
+        )
+    return wanted
+
+
+def write_vega_bundle(dest: Path) -> Path:
+    """Write ``vega-bundle.js`` (vega + vega-lite + vega-embed, IIFE-wrapped)."""
+    import vl_convert as vlc
+
+    out = dest / "vega-bundle.js"
+    if out.exists():
+        return out
+    bundle = vlc.javascript_bundle(vl_version=vegalite_version())
+    out.write_text("(function(){\n" + bundle + "\n})();\n", encoding="utf-8")
+    return out
+
+
+def npm_pack(name: str, version: str, workdir: Path) -> Path:
+    """``npm pack name@version`` into *workdir*, untar, return the ``package/`` dir."""
+    if shutil.which("npm") is None:
+        raise AssetError("npm is not installed; install Node.js/npm (apt-get install -y npm).")
+    spec = f"{name}@{version}"
+    try:
+        proc = subprocess.run(
+            ["npm", "pack", spec, "--silent"],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssetError(f"npm pack {spec} timed out: is the npm registry reachable?") from exc
+    if proc.returncode != 0:
+        raise AssetError(
+            f"npm pack {spec} failed (exit {proc.returncode}); is the npm registry "
+            f"reachable from this machine?\n{proc.stderr.strip()}"
+        )
+    tgz = workdir / proc.stdout.strip().splitlines()[-1]
+    target = workdir / re.sub(r"[^A-Za-z0-9.]+", "-", spec)
+    with tarfile.open(tgz) as tar:
+        tar.extractall(target, filter="data")
+    return target / "package"
+
+
+def write_requirejs(dest: Path, workdir: Path) -> Path:
+    out = dest / "require.js"
+    if not out.exists():
+        pkg = npm_pack("requirejs", NPM_PINS["requirejs"], workdir)
+        shutil.copyfile(pkg / "require.js", out)
+    return out
+
+
+def write_html_manager(dest: Path, workdir: Path) -> Path:
+    out = dest / "html-manager"
+    if (out / "embed-amd.js").exists():
+        return out
+    name = "@jupyter-widgets/html-manager"
+    dist = npm_pack(name, NPM_PINS[name], workdir) / "dist"
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(dist / "embed-amd.js", out / "embed-amd.js")
+    for f in dist.iterdir():
+        if f.name.endswith(FONT_SUFFIXES):
+            shutil.copyfile(f, out / f.name)
+    return out
+
+
+def write_mathjax(dest: Path, workdir: Path) -> Path:
+    out = dest / "mathjax"
+    if (out / "tex-mml-chtml.js").exists():
+        return out
+    es5 = npm_pack("mathjax", NPM_PINS["mathjax"], workdir) / "es5"
+    for rel in MATHJAX_KEEP:
+        src, dst = es5 / rel, out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("*.map"))
+        else:
+            shutil.copyfile(src, dst)
+    return out
+
+
+def write_assets(dest: str | Path) -> list[Path]:
+    """Write every vendored asset into *dest* (created if missing); skip what exists."""
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written = [write_vega_bundle(dest)]
+    with tempfile.TemporaryDirectory(prefix="daxsim-npm-") as tmp:
+        work = Path(tmp)
+        written.append(write_requirejs(dest, work))
+        written.append(write_html_manager(dest, work))
+        written.append(write_mathjax(dest, work))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m daxsim.bookassets",
+        description="Write the JavaScript the offline book loads (vega, require.js, "
+        "ipywidgets html-manager, MathJax) into DEST.",
+    )
+    parser.add_argument("dest", help="folder to write into, e.g. _vendor")
+    args = parser.parse_args(argv)
+    try:
+        for path in write_assets(args.dest):
+            print(f"bookassets: {path}")
+    except AssetError as exc:
+        print(f"bookassets: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
