@@ -1,0 +1,70 @@
+# daxsim: make book | make test | make live | make bench | make clean
+# Each target installs what it needs into .venv first (skipped when up to date).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.daxsim-installed
+VENDOR := _vendor
+PORT   ?= 8866
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: book test live bench clean install chromium
+
+# --- environment ---------------------------------------------------------------------
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# re-installs only when pyproject.toml is newer than the stamp
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e ".[book,live,test]"
+	touch $@
+
+install: $(STAMP)
+
+# JavaScript the offline book loads from its own site (pins in lib/daxsim/bookassets.py)
+$(VENDOR)/.complete: lib/daxsim/bookassets.py | $(STAMP)
+	rm -rf $(VENDOR)
+	$(BIN)/python -m daxsim.bookassets $(VENDOR)
+	touch $@
+
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  apt-get update && apt-get install -y --no-install-recommends chromium; \
+	fi
+
+# --- the book --------------------------------------------------------------------------
+
+# A clean build every time: notebooks are executed anyway (execute_notebooks: force),
+# and an incremental Sphinx build would not repeat the warnings of unchanged pages.
+book: $(STAMP) $(VENDOR)/.complete
+	rm -rf _build
+	$(BIN)/jupyter-book build . -n -W --keep-going || { \
+	  find _build/html/reports -name '*.log' -print -exec cat {} \; 2>/dev/null; \
+	  echo "make book: the build failed (execution reports above, if any)"; exit 1; }
+	@echo "make book: open _build/html/index.html"
+
+# --- tests, in layers; each failing layer fails make ----------------------------------
+
+test: $(STAMP) chromium
+	$(BIN)/pytest tests/ -m "not browser"
+	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
+	$(MAKE) book
+	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m browser
+
+# --- live ------------------------------------------------------------------------------
+
+live: $(STAMP)
+	$(BIN)/voila notebooks/ --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf _build $(VENDOR) .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -print0 | xargs -0 rm -rf
