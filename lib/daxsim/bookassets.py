@@ -13,6 +13,9 @@ own site instead of a CDN (see ``_config.yml``):
   loads (CHTML fonts, TeX extensions for autoload, the menu and its accessibility
   components).
 
+As a Sphinx extension (listed in ``_config.yml``) it also removes the duplicate
+script tags that make a Jupyter Book 1 page throw an error in the console.
+
 npm packages are fetched with ``npm pack NAME@VERSION`` (the npm registry is reachable
 where CDNs are not). Existing files are left alone; delete DEST to refresh.
 """
@@ -158,6 +161,27 @@ def write_assets(dest: str | Path) -> list[Path]:
         written.append(write_html_manager(dest, work))
         written.append(write_mathjax(dest, work))
     return written
+
+
+# ------------------------------------------------------------- Sphinx extension
+
+
+def _unique_scripts(app, pagename, templatename, context, doctree):
+    """Drop repeated <script> entries from a page.
+
+    sphinx-thebe (always loaded by Jupyter Book 1) registers its inline
+    ``const THEBE_JS_URL = ...`` script twice, and the second copy throws "Identifier
+    'THEBE_JS_URL' has already been declared" on every page.
+    """
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        context["script_files"] = list(dict.fromkeys(scripts))
+
+
+def setup(app):
+    """Sphinx extension (``_config.yml``: ``sphinx: extra_extensions``)."""
+    app.connect("html-page-context", _unique_scripts, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
 def main(argv: list[str] | None = None) -> int:

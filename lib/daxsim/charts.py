@@ -47,7 +47,7 @@ RENDERER = "daxsim"
 MAX_ROWS = 5000
 VEGALITE_MIME = "application/vnd.vegalite.v6+json"
 
-_EMBED_OPTIONS = {"actions": False}
+_EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
 _bundle_sent = False  # the live bundle goes out once per kernel
 _bundle_cache: str | None = None
 

@@ -1,0 +1,25 @@
+"""daxsim: direct I/O and DMA to persistent memory larger than DRAM, emulated.
+
+The public surface::
+
+    import daxsim
+    m = daxsim.Machine(pmem="400G", dram="16G", memmap="dram")
+    w = daxsim.Workload.from_preset("rand-64k", ios=2000, seed=1)
+    r = daxsim.run("1a", m, w, hardware="optane-pmem-100")
+    daxsim.frame(daxsim.compare(["0", "1a"], m, w))
+"""
+
+from .hardware import HARDWARE, CostModel, Figure, HardwareProfile, hardware_profile
+from .machine import Machine, namespace_layout
+from .metrics import COUNTERS, FORMULA, Modelled
+from .paths import DESCRIPTIONS as OPTIONS
+from .study import InvariantError, Result, accounting, compare, frame, run
+from .units import format_size, parse_size
+from .workload import PRESETS, Workload
+
+__version__ = "0.1.0"
+__all__ = [
+    "HARDWARE", "CostModel", "Figure", "HardwareProfile", "hardware_profile", "Machine", "namespace_layout",
+    "COUNTERS", "FORMULA", "Modelled", "OPTIONS", "InvariantError", "Result", "accounting", "compare", "frame",
+    "run", "format_size", "parse_size", "PRESETS", "Workload",
+]

@@ -1,0 +1,143 @@
+"""Pieces every I/O path shares: memcpy, pfn_to_page with a lazily built vmemmap, and
+the data check (an ideal replay of the workload on a snapshot of the touched pages).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from ..machine import IDLE_REFCOUNT
+from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
+from ..metrics import C_SP_MATERIALISED
+from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+
+PGMAP_COOKIE = 0x5A5A0000  #: stands for page->pgmap, the dev_pagemap of the namespace
+SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)
+
+
+@intrinsic
+def memcpy(typingctx, dst, dst_off, src, src_off, n):
+    """``memcpy(dst + dst_off, src + src_off, n)`` on uint8 arrays: LLVM's memcpy (the C library's)."""
+    sig = types.void(dst, dst_off, src, src_off, n)
+
+    def codegen(context, builder, signature, args):
+        d, doff, s, soff, count = args
+        dary = context.make_array(signature.args[0])(context, builder, d)
+        sary = context.make_array(signature.args[2])(context, builder, s)
+        dptr = builder.gep(dary.data, [doff])
+        sptr = builder.gep(sary.data, [soff])
+        cgutils.raw_memcpy(builder, dptr, sptr, count, 1)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters):
+    """Build vmemmap page ``block`` (64 struct pages) as memmap_init_zone_device() would."""
+    start = block * STRUCT_PAGES_PER_VMEMMAP_PAGE
+    end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap))
+    for i in range(start, end):
+        pfn = memmap_base_pfn + i
+        memmap[i].flags = PG_RESERVED | np.uint64(ZONE_DEVICE << ZONE_SHIFT) | \
+            np.uint64((pfn >> SECTION_PAGE_SHIFT) << SECTION_SHIFT_IN_FLAGS)
+        memmap[i].lru_next = PGMAP_COOKIE
+        memmap[i].lru_prev = 0
+        memmap[i].mapping = 0
+        memmap[i].index = 0
+        memmap[i].private = 0
+        memmap[i].mapcount = -1
+        memmap[i].refcount = IDLE_REFCOUNT
+        memmap[i].memcg_data = 0
+    populated[block] = 1
+    counters[C_SP_MATERIALISED] += end - start
+
+
+@njit(cache=True, inline="always")
+def pfn_to_page(pfn, memmap, populated, memmap_base_pfn, counters):
+    """Index of pfn's struct page in ``memmap``, building its vmemmap page on first touch."""
+    i = pfn - memmap_base_pfn
+    block = i // STRUCT_PAGES_PER_VMEMMAP_PAGE
+    if populated[block] == 0:
+        populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)
+    return i
+
+
+@njit(cache=True)
+def populate_memmap(memmap, populated, memmap_base_pfn, counters):
+    """Initialise the whole memmap (what the kernel does when the namespace is enabled)."""
+    for block in range(len(populated)):
+        if populated[block] == 0:
+            populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)
+
+
+@njit(cache=True)
+def fill_pattern(buf, byte_starts, salt):
+    """Fill the 4 KiB pages at ``byte_starts`` of ``buf`` with a pattern unique to each 8 bytes."""
+    words = buf.view(np.uint64)
+    for s in byte_starts:
+        w0 = s >> 3
+        for j in range(PAGE_SIZE >> 3):
+            x = np.uint64(w0 + j) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(salt)
+            x ^= x >> np.uint64(29)
+            words[w0 + j] = x * np.uint64(0xBF58476D1CE4E5B9)
+
+
+@njit(cache=True)
+def gather_pages(buf, byte_starts, out):
+    """Copy the 4 KiB pages at ``byte_starts`` of ``buf`` into consecutive pages of ``out``."""
+    for k in range(len(byte_starts)):
+        memcpy(out, k * PAGE_SIZE, buf, byte_starts[k], PAGE_SIZE)
+
+
+@njit(cache=True)
+def ideal_replay(op, off, length, fpages, pmem_snap, dev_snap):
+    """Apply the workload to snapshots of the touched pages, with no metadata at all.
+
+    Page ``k`` of each snapshot holds file page ``fpages[k]`` (pmem) and the device
+    block at the same offset; a write copies buffer -> device, a read device -> buffer.
+    This is the "no metadata, no bounce" bound, and the oracle the paths are checked on.
+    """
+    for i in range(len(op)):
+        pos = off[i]
+        end = off[i] + length[i]
+        while pos < end:
+            fp = pos >> PAGE_SHIFT
+            in_page = pos & (PAGE_SIZE - 1)
+            seg = min(PAGE_SIZE - in_page, end - pos)
+            k = np.searchsorted(fpages, fp)
+            at = k * PAGE_SIZE + in_page
+            if op[i] == 1:
+                memcpy(dev_snap, at, pmem_snap, at, seg)
+            else:
+                memcpy(pmem_snap, at, dev_snap, at, seg)
+            pos += seg
+
+
+@njit(cache=True)
+def count_mismatch(buf, byte_starts, expected):
+    """Bytes of the pages at ``byte_starts`` of ``buf`` that differ from ``expected``."""
+    bad = 0
+    for k in range(len(byte_starts)):
+        s = byte_starts[k]
+        for j in range(PAGE_SIZE):
+            if buf[s + j] != expected[k * PAGE_SIZE + j]:
+                bad += 1
+    return bad
+
+
+@njit(cache=True)
+def count_busy_pages(memmap, populated):
+    """Struct pages (in built vmemmap pages) whose refcount is not idle: leaked references."""
+    busy = 0
+    for block in range(len(populated)):
+        if populated[block]:
+            start = block * STRUCT_PAGES_PER_VMEMMAP_PAGE
+            end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap))
+            for i in range(start, end):
+                if memmap[i].refcount != IDLE_REFCOUNT:
+                    busy += 1
+    return busy

@@ -1,0 +1,160 @@
+"""Seeded workloads: O_DIRECT reads and writes between a DAX-mapped buffer and a device.
+
+The application maps a file of the DAX filesystem and uses the mapping as the buffer of
+O_DIRECT I/O to a file on a block device. A **write** (``w``) moves bytes from the
+buffer (pmem) to the device; a **read** (``r``) moves bytes from the device into the
+buffer (pmem). The device file mirrors the DAX file: an I/O at buffer offset ``x`` goes
+to device offset ``x``.
+
+An operation string spells a hand-traceable workload: ``"w0:8k,r8k:4k"`` writes 8 KiB
+from buffer offset 0, then reads 4 KiB into buffer offset 8 KiB. Offsets and lengths
+take the usual size suffixes and must be multiples of 512 bytes (O_DIRECT alignment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
+
+OP_READ = 0  #: device -> pmem buffer
+OP_WRITE = 1  #: pmem buffer -> device
+
+PATTERNS = ("random", "sequential")
+
+#: named workloads: the settings each preset changes from the defaults
+PRESETS: dict[str, dict] = {
+    "rand-4k": dict(io_size=4096, read_fraction=0.5, pattern="random", queue_depth=1),
+    "oltp-4k": dict(io_size=4096, read_fraction=0.7, pattern="random", queue_depth=32),
+    "rand-64k": dict(io_size=64 << 10, read_fraction=0.5, pattern="random", queue_depth=8),
+    "seq-1m": dict(io_size=1 << 20, read_fraction=0.0, pattern="sequential", queue_depth=4),
+    "log-512": dict(io_size=512, read_fraction=0.0, pattern="sequential", queue_depth=1),
+}
+DEFAULT_PRESET = "rand-4k"
+
+_OP_RE = re.compile(r"^\s*([rw])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A seeded O_DIRECT workload over a DAX file (see the module docstring).
+
+    Parameters
+    ----------
+    ios : number of I/Os (ignored when ``ops`` is given).
+    io_size : bytes per I/O, a multiple of 512.
+    read_fraction : share of reads (device -> pmem), 0..1.
+    pattern : ``"random"`` (offsets aligned to io_size) or ``"sequential"`` (wrapping).
+    queue_depth : I/Os in flight together (submitted as a batch, then completed).
+    file_size : size of the DAX file (and of the device file).
+    extent_size : file fragmentation: extents of this size in random order; None = one extent.
+    seed : seed of the random choices.
+    ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern.
+    preset : the preset this workload was made from (a label only).
+    """
+
+    ios: int = 1000
+    io_size: int = 4096
+    read_fraction: float = 0.5
+    pattern: str = "random"
+    queue_depth: int = 1
+    file_size: int = GiB
+    extent_size: int | None = None
+    seed: int = 0
+    ops: str | None = None
+    preset: str | None = None
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_("io_size", parse_size(self.io_size, "io_size"))
+        set_("file_size", parse_size(self.file_size, "file_size"))
+        if self.extent_size is not None:
+            set_("extent_size", parse_size(self.extent_size, "extent_size"))
+            if self.extent_size % PAGE_SIZE:
+                raise ValueError(f"extent_size: {format_size(self.extent_size)} is not a multiple of 4 KiB")
+        if self.file_size % PAGE_SIZE:
+            raise ValueError(f"file_size: {self.file_size} is not a multiple of 4 KiB")
+        if self.io_size % SECTOR_SIZE:
+            raise ValueError(f"io_size: {self.io_size} is not a multiple of 512 bytes (O_DIRECT alignment)")
+        if self.io_size > self.file_size:
+            raise ValueError(f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}")
+        if isinstance(self.ios, bool) or not isinstance(self.ios, (int, np.integer)) or self.ios < 1:
+            raise ValueError(f"ios: {self.ios!r} must be a positive integer")
+        if not 0.0 <= float(self.read_fraction) <= 1.0:
+            raise ValueError(f"read_fraction: {self.read_fraction!r} must be between 0 and 1")
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
+        if isinstance(self.queue_depth, bool) or not isinstance(self.queue_depth, (int, np.integer)) \
+                or not 1 <= self.queue_depth <= 4096:
+            raise ValueError(f"queue_depth: {self.queue_depth!r} must be an integer from 1 to 4096")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
+        if self.ops is not None:
+            parse_ops(self.ops, self.file_size)  # validate early
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> "Workload":
+        """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
+        if name not in PRESETS:
+            raise ValueError(f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                             "or an operation string like 'w0:8k,r8k:4k'")
+        return cls(**{**PRESETS[name], **overrides, "preset": name})
+
+    def replace(self, **changes) -> "Workload":
+        return dataclasses.replace(self, **changes)
+
+    def params(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def generate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The I/Os as arrays: op (``OP_READ``/``OP_WRITE``), buffer offset, length."""
+        if self.ops is not None:
+            return parse_ops(self.ops, self.file_size)
+        rng = np.random.default_rng(self.seed)
+        n = int(self.ios)
+        slots = self.file_size // self.io_size
+        if self.pattern == "random":
+            off = rng.integers(0, slots, n, dtype=np.int64) * self.io_size
+        else:
+            off = (np.arange(n, dtype=np.int64) % slots) * self.io_size
+        op = np.where(rng.random(n) < float(self.read_fraction), OP_READ, OP_WRITE).astype(np.int8)
+        length = np.full(n, self.io_size, np.int64)
+        return op, off, length
+
+
+def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse ``"w0:8k,r8k:4k"`` into (op, offset, length) arrays, checking each I/O."""
+    if not isinstance(ops, str) or not ops.strip():
+        raise ValueError(f"ops: {ops!r} is empty; write I/Os like 'w0:8k,r8k:4k'")
+    out = []
+    for item in ops.split(","):
+        m = _OP_RE.match(item)
+        if not m:
+            raise ValueError(f"ops: {item.strip()!r} is not an I/O; accepted: r|w OFFSET:LENGTH, e.g. 'w0:8k'")
+        kind, off_s, len_s = m.groups()
+        off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
+        length = parse_size(len_s, "ops length")
+        if off % SECTOR_SIZE or length % SECTOR_SIZE:
+            raise ValueError(f"ops: {item.strip()!r} is not 512-byte aligned (O_DIRECT needs sector alignment)")
+        if off + length > file_size:
+            raise ValueError(f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
+                             f"past the end of the {format_size(file_size)} file")
+        out.append((OP_READ if kind == "r" else OP_WRITE, off, length))
+    a = np.array(out, dtype=np.int64)
+    return a[:, 0].astype(np.int8), a[:, 1].copy(), a[:, 2].copy()
+
+
+def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Sorted distinct file pages that the I/Os touch."""
+    first = off // PAGE_SIZE
+    last = (off + length - 1) // PAGE_SIZE
+    counts = last - first + 1
+    if counts.max(initial=0) == 1:
+        return np.unique(first)
+    starts = np.repeat(first, counts)
+    steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.unique(starts + steps)
