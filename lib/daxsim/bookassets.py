@@ -13,8 +13,10 @@ own site instead of a CDN (see ``_config.yml``):
   loads (CHTML fonts, TeX extensions for autoload, the menu and its accessibility
   components).
 
-As a Sphinx extension (listed in ``_config.yml``) it also removes the duplicate
-script tags that make a Jupyter Book 1 page throw an error in the console.
+It also writes ``favicon.svg``. As a Sphinx extension (listed in ``_config.yml``) it
+adds a MathJax 2 -> 3 shim for widget labels to every page (``PAGE_JS``), tells
+require.js where html-manager's font files are, and removes the duplicate script tags
+that make a Jupyter Book 1 page throw an error in the console.
 
 npm packages are fetched with ``npm pack NAME@VERSION`` (the npm registry is reachable
 where CDNs are not). Existing files are left alone; delete DEST to refresh.
@@ -154,7 +156,10 @@ def write_assets(dest: str | Path) -> list[Path]:
     """Write every vendored asset into *dest* (created if missing); skip what exists."""
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    written = [write_vega_bundle(dest)]
+    favicon = dest / "favicon.svg"
+    if not favicon.exists():
+        favicon.write_text(FAVICON_SVG, encoding="utf-8")
+    written = [favicon, write_vega_bundle(dest)]
     with tempfile.TemporaryDirectory(prefix="daxsim-npm-") as tmp:
         work = Path(tmp)
         written.append(write_requirejs(dest, work))
@@ -166,21 +171,67 @@ def write_assets(dest: str | Path) -> list[Path]:
 # ------------------------------------------------------------- Sphinx extension
 
 
-def _unique_scripts(app, pagename, templatename, context, doctree):
-    """Drop repeated <script> entries from a page.
+#: Runs first on every page (inline, in <head>).
+PAGE_JS = """(function () {
+  // html-manager typesets widget labels with the MathJax 2 call MathJax.Hub.Queue;
+  // the book loads MathJax 3, so map that call onto MathJax.typesetPromise.
+  document.addEventListener("DOMContentLoaded", function () {
+    var mj = window.MathJax;
+    if (!mj || mj.Hub) return;
+    mj.Hub = {Queue: function (job) {
+      var el = Array.isArray(job) ? job[2] : undefined;
+      var ready = (mj.startup && mj.startup.promise) || Promise.resolve();
+      ready.then(function () {
+        if (mj.typesetPromise) return mj.typesetPromise(el ? [el] : undefined);
+      }).catch(function (err) { console.warn("MathJax:", err); });
+    }};
+  });
+})();"""
 
-    sphinx-thebe (always loaded by Jupyter Book 1) registers its inline
-    ``const THEBE_JS_URL = ...`` script twice, and the second copy throws "Identifier
-    'THEBE_JS_URL' has already been declared" on every page.
+#: A small page icon, so that browsers do not ask the server for /favicon.ico.
+FAVICON_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#2a5d8f"/>'
+    '<path d="M4 4h3a4 4 0 0 1 0 8H4z" fill="#fff"/></svg>\n'
+)
+
+
+#: Before require.js, on pages with widgets: html-manager derives the URL of its font
+#: files from its AMD module name, which require.js resolves against the page's folder
+#: (404s); map that name to _static/html-manager.
+REQUIRE_CONFIG_JS = """var require = {paths: {"@jupyter-widgets/html-manager/dist": new URL(
+  (document.documentElement.dataset.content_root || "") + "_static/html-manager",
+  document.baseURI).href}};"""
+
+
+def _page_scripts(app, pagename, templatename, context, doctree):
+    """Fix a page's <script> list: drop repeats, configure require.js.
+
+    sphinx-thebe and sphinx-togglebutton (always loaded by Jupyter Book 1) register
+    their inline scripts twice, and the second ``const THEBE_JS_URL = ...`` throws
+    "Identifier 'THEBE_JS_URL' has already been declared" on every page.
     """
     scripts = context.get("script_files")
-    if isinstance(scripts, list):
-        context["script_files"] = list(dict.fromkeys(scripts))
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for js in scripts:
+        # the same inline script is registered once as filename None, once as ""
+        attrs = getattr(js, "attributes", {}) or {}
+        key = (str(getattr(js, "filename", js) or ""), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        if key[0].endswith("require.js"):
+            unique.append(type(js)("", priority=js.priority, body=REQUIRE_CONFIG_JS))
+        unique.append(js)
+    context["script_files"] = unique
 
 
 def setup(app):
     """Sphinx extension (``_config.yml``: ``sphinx: extra_extensions``)."""
-    app.connect("html-page-context", _unique_scripts, priority=900)
+    app.add_js_file(None, body=PAGE_JS, priority=100)
+    app.connect("html-page-context", _page_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -346,7 +346,10 @@ def grid_chart(
         y_scale_kw["domain"] = y_domain
 
     enc = {
-        "x": alt.X(x, type=x_type, title=x_title or x, scale=alt.Scale(type=x_scale)),
+        "x": alt.X(
+            x, type=x_type, title=x_title or x,
+            scale=alt.Scale(type=x_scale) if x_type == "quantitative" else alt.Undefined,
+        ),
         "y": alt.Y(y, type="quantitative", title=y_title or y, scale=alt.Scale(**y_scale_kw)),
         "tooltip": [
             alt.Tooltip(c, title=t)
