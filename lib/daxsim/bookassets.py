@@ -13,7 +13,8 @@ own site instead of a CDN (see ``_config.yml``):
   loads (CHTML fonts, TeX extensions for autoload, the menu and its accessibility
   components).
 
-It also writes ``favicon.svg``. As a Sphinx extension (listed in ``_config.yml``) it
+It also writes ``favicon.svg``; ``--voila-template`` writes instead a Voila template
+(``voila --template=daxsim``) that serves Font Awesome itself rather than from a CDN. As a Sphinx extension (listed in ``_config.yml``) it
 adds a MathJax 2 -> 3 shim for widget labels to every page (``PAGE_JS``), tells
 require.js where html-manager's font files are, and removes the duplicate script tags
 that make a Jupyter Book 1 page throw an error in the console.
@@ -39,6 +40,7 @@ NPM_PINS = {
     "requirejs": "2.3.8",
     "@jupyter-widgets/html-manager": "1.0.15",
     "mathjax": "3.2.2",
+    "@fortawesome/fontawesome-free": "5.15.4",  # Voila's lab template asks for ^5
 }
 
 #: Parts of mathjax/es5 kept next to tex-mml-chtml.js (the whole es5/ is 24 MB).
@@ -168,6 +170,62 @@ def write_assets(dest: str | Path) -> list[Path]:
     return written
 
 
+# ------------------------------------------------------------------ Voila template
+
+#: ``voila --template=daxsim``: Voila's lab template with Font Awesome served by Voila
+#: itself (its lab template links the CSS from cdn.jsdelivr.net).
+VOILA_INDEX = """{#- daxsim: Voila's lab template, Font Awesome served locally, not from a CDN. -#}
+{%- extends 'voila/templates/lab/index.html.j2' -%}
+{% import "spinner.macro.html.j2" as spinner %}
+
+{%- block notebook_css -%}
+  {% if frontend == "voila" %}
+    {{ resources.include_js("static/voila-style.js") }}
+  {% endif %}
+  {{ spinner.css() }}
+  <style>
+    .jp-mod-noOutputs.jp-mod-noInput { display: none; }
+  </style>
+{% if resources.show_margins %}
+  <style>
+    body { background: var(--jp-layout-color1); }
+    #rendered_cells {
+      padding-left: calc(calc(100% - 1200px) * 0.5);
+      padding-right: calc( calc( 100% - 1200px - 20px ) * 0.5 );
+    }
+    #rendered_cells > div {
+      background: var(--jp-layout-color0);
+      padding: 6ex 12ex 8ex 12ex;
+      border-radius: var(--jp-border-radius);
+      box-shadow: var(--jp-elevation-z4);
+    }
+  </style>
+{% endif %}
+  <link rel="stylesheet" href="{{ resources.base_url }}voila/templates/daxsim/static/fontawesome/css/all.min.css" type="text/css" />
+  <link rel="stylesheet" href="{{ resources.base_url }}voila/templates/daxsim/static/fontawesome/css/v4-shims.min.css" type="text/css" />
+  {{ super.super() }}
+{%- endblock notebook_css -%}
+"""
+
+
+def write_voila_template(dest: str | Path) -> Path:
+    """Write the ``daxsim`` Voila template into *dest* (``.../voila/templates/daxsim``)."""
+    dest = Path(dest)
+    if (dest / "index.html.j2").exists():
+        return dest
+    name = "@fortawesome/fontawesome-free"
+    with tempfile.TemporaryDirectory(prefix="daxsim-npm-") as tmp:
+        pkg = npm_pack(name, NPM_PINS[name], Path(tmp))
+        fa = dest / "static" / "fontawesome"
+        (fa / "css").mkdir(parents=True, exist_ok=True)
+        for css in ("all.min.css", "v4-shims.min.css"):
+            shutil.copyfile(pkg / "css" / css, fa / "css" / css)
+        shutil.copytree(pkg / "webfonts", fa / "webfonts", dirs_exist_ok=True)
+    (dest / "conf.json").write_text('{"base_template": "lab"}\n', encoding="utf-8")
+    (dest / "index.html.j2").write_text(VOILA_INDEX, encoding="utf-8")
+    return dest
+
+
 # ------------------------------------------------------------- Sphinx extension
 
 
@@ -242,8 +300,17 @@ def main(argv: list[str] | None = None) -> int:
         "ipywidgets html-manager, MathJax) into DEST.",
     )
     parser.add_argument("dest", help="folder to write into, e.g. _vendor")
+    parser.add_argument(
+        "--voila-template",
+        action="store_true",
+        help="write the `daxsim` Voila template into DEST instead "
+        "(e.g. .venv/share/jupyter/voila/templates/daxsim)",
+    )
     args = parser.parse_args(argv)
     try:
+        if args.voila_template:
+            print(f"bookassets: {write_voila_template(args.dest)}")
+            return 0
         for path in write_assets(args.dest):
             print(f"bookassets: {path}")
     except AssetError as exc:

@@ -54,7 +54,7 @@ def buddy_free_pages(st: np.ndarray) -> int:
     return listed + int(st[B_LIMIT] - st[B_FRONTIER])
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _list_add(pages, st, pfn, order):
     head = st[B_HEAD + order]
     pages[pfn].lru_next = head
@@ -67,7 +67,7 @@ def _list_add(pages, st, pfn, order):
     st[B_NR_FREE + order] += 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _list_del(pages, st, pfn, order):
     nxt = pages[pfn].lru_next
     prv = pages[pfn].lru_prev

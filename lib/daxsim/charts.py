@@ -68,8 +68,10 @@ def _vega_bundle_js() -> str:
         from daxsim.bookassets import vegalite_version
 
         bundle = vlc.javascript_bundle(vl_version=vegalite_version())
-        # The bundle goes inside a <script> element: never let it close that element.
-        _bundle_cache = "(function(){\n" + bundle.replace("</", "<\\/") + "\n})();"
+        # The bundle goes inside a <script> element: never let it close that element
+        # ("<\/script" means the same as "</script" in JS strings and regexes).
+        bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
+        _bundle_cache = "(function(){\n" + bundle + "\n})();"
     return _bundle_cache
 
 
@@ -226,7 +228,7 @@ def _bind(
                     name=name,
                     value=position,
                     bind=alt.binding_range(
-                        min=0, max=len(values) - 1, step=1, name=f"{label} (step) "
+                        min=0, max=len(values) - 1, step=1, name=f"{label}: step "
                     ),
                 )
             )

@@ -78,7 +78,7 @@ def create_file(name: str, size: int, first_pfn: int, last_pfn: int, extent_size
     return DaxFile(name, npages * PAGE_SIZE, fpage, pfn, length, pte)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def extent_lookup(ext_fpage, fpage):
     """Index of the extent holding file page ``fpage`` (binary search, like the extent tree)."""
     lo, hi = 0, len(ext_fpage)
@@ -91,13 +91,15 @@ def extent_lookup(ext_fpage, fpage):
     return lo
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def dax_fault(pte, ext_fpage, ext_pfn, fpage, counters, c_faults):
-    """The pfn mapped at file page ``fpage``, faulting it in (installing the PTE) if absent."""
-    v = pte[fpage]
-    if v == 0:
-        e = extent_lookup(ext_fpage, fpage)
-        v = ext_pfn[e] + (fpage - ext_fpage[e]) + 1
-        pte[fpage] = v
-        counters[c_faults] += 1
-    return v - 1
+    """The DAX fault handler: look file page ``fpage`` up in the extents, install its PTE.
+
+    Returns the PTE value (pfn + 1). Kernels read ``pte[fpage]`` themselves and call this
+    only when it is 0 (keeping the cold path out of the hot loop keeps numba's code fast).
+    """
+    e = extent_lookup(ext_fpage, fpage)
+    v = ext_pfn[e] + (fpage - ext_fpage[e]) + 1
+    pte[fpage] = v
+    counters[c_faults] += 1
+    return v

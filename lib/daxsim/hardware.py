@@ -80,7 +80,7 @@ def _as_figures(obj, values):
 
 
 _S2 = "yang2020optane"
-_S2D = "optanestudy"
+_S2D = "nvsl2020optanestudy"
 _S1 = "izraelevitz2019optane"
 
 DDR4 = HardwareProfile(
@@ -124,12 +124,12 @@ CXL_EXPANDER = HardwareProfile(
     name="cxl-expander",
     description="A direct-attached CXL 2.0 Type-3 DRAM expander (PCIe 5.0 x8 module), not persistent",
     read_latency_ns=_f(101.5 + 80, "ns", "li2023pond", "DRAM + 70-90 ns (Pond) / 50-100 ns (TPP); midpoint 80 ns", True),
-    read_bw_1t=_f(7.38 * 101.5 / 181.5, "GB/s", "mccalpin2025bandwidth",
+    read_bw_1t=_f(7.38 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth",
                   "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio", True),
-    ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2025bandwidth", "scaled like read_bw_1t", True),
-    clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2025bandwidth", "scaled like read_bw_1t", True),
-    read_bw=_f(36.0, "GB/s", "micron2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor)"),
-    write_bw=_f(36.0, "GB/s", "micron2023cz120", "same figure; no separate write figure published", True),
+    ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
+    clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
+    read_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor)"),
+    write_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "same figure; no separate write figure published", True),
     media_granularity=_f(64, "B", "li2023pond", "DRAM behind the CXL controller", True),
     persistent=False,
 )
@@ -176,7 +176,7 @@ class CostModel:
     device_bw: Figure = field(default_factory=lambda: _f(
         7.0, "GB/s", "daxsim", "the block device's DMA bandwidth (a PCIe 4.0 x4 NVMe class device)", True))
     memmap_init_cpu_ns: Figure = field(default_factory=lambda: _f(
-        10.4, "ns", "li2026memmapinit", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns"))
+        10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns"))
 
     def figures(self) -> dict[str, Figure]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -21,7 +21,7 @@ import numpy as np
 
 from .buddy import buddy_free_pages, buddy_init
 from .daxfs import DaxFile, create_file
-from .memory import HOST_VIRTUAL_LIMIT, sparse_array, struct_pages
+from .memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
 from .units import (
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
     STRUCT_PAGES_PER_VMEMMAP_PAGE, align_up, format_size, memmap_bytes, parse_size,
@@ -202,6 +202,12 @@ class Booted:
         rng = np.random.default_rng(seed)
         self.file: DaxFile = create_file("buffer", file_size, self.first_data_pfn, self.end_pfn, extent_size, rng)
         self.device = sparse_array(file_size)
+        f = self.file  # small working sets get host huge pages (see memory.HOST_THP_LIMIT)
+        lo = int(f.ext_pfn.min())
+        hi = int((f.ext_pfn + f.ext_len).max())
+        advise_hugepages(self.pmem, self.pmem_index(lo), (hi - lo) * PAGE_SIZE)
+        advise_hugepages(self.device)
+        advise_hugepages(f.pte)
 
     def pmem_index(self, pfn: int) -> int:
         """Byte index into ``pmem`` of page frame ``pfn``."""

@@ -19,7 +19,7 @@ from .hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_pro
 from .machine import Booted, Machine, NamespaceLayout
 from .metrics import Modelled, counters_dict, model, new_counters
 from .paths import DESCRIPTIONS, OPTIONS, path_module
-from .paths.common import count_busy_pages, count_mismatch, fill_pattern, gather_pages, ideal_replay
+from .paths.common import boot_prefault, count_busy_pages, count_mismatch, fill_pattern, gather_pages, ideal_replay
 from .units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .workload import DEFAULT_PRESET, Workload, touched_file_pages
 
@@ -142,6 +142,8 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
             exp_dev = np.empty_like(exp_pmem)
             gather_pages(b.pmem, pmem_starts, exp_pmem)
             gather_pages(b.device, dev_starts, exp_dev)
+        boot_prefault(fpages, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.memmap, b.vmemmap_populated,
+                      b.memmap_base_pfn, counters)
         scratch = tuple(np.zeros(max(need, 1), np.int64) for _ in range(4))
         args = mod.kernel_args(b, op, off, length, workload.queue_depth, data, counters, scratch)
         t0 = time.perf_counter()

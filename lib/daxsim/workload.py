@@ -6,6 +6,11 @@ buffer (pmem) to the device; a **read** (``r``) moves bytes from the device into
 buffer (pmem). The device file mirrors the DAX file: an I/O at buffer offset ``x`` goes
 to device offset ``x``.
 
+I/Os in flight together (a queue of ``queue_depth``) never conflict: no two of them
+overlap unless both are writes (which read the same buffer bytes and write the same
+device bytes). Random workloads redraw a conflicting offset, as fio's
+``serialize_overlap`` would hold it back; an operation string that conflicts is refused.
+
 An operation string spells a hand-traceable workload: ``"w0:8k,r8k:4k"`` writes 8 KiB
 from buffer offset 0, then reads 4 KiB into buffer offset 8 KiB. Offsets and lengths
 take the usual size suffixes and must be multiples of 512 bytes (O_DIRECT alignment).
@@ -113,7 +118,13 @@ class Workload:
     def generate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The I/Os as arrays: op (``OP_READ``/``OP_WRITE``), buffer offset, length."""
         if self.ops is not None:
-            return parse_ops(self.ops, self.file_size)
+            op, off, length = parse_ops(self.ops, self.file_size)
+            bad = first_conflict(op, off, length, int(self.queue_depth))
+            if bad is not None:
+                raise ValueError(f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
+                                 f"(queue_depth={self.queue_depth}) and one of them is a read; "
+                                 "accepted: overlapping I/Os in one queue only if all are writes")
+            return op, off, length
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
@@ -123,7 +134,48 @@ class Workload:
             off = (np.arange(n, dtype=np.int64) % slots) * self.io_size
         op = np.where(rng.random(n) < float(self.read_fraction), OP_READ, OP_WRITE).astype(np.int8)
         length = np.full(n, self.io_size, np.int64)
+        qd = int(self.queue_depth)
+        if qd > 1 and self.pattern == "random":
+            _redraw_conflicts(op, off, qd, slots, self.io_size, rng)
+        if first_conflict(op, off, length, qd) is not None:
+            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
+                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
         return op, off, length
+
+
+def _redraw_conflicts(op, off, qd, slots, io_size, rng):
+    """Give a new offset to any I/O that overlaps an earlier read/write in its queue."""
+    if slots < qd:
+        return
+    for start in range(0, len(op), qd):
+        w_off = off[start:start + qd]
+        if len(np.unique(w_off)) == len(w_off):
+            continue
+        w_op = op[start:start + qd]
+        for j in range(1, len(w_off)):
+            while True:
+                same = w_off[:j] == w_off[j]
+                if not same.any() or (w_op[j] == OP_WRITE and (w_op[:j][same] == OP_WRITE).all()):
+                    break
+                w_off[j] = rng.integers(0, slots) * io_size
+
+
+def first_conflict(op, off, length, qd):
+    """The first pair of I/Os in one queue that overlap with a read among them, or None."""
+    if qd <= 1:
+        return None
+    for start in range(0, len(op), qd):
+        order = np.argsort(off[start:start + qd], kind="stable") + start
+        reach_all, reach_read = -1, -1  # I/O reaching furthest so far, among all / among reads
+        for b in order:
+            a = reach_all if op[b] == OP_READ else reach_read
+            if a >= 0 and off[b] < off[a] + length[a]:
+                return (int(min(a, b)), int(max(a, b)))
+            if reach_all < 0 or off[b] + length[b] > off[reach_all] + length[reach_all]:
+                reach_all = b
+            if op[b] == OP_READ and (reach_read < 0 or off[b] + length[b] > off[reach_read] + length[reach_read]):
+                reach_read = b
+    return None
 
 
 def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

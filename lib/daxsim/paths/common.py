@@ -1,9 +1,9 @@
-"""Pieces every I/O path shares: memcpy, pfn_to_page with a lazily built vmemmap, and
-the data check (an ideal replay of the workload on a snapshot of the touched pages).
+"""Pieces every I/O path shares: memcpy, the lazily built vmemmap, and the data check (an ideal replay of the workload on a snapshot of the touched pages).
 """
 
 from __future__ import annotations
 
+import llvmlite.ir as ir
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils
@@ -11,11 +11,13 @@ from numba.extending import intrinsic
 
 from ..machine import IDLE_REFCOUNT
 from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
-from ..metrics import C_SP_MATERIALISED
+from ..daxfs import dax_fault
+from ..metrics import C_FAULTS, C_SP_MATERIALISED
 from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 
 PGMAP_COOKIE = 0x5A5A0000  #: stands for page->pgmap, the dev_pagemap of the namespace
 SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)
+VMEMMAP_SHIFT = 6  #: struct page index >> 6 is its vmemmap page (64 struct pages per 4 KiB)
 
 
 @intrinsic
@@ -33,6 +35,33 @@ def memcpy(typingctx, dst, dst_off, src, src_off, n):
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+@intrinsic
+def prefetch(typingctx, arr, off):
+    """Hint the host CPU to fetch the cache line at ``arr[off]`` (llvm.prefetch); no effect on results."""
+    sig = types.void(arr, off)
+
+    def codegen(context, builder, signature, args):
+        a, o = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        i8p = ir.IntType(8).as_pointer()
+        ptr = builder.bitcast(builder.gep(ary.data, [o]), i8p)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
+        builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(cache=True)
+def prefetch_burst(dst, dst_off, src, src_off):
+    """Prefetch the first lines of the next DMA burst while the current one is copied."""
+    for line in range(0, 256, 64):
+        prefetch(src, src_off + line)
+        prefetch(dst, dst_off + line)
 
 
 @njit(cache=True)
@@ -54,16 +83,6 @@ def populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters):
         memmap[i].memcg_data = 0
     populated[block] = 1
     counters[C_SP_MATERIALISED] += end - start
-
-
-@njit(cache=True, inline="always")
-def pfn_to_page(pfn, memmap, populated, memmap_base_pfn, counters):
-    """Index of pfn's struct page in ``memmap``, building its vmemmap page on first touch."""
-    i = pfn - memmap_base_pfn
-    block = i // STRUCT_PAGES_PER_VMEMMAP_PAGE
-    if populated[block] == 0:
-        populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)
-    return i
 
 
 @njit(cache=True)
@@ -141,3 +160,17 @@ def count_busy_pages(memmap, populated):
                 if memmap[i].refcount != IDLE_REFCOUNT:
                     busy += 1
     return busy
+
+
+@njit(cache=True)
+def boot_prefault(fpages, pte, ext_fpage, ext_pfn, memmap, populated, memmap_base_pfn, counters):
+    """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
+    has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
+    has_memmap = len(memmap) > 0
+    for fp in fpages:
+        v = pte[fp]
+        if v == 0:
+            v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
+        block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
+        if has_memmap and populated[block] == 0:
+            populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)

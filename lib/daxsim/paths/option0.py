@@ -45,7 +45,10 @@ def run_0(op, off, length, qd, pte, ext_fpage, ext_pfn, pmem, pmem_base_pfn, dev
                 fp = pos >> PAGE_SHIFT
                 in_page = pos & (PAGE_SIZE - 1)
                 seg = min(PAGE_SIZE - in_page, end - pos)
-                pfn = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
+                v = pte[fp]
+                if v == 0:
+                    v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
+                pfn = v - 1
                 bounce = alloc_pages(dram_pages, buddy, 0)
                 if bounce < 0:
                     counters[C_ALLOC_FAIL] += 1
