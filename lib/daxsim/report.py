@@ -1,0 +1,45 @@
+"""Text formatting of results: the one place where numbers are turned into words."""
+
+from __future__ import annotations
+
+from .units import format_size
+
+#: metrics shown in the text report, with how to format each
+_SIZES = ("memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes", "transient_dram_peak_bytes",
+          "bytes_requested", "bytes_dma", "bytes_cpu_copied", "bytes_flushed", "verified_bytes")
+_COUNTS = ("ios", "struct_pages_initialised", "struct_pages_materialised", "refcount_ops", "gup_pages",
+           "allocations", "descriptor_entries", "page_faults", "corrupted_bytes", "leaked_pages")
+
+
+def params_line(result) -> str:
+    """The parameters of a run, OSTEP style: everything needed to reproduce it."""
+    w = result.workload
+    what = f"ops={w.ops!r}" if w.ops else (f"workload={w.preset} " if w.preset else "") + (
+        f"ios={w.ios} io_size={format_size(w.io_size)} read_fraction={w.read_fraction:g} "
+        f"pattern={w.pattern}")
+    return (f"ARG option={result.option} pmem={format_size(result.machine.pmem)} "
+            f"dram={format_size(result.machine.dram)} memmap={result.machine.memmap} "
+            f"align={format_size(result.machine.align)} {what} queue_depth={w.queue_depth} "
+            f"file_size={format_size(w.file_size)} extent_size="
+            f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
+            f"hardware={result.hardware.name} data={result.data}")
+
+
+def text_report(result) -> str:
+    """A readable report of one :class:`~daxsim.study.Result`."""
+    lines = [params_line(result)]
+    if not result.feasible:
+        lines.append(f"infeasible: {result.reason}")
+    m = result.metrics
+    width = max(len(k) for k in _SIZES + _COUNTS)
+    for k in _SIZES:
+        lines.append(f"  {k:<{width}}  {format_size(m[k]) if m[k] else '0'}")
+    for k in _COUNTS:
+        lines.append(f"  {k:<{width}}  {m[k]:,}")
+    if result.modelled:
+        lines.append(f"  {'modelled ns per I/O':<{width}}  {result.modelled.per_io_ns:,.0f}")
+        for k, v in result.modelled.breakdown.items():
+            lines.append(f"    {k:<{width - 2}}  {v:,.1f}")
+        lines.append(f"  {'memmap init at boot':<{width}}  {result.modelled.memmap_init_s:.3g} s (modelled)")
+    lines.append(f"  {'emulator wall time':<{width}}  {result.wall_s:.3g} s")
+    return "\n".join(lines)
