@@ -99,10 +99,12 @@ def _warm(option: str) -> None:
 
 
 def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-        cost: CostModel | None = None, data: bool = True) -> Result:
+        cost: CostModel | None = None, data: bool = True, capture: dict | None = None) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``data=False`` runs the metadata path only (no bytes copied, nothing to verify).
+    ``capture``, a dict, receives the final bytes of every touched page (``pmem_pages`` and
+    ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
     """
     mod = path_module(option)
     option = str(option)
@@ -160,6 +162,9 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
             extra["corrupted_bytes"] = int(count_mismatch(b.pmem, pmem_starts, exp_pmem)
                                            + count_mismatch(b.device, dev_starts, exp_dev))
             extra["verified_bytes"] = 2 * len(fpages) * PAGE_SIZE
+        if capture is not None:
+            capture["pmem_pages"] = {int(fp): b.pmem[s:s + PAGE_SIZE].tobytes() for fp, s in zip(fpages, pmem_starts)}
+            capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes() for fp, s in zip(fpages, dev_starts)}
         if extra["corrupted_bytes"] or extra["leaked_pages"]:
             raise InvariantError(f"option {option}: {extra['corrupted_bytes']} corrupted bytes, "
                                  f"{extra['leaked_pages']} leaked pages on {machine!r} with {workload!r}")
