@@ -99,7 +99,7 @@ class Workload:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
         if self.ops is not None:
-            set_("ios", len(parse_ops(self.ops, self.file_size)[0]))  # validates early, too
+            set_("ios", len(self.generate()[0]))  # validates the operation string early, too
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "Workload":

@@ -1,0 +1,259 @@
+"""Live ipywidgets explorers shared by the chapters.
+
+:func:`explorer` builds a small app: controls for the machine (pmem and DRAM size,
+memmap placement), the workload (preset, I/O size, queue depth, seed), the hardware
+profile and a few cost-model figures, and a result that re-runs :func:`daxsim.compare`
+whenever a control changes. The result is an ``HTML`` widget with the CSS class
+``daxsim-result`` (a browser test reads it): one table row per option, infeasible
+configurations shown with their reason, never dropped, and the OSTEP-style text report
+of each run under it.
+
+:func:`predict` is the OSTEP "predict, then reveal" helper: the reader types a guess,
+a button reveals the number daxsim computed.
+
+Widgets need a running kernel (JupyterLab, Voila, Binder). In the static book they are
+drawn but their callbacks do nothing; each explorer says so in a one-line note above it.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+
+import ipywidgets as widgets
+
+from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
+from .machine import Machine
+from .paths import DESCRIPTIONS, OPTIONS
+from .report import text_report
+from .study import compare
+from .units import format_size, parse_size
+from .workload import PRESETS, Workload
+
+__all__ = ["explorer", "Explorer", "predict", "STATIC_NOTE", "PMEM_SIZES", "DRAM_SIZES"]
+
+STATIC_NOTE = ("Live only: these controls re-run daxsim in a Python kernel (JupyterLab, Voila, Binder); "
+               "in the static book they do nothing, use the charts above instead.")
+
+PMEM_SIZES = ("8G", "16G", "64G", "128G", "400G", "512G", "1T", "2T", "3T", "6T")
+DRAM_SIZES = ("64M", "256M", "1G", "4G", "16G", "64G", "192G", "384G", "1T")
+IO_SIZES = (512, 4096, 16384, 65536, 262144, 1 << 20)
+QUEUE_DEPTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+#: cost-model figures the explorer lets the reader edit (the others keep their cited values)
+EDITABLE_COSTS = ("io_fixed_ns", "gup_ns_dram", "gup_ns_pmem", "page_alloc_ns", "device_bw")
+#: bytes a single update moves at most: bounds the update time for large I/Os
+BYTE_BUDGET = 32 << 20
+
+_STYLE = {"description_width": "initial"}
+
+
+def _size_options(sizes):
+    return [(format_size(parse_size(s)), s) for s in sizes]
+
+
+def _result_table(results) -> str:
+    rows = []
+    for r in results:
+        m = r.metrics
+        if r.feasible:
+            t = f"{r.modelled.per_io_ns:,.0f}"
+            status = "feasible"
+        else:
+            t = "&ndash;"
+            status = "infeasible: " + html.escape(r.reason)
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(r.option)}</b></td>"
+            f"<td>{t}</td>"
+            f"<td>{format_size(m['bytes_cpu_copied']) if m['bytes_cpu_copied'] else '0'}</td>"
+            f"<td>{format_size(m['bytes_dma']) if m['bytes_dma'] else '0'}</td>"
+            f"<td>{m['allocations']:,}</td>"
+            f"<td>{m['gup_pages']:,}</td>"
+            f"<td>{format_size(m['memmap_dram_bytes']) if m['memmap_dram_bytes'] else '0'}</td>"
+            f"<td>{format_size(m['memmap_pmem_bytes']) if m['memmap_pmem_bytes'] else '0'}</td>"
+            f"<td>{format_size(m['transient_dram_peak_bytes']) if m['transient_dram_peak_bytes'] else '0'}</td>"
+            f"<td class='daxsim-status'>{status}</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>option</th><th>modelled ns per I/O</th><th>CPU-copied</th><th>DMA</th>"
+            "<th>page allocations</th><th>GUP pages</th><th>memmap in DRAM</th><th>memmap on pmem</th>"
+            "<th>transient DRAM peak</th><th>status</th></tr>")
+    return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
+
+
+class Explorer(widgets.VBox):
+    """The widget :func:`explorer` returns; ``update()`` re-runs, ``timings`` holds update times (s)."""
+
+    def __init__(self, options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
+                 file_size, cost, show_report):
+        self.options = [str(o) for o in options]
+        for o in self.options:
+            if o not in OPTIONS:
+                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
+        if workload not in PRESETS:
+            raise ValueError(f"workload: {workload!r} is not a preset; accepted: {', '.join(PRESETS)}")
+        self.ios = int(ios)
+        self.file_size = file_size
+        self.base_cost = cost if cost is not None else CostModel()
+        self.show_report = show_report
+        self.timings: list[float] = []
+        self.last_results = []
+        self._quiet = False
+        preset = PRESETS[workload]
+        c = self.controls = {
+            "pmem": widgets.SelectionSlider(options=_size_options(_with(PMEM_SIZES, pmem)), value=pmem,
+                                            description="pmem size", style=_STYLE, continuous_update=False),
+            "dram": widgets.SelectionSlider(options=_size_options(_with(DRAM_SIZES, dram)), value=dram,
+                                            description="DRAM size", style=_STYLE, continuous_update=False),
+            "memmap": widgets.Dropdown(options=[("DRAM (--map=mem)", "dram"), ("pmem (--map=dev)", "pmem")],
+                                       value=memmap, description="memmap placement", style=_STYLE),
+            "workload": widgets.Dropdown(options=list(PRESETS), value=workload, description="workload preset",
+                                         style=_STYLE),
+            "io_size": widgets.SelectionSlider(
+                options=[(format_size(s), s) for s in _with(IO_SIZES, io_size or preset["io_size"])],
+                value=parse_size(io_size or preset["io_size"]), description="I/O size", style=_STYLE,
+                continuous_update=False),
+            "queue_depth": widgets.SelectionSlider(
+                options=list(_with(QUEUE_DEPTHS, queue_depth or preset["queue_depth"])),
+                value=queue_depth or preset["queue_depth"], description="queue depth", style=_STYLE,
+                continuous_update=False),
+            "hardware": widgets.Dropdown(options=list(HARDWARE), value=hardware, description="hardware (pmem medium)",
+                                         style=_STYLE),
+            "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=_STYLE,
+                                           layout=widgets.Layout(width="180px")),
+        }
+        figs = self.base_cost.figures()
+        self.cost_controls = {
+            k: widgets.BoundedFloatText(value=figs[k].value, min=1e-3, max=1e9, description=f"{k} ({figs[k].unit})",
+                                        style=_STYLE, layout=widgets.Layout(width="300px"))
+            for k in EDITABLE_COSTS
+        }
+        self.result = widgets.HTML(value="")
+        self.result.add_class("daxsim-result")
+        note = widgets.HTML(value=f"<small><i>{html.escape(STATIC_NOTE)}</i></small>")
+        cost_box = widgets.Accordion(children=[widgets.VBox([
+            widgets.HTML("<small>Changed values are labelled assumptions in the report.</small>"),
+            *self.cost_controls.values()])])
+        cost_box.set_title(0, "cost-model figures (editable)")
+        cost_box.selected_index = None
+        grid = widgets.GridBox(list(c.values()),
+                               layout=widgets.Layout(grid_template_columns="repeat(2, minmax(300px, 1fr))"))
+        super().__init__([note, grid, cost_box, self.result])
+        for k, w in c.items():
+            w.observe(self._on_preset if k == "workload" else self._on_change, names="value")
+        for w in self.cost_controls.values():
+            w.observe(self._on_change, names="value")
+        self.update()
+
+    # --- callbacks -----------------------------------------------------------------------
+
+    def _on_preset(self, change):
+        preset = PRESETS[change["new"]]
+        self._quiet = True
+        try:
+            self.controls["io_size"].value = preset["io_size"]
+            self.controls["queue_depth"].value = preset["queue_depth"]
+        finally:
+            self._quiet = False
+        self.update()
+
+    def _on_change(self, change):
+        if not self._quiet:
+            self.update()
+
+    # --- the run -------------------------------------------------------------------------
+
+    def settings(self):
+        """The machine, workload, hardware and cost model the controls describe."""
+        c = {k: w.value for k, w in self.controls.items()}
+        machine = Machine(pmem=c["pmem"], dram=c["dram"], memmap=c["memmap"])
+        io_size = int(c["io_size"])
+        qd = int(c["queue_depth"])
+        ios = max(qd, min(self.ios, BYTE_BUDGET // io_size))
+        workload = Workload.from_preset(c["workload"], ios=ios, io_size=io_size, queue_depth=qd,
+                                        seed=int(c["seed"]), file_size=self.file_size)
+        figs = self.base_cost.figures()
+        changed = {k: w.value for k, w in self.cost_controls.items() if w.value != figs[k].value}
+        cost = self.base_cost.replace(**changed) if changed else self.base_cost
+        return machine, workload, c["hardware"], cost
+
+    def update(self):
+        """Re-run every option with the current settings and redraw the result."""
+        t0 = time.perf_counter()
+        try:
+            machine, workload, hw, cost = self.settings()
+            results = compare(self.options, machine, workload, hardware=hw, cost=cost)
+        except ValueError as e:
+            self.last_results = []
+            self.result.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
+            self.timings.append(time.perf_counter() - t0)
+            return
+        self.last_results = results
+        reports = ""
+        if self.show_report:
+            text = "\n\n".join("\n".join(line for line in text_report(r).splitlines()
+                                          if "emulator wall time" not in line) for r in results)
+            reports = (f"<details><summary>text report (parameters first)</summary>"
+                       f"<pre>{html.escape(text)}</pre></details>")
+        assumed = [k for k, f in cost.figures().items() if f.source == "reader"]
+        flag = (f"<p><small>Assumptions changed by you: {html.escape(', '.join(assumed))}</small></p>"
+                if assumed else "")
+        what = html.escape(f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
+                           f"queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}")
+        self.result.value = f"<p><small>{what}</small></p>{_result_table(results)}{flag}{reports}"
+        self.timings.append(time.perf_counter() - t0)
+
+
+def _with(values, extra):
+    """``values`` with ``extra`` added (kept sorted by size) if it is not already there."""
+    if extra is None or extra in values:
+        return tuple(values)
+    return tuple(sorted((*values, extra), key=lambda v: parse_size(v) if isinstance(v, str) else v))
+
+
+def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", workload="rand-4k", io_size=None,
+             queue_depth=None, hardware=DEFAULT_HARDWARE, seed=1, ios=200, file_size="64M", cost=None,
+             show_report=True) -> Explorer:
+    """A live explorer: controls that re-run :func:`daxsim.compare` for ``options``.
+
+    Parameters
+    ----------
+    options : the options compared side by side (``DESCRIPTIONS`` lists them).
+    pmem, dram : initial sizes (strings as :func:`daxsim.parse_size` reads them).
+    memmap : ``"dram"`` (``--map=mem``) or ``"pmem"`` (``--map=dev``).
+    workload : a preset name (:data:`daxsim.PRESETS`); its I/O size and queue depth
+        become the sliders' values unless ``io_size`` / ``queue_depth`` are given.
+    hardware : the pmem medium's profile (:data:`daxsim.HARDWARE`).
+    seed, ios, file_size : the workload's seed, number of I/Os and DAX file size. Kept
+        small so that an update takes well under 150 ms; with large I/Os the number of
+        I/Os is cut so that one update moves at most 32 MiB.
+    cost : the starting :class:`~daxsim.CostModel` (its editable figures get fields).
+    show_report : add the text report of each run under the table.
+    """
+    return Explorer(options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
+                    file_size, cost, show_report)
+
+
+def predict(question: str, answer: float, unit: str = "", explanation: str = "") -> widgets.VBox:
+    """OSTEP's "predict, then reveal": type a guess, press the button, see daxsim's number.
+
+    Live only (the button needs a kernel); chapters also give the answer in a
+    ``{dropdown}`` for the static book.
+    """
+    guess = widgets.FloatText(description="your guess", style=_STYLE, layout=widgets.Layout(width="240px"))
+    button = widgets.Button(description="reveal", button_style="info")
+    out = widgets.HTML(value="")
+    out.add_class("daxsim-reveal")
+
+    def reveal(_):
+        g = guess.value
+        ratio = f" (your guess is {g / answer:.2g}&times; that)" if answer and g else ""
+        out.value = (f"<p><b>daxsim: {answer:,.6g} {html.escape(unit)}</b>{ratio}</p>"
+                     + (f"<p>{html.escape(explanation)}</p>" if explanation else ""))
+
+    button.on_click(reveal)
+    note = widgets.HTML(value=f"<small><i>{html.escape(STATIC_NOTE)}</i></small>")
+    return widgets.VBox([note, widgets.HTML(f"<p>{html.escape(question)}</p>"), widgets.HBox([guess, button]), out])
+
+
+_ = DESCRIPTIONS

@@ -1,0 +1,161 @@
+"""Every numba path equals the pure-Python reference, counter by counter and byte by byte."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import daxsim
+from daxsim.metrics import COUNTERS
+from daxsim.reference import run_reference
+from daxsim.units import KiB, MiB, PAGE_SIZE
+
+OPTIONS = list(daxsim.OPTIONS)
+
+
+def check_against_reference(option, machine, workload):
+    cap = {}
+    r = daxsim.run(option, machine, workload, capture=cap)
+    ref = run_reference(option, machine, workload)
+    for name in COUNTERS:
+        assert r.metrics[name] == ref.counters[name], name
+    assert cap["pmem_pages"] == ref.pmem_pages
+    assert cap["dev_pages"] == ref.dev_pages
+    assert r.metrics["corrupted_bytes"] == 0 and r.metrics["leaked_pages"] == 0
+    return r
+
+
+@st.composite
+def machines_and_workloads(draw):
+    pmem = draw(st.sampled_from([16, 32, 64, 256])) * MiB
+    dram = draw(st.sampled_from([64, 128])) * MiB
+    machine = daxsim.Machine(pmem, dram, memmap=draw(st.sampled_from(["dram", "pmem"])),
+                             align=draw(st.sampled_from(["4K", "2M"])))
+    io_size = draw(st.integers(1, 40)) * 512
+    qd = draw(st.integers(1, 6))
+    file_pages = draw(st.integers(max(4, -(-io_size * qd * 2 // PAGE_SIZE)), 1024))
+    extent = draw(st.one_of(st.none(), st.integers(1, 16).map(lambda n: n * PAGE_SIZE)))
+    workload = daxsim.Workload(
+        ios=draw(st.integers(1, 60)), io_size=io_size, read_fraction=draw(st.sampled_from([0.0, 0.3, 0.5, 1.0])),
+        pattern=draw(st.sampled_from(["random", "sequential"])), queue_depth=qd, file_size=file_pages * PAGE_SIZE,
+        extent_size=extent, seed=draw(st.integers(0, 2**31)))
+    return machine, workload
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=machines_and_workloads())
+def test_numba_path_equals_reference(option, case):
+    machine, workload = case
+    check_against_reference(option, machine, workload)
+
+
+@pytest.mark.parametrize("option", OPTIONS)
+@pytest.mark.parametrize("ops", ["w0:8k,r8k:4k", "r512:1k,w4k:4k,r8k:12k,w1k:3584", "w0:4k,w0:4k,w4k:4k"])
+def test_hand_traced_operation_strings(option, ops):
+    m = daxsim.Machine("64M", "64M")
+    check_against_reference(option, m, daxsim.Workload(ops=ops, file_size="1M", queue_depth=2))
+
+
+def test_option_0_copies_every_byte_once_more_than_1a():
+    m = daxsim.Machine("1G", "1G")
+    w = daxsim.Workload.from_preset("rand-64k", ios=200, file_size="64M")
+    r0, r1 = daxsim.compare(["0", "1a"], m, w)
+    assert r0.metrics["bytes_cpu_copied"] == r0.metrics["bytes_requested"] == r1.metrics["bytes_dma"]
+    assert r1.metrics["bytes_cpu_copied"] == 0
+    assert r0.metrics["allocations"] == r0.metrics["frees"] == r0.metrics["pages_spanned"]
+    assert r1.metrics["gup_pages"] == r1.metrics["put_pages"] == r1.metrics["descriptor_entries"]
+    assert r0.metrics["memmap_dram_bytes"] == 0 and r1.metrics["memmap_dram_bytes"] == 1 * 2**30 // 64
+    assert r0.metrics["transient_dram_peak_bytes"] > r1.metrics["transient_dram_peak_bytes"]
+
+
+def test_queue_depth_sets_bounce_peak():
+    m = daxsim.Machine("1G", "1G")
+    w = daxsim.Workload.from_preset("rand-64k", ios=64, queue_depth=8, file_size="64M")
+    r = daxsim.run("0", m, w)
+    assert r.metrics["transient_dram_peak_bytes"] == 8 * 16 * (PAGE_SIZE + 16)
+
+
+def test_same_seed_same_json():
+    m = daxsim.Machine("512M", "256M")
+    w = daxsim.Workload.from_preset("oltp-4k", ios=300, file_size="32M", seed=7)
+    a, b = (daxsim.run("1a", m, w).to_dict() for _ in range(2))
+    a["metrics"].pop("wall_s"), b["metrics"].pop("wall_s")
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    c = daxsim.run("1a", m, w.replace(seed=8)).to_dict()
+    assert c["metrics"]["page_faults"] != a["metrics"]["page_faults"] or c["params"]["seed"] == 8
+
+
+def test_no_data_moves_no_bytes_but_counts_the_same_metadata():
+    m = daxsim.Machine("256M", "128M")
+    w = daxsim.Workload(ios=100, file_size="16M", io_size="16k")
+    full, meta = daxsim.run("1a", m, w), daxsim.run("1a", m, w, data=False)
+    for k in ("gup_pages", "refcount_ops", "descriptor_entries", "bytes_dma"):
+        assert full.metrics[k] == meta.metrics[k]
+    assert meta.metrics["verified_bytes"] == 0 and full.metrics["verified_bytes"] > 0
+
+
+def test_memmap_on_pmem_lives_in_pmem_bytes():
+    m = daxsim.Machine("64M", "64M", memmap="pmem")
+    r = daxsim.run("1a", m, daxsim.Workload(ops="w0:4k", file_size="1M"))
+    assert r.metrics["memmap_pmem_bytes"] > 0 and r.metrics["memmap_dram_bytes"] == 0
+    assert r.modelled.breakdown["gup"] == pytest.approx(118.0)  # per-page GUP with the altmap
+
+
+def test_infeasible_run_is_reported_not_raised():
+    r = daxsim.run("1a", daxsim.Machine("400G", "4G"), daxsim.Workload(ios=10))
+    assert not r.feasible and "DRAM" in r.reason and r.modelled is None
+    assert r.metrics["memmap_dram_bytes"] == 400 * 2**30 // 64 and r.metrics["ios"] == 0
+
+
+def test_deep_queue_of_big_ios_exhausts_bounce_pages():
+    w = daxsim.Workload(ios=64, io_size="8M", queue_depth=16, file_size="1G")
+    r = daxsim.run("0", daxsim.Machine("2G", "128M"), w)
+    assert not r.feasible and "bounce" in r.reason
+
+
+def test_6tib_machine_runs_in_little_host_memory():
+    from daxsim.memory import host_rss_bytes
+    m = daxsim.Machine("6T", "128G", memmap="pmem")
+    before = host_rss_bytes()
+    r = daxsim.run("1a", m, daxsim.Workload(ios=2000, file_size="5T"))
+    assert r.feasible and r.metrics["verified_bytes"] > 0
+    assert r.metrics["memmap_pmem_bytes"] == pytest.approx(6 * 2**40 / 64, rel=1e-3)
+    assert host_rss_bytes() - before < 1 << 30
+
+
+@pytest.mark.parametrize("kw, param", [
+    (dict(io_size="1000"), "io_size"), (dict(read_fraction=1.5), "read_fraction"), (dict(pattern="zigzag"), "pattern"),
+    (dict(queue_depth=0), "queue_depth"), (dict(ios=0), "ios"), (dict(seed=-1), "seed"),
+    (dict(ops="x0:4k"), "ops"), (dict(ops="w0:4k", file_size="2k"), "file_size"), (dict(ops="w1M:4k", file_size="1M"), "ops"),
+    (dict(extent_size="6k"), "extent_size"),
+])
+def test_bad_workloads_name_the_parameter(kw, param):
+    with pytest.raises(ValueError, match=rf"^{param}"):
+        daxsim.Workload(**kw)
+
+
+def test_bad_run_arguments():
+    m = daxsim.Machine("64M", "64M")
+    with pytest.raises(ValueError, match="^option: "):
+        daxsim.run("9", m)
+    with pytest.raises(ValueError, match="^hardware: "):
+        daxsim.run("1a", m, hardware="floppy")
+    with pytest.raises(ValueError, match="^file_size: "):
+        daxsim.run("1a", m, daxsim.Workload(file_size="1G"))
+
+
+def test_workload_queue_never_holds_conflicting_ios():
+    from daxsim.workload import first_conflict
+    w = daxsim.Workload(ios=5000, queue_depth=64, file_size="1M", read_fraction=0.5, seed=3)
+    op, off, length = w.generate()
+    assert first_conflict(op, off, length, 64) is None
+    assert np.bincount(op).min() > 1000
+
+
+def test_conflicting_operation_string_is_refused_at_once():
+    with pytest.raises(ValueError, match="^ops: I/Os 1 and 2 overlap"):
+        daxsim.Workload(ops="r512:1k,w0:4k", queue_depth=2, file_size="1M")
+    assert daxsim.Workload(ops="r512:1k,w0:4k", queue_depth=1, file_size="1M").ios == 2
