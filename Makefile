@@ -10,6 +10,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.daxsim-installed
 VENDOR := _vendor
+VOILA_TEMPLATE := $(VENV)/share/jupyter/voila/templates/daxsim
 PORT   ?= 8866
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -33,6 +34,11 @@ $(VENDOR)/.complete: lib/daxsim/bookassets.py | $(STAMP)
 	$(BIN)/python -m daxsim.bookassets $(VENDOR)
 	touch $@
 
+# `voila --template=daxsim`: Voila's lab template, Font Awesome served locally
+$(VOILA_TEMPLATE)/index.html.j2: lib/daxsim/bookassets.py | $(STAMP)
+	rm -rf $(VOILA_TEMPLATE)
+	$(BIN)/python -m daxsim.bookassets --voila-template $(VOILA_TEMPLATE)
+
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  apt-get update && apt-get install -y --no-install-recommends chromium; \
@@ -51,7 +57,7 @@ book: $(STAMP) $(VENDOR)/.complete
 
 # --- tests, in layers; each failing layer fails make ----------------------------------
 
-test: $(STAMP) chromium
+test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 	$(BIN)/pytest tests/ -m "not browser"
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
@@ -59,8 +65,8 @@ test: $(STAMP) chromium
 
 # --- live ------------------------------------------------------------------------------
 
-live: $(STAMP)
-	$(BIN)/voila notebooks/ --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
+	$(BIN)/voila notebooks/ --template=daxsim --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
