@@ -5,7 +5,7 @@ Browser checks, for every page in ``_toc.yml``, served from 127.0.0.1:
 
 - no failed request, no request leaving the site, no page error or console error;
 - every ``.daxsim-chart`` draws its marks (SVG or canvas);
-- moving a chart's bound slider changes what the chart draws;
+- moving a chart's bound slider (or dropdown) changes what the chart draws;
 - MathJax typesets the page's math; ipywidgets render from their saved state.
 """
 
@@ -60,7 +60,16 @@ MOVE_SLIDER_JS = """input => {
     input.value = String(v === hi ? lo : hi);
     input.dispatchEvent(new Event('input', {bubbles: true}));
     input.dispatchEvent(new Event('change', {bubbles: true}));
-    return input.value;
+    return 'slider ' + v + ' -> ' + input.value;
+}"""
+
+PICK_OTHER_JS = """select => {
+    if (select.options.length < 2) return null;
+    const from = select.value;
+    select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+    select.dispatchEvent(new Event('input', {bubbles: true}));
+    select.dispatchEvent(new Event('change', {bubbles: true}));
+    return 'dropdown ' + from + ' -> ' + select.value;
 }"""
 
 
@@ -147,39 +156,45 @@ def test_page_is_offline_and_draws(path, book_html, book_url, open_page):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("path", PAGES)
-def test_bound_sliders_change_their_chart(path, book_html, book_url, open_page):
+def test_bound_controls_change_their_chart(path, book_html, book_url, open_page):
+    """Moving any bound slider (and picking another value in any bound dropdown) of a
+    chart changes what the chart draws."""
     html = (book_html / path).read_text(encoding="utf-8")
     if "daxsim-chart" not in html:
         pytest.skip(f"{path} has no chart")
     page, log = open_page(book_url + path)
     _wait_for_page(page, html)
     charts = page.locator(".daxsim-chart:not(.widget-output .daxsim-chart)")
-    moved = 0
+    moved = []
     for i in range(charts.count()):
         chart = charts.nth(i)
-        sliders = chart.locator(".vega-bindings input[type=range]")
-        for j in range(sliders.count()):
-            before = chart.evaluate(FINGERPRINT_JS)
-            sliders.nth(j).evaluate(MOVE_SLIDER_JS)
-            page.wait_for_function(
-                f"([el, before]) => ({FINGERPRINT_JS})(el) !== before",
-                arg=[chart.element_handle(), before],
-                timeout=10_000,
-            )
-            moved += 1
+        controls = [(chart.locator(".vega-bindings input[type=range]"), MOVE_SLIDER_JS),
+                    (chart.locator(".vega-bindings select"), PICK_OTHER_JS)]
+        for locator, move in controls:
+            for j in range(locator.count()):
+                before = chart.evaluate(FINGERPRINT_JS)
+                what = locator.nth(j).evaluate(move)
+                if what is None:
+                    continue  # a dropdown with a single choice
+                page.wait_for_function(
+                    f"([el, before]) => ({FINGERPRINT_JS})(el) !== before",
+                    arg=[chart.element_handle(), before],
+                    timeout=10_000,
+                )
+                moved.append(f"chart {i}: {what}")
     assert not log.problems(), f"{path}: {log.problems()}"
-    if moved == 0:
-        pytest.skip(f"{path}: no chart with a bound slider")
+    if not moved:
+        pytest.skip(f"{path}: no chart with a bound slider or dropdown")
 
 
 @pytest.mark.browser
-def test_the_book_has_charts_with_sliders(book_html):
-    """At least one chapter has a "what if" chart with a slider (the design asks one
-    per option chapter)."""
-    with_slider = [
+def test_the_book_has_interactive_charts(book_html):
+    """At least one chapter has a "what if" chart with a bound slider or dropdown (the
+    design asks one per option chapter)."""
+    interactive = [
         p for p in PAGES
         if (book_html / p).exists()
         and "daxsim-chart" in (text := (book_html / p).read_text(encoding="utf-8"))
-        and '"input": "range"' in text
+        and ('"input": "range"' in text or '"input": "select"' in text)
     ]
-    assert with_slider, "no page has a chart with a bound slider (daxsim.charts.grid_chart)"
+    assert interactive, "no page has a chart with a bound control (daxsim.charts.grid_chart)"

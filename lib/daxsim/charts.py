@@ -45,7 +45,8 @@ __all__ = [
 RENDERER = "daxsim"
 #: Chart data is inlined into the page: keep it small (altair's own default limit).
 MAX_ROWS = 5000
-VEGALITE_MIME = "application/vnd.vegalite.v6+json"
+#: The Vega-Lite mimetype of altair's major version (v6 with altair 6).
+VEGALITE_MIME = f"application/vnd.vegalite.{alt.SCHEMA_VERSION.split('.')[0]}+json"
 
 _EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
 _bundle_sent = False  # the live bundle goes out once per kernel
