@@ -41,8 +41,9 @@ IO_SIZES = (512, 4096, 16384, 65536, 262144, 1 << 20)
 QUEUE_DEPTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 #: cost-model figures the explorer lets the reader edit (the others keep their cited values)
 EDITABLE_COSTS = ("io_fixed_ns", "gup_ns_dram", "gup_ns_pmem", "page_alloc_ns", "device_bw")
-#: bytes a single update moves at most: bounds the update time for large I/Os
-BYTE_BUDGET = 32 << 20
+#: bytes a single update copies at most: bounds the update time for large I/Os. Above it
+#: (deep queues of large I/Os) the update runs the metadata path only: same counters.
+BYTE_BUDGET = 16 << 20
 
 _STYLE = {"description_width": "initial"}
 
@@ -182,7 +183,8 @@ class Explorer(widgets.VBox):
         t0 = time.perf_counter()
         try:
             machine, workload, hw, cost = self.settings()
-            results = compare(self.options, machine, workload, hardware=hw, cost=cost)
+            data = workload.ios * workload.io_size <= BYTE_BUDGET
+            results = compare(self.options, machine, workload, hardware=hw, cost=cost, data=data)
         except ValueError as e:
             self.last_results = []
             self.result.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
@@ -199,7 +201,8 @@ class Explorer(widgets.VBox):
         flag = (f"<p><small>Assumptions changed by you: {html.escape(', '.join(assumed))}</small></p>"
                 if assumed else "")
         what = html.escape(f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
-                           f"queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}")
+                           f"queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
+                           + ("" if data else "; metadata path only (bytes not copied, same counters)"))
         self.result.value = f"<p><small>{what}</small></p>{_result_table(results)}{flag}{reports}"
         self.timings.append(time.perf_counter() - t0)
 
@@ -225,8 +228,9 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
         become the sliders' values unless ``io_size`` / ``queue_depth`` are given.
     hardware : the pmem medium's profile (:data:`daxsim.HARDWARE`).
     seed, ios, file_size : the workload's seed, number of I/Os and DAX file size. Kept
-        small so that an update takes well under 150 ms; with large I/Os the number of
-        I/Os is cut so that one update moves at most 32 MiB.
+        small so that an update takes well under 150 ms: with large I/Os the number of
+        I/Os is cut to what fits in 16 MiB (never below one queue), and a queue that
+        still moves more runs the metadata path only (the same counters, no bytes copied).
     cost : the starting :class:`~daxsim.CostModel` (its editable figures get fields).
     show_report : add the text report of each run under the table.
     """
