@@ -197,6 +197,7 @@ class Booted:
         else:
             self.memmap_base_pfn = ns_pfn
             self.memmap = struct_pages(np.zeros(0, np.uint8))
+        self.memmap_words = self.memmap.view(np.uint64)  # the same struct pages, eight words each
         nvm = -(-len(self.memmap) // STRUCT_PAGES_PER_VMEMMAP_PAGE)
         self.vmemmap_populated = sparse_array(max(nvm, 1))
         rng = np.random.default_rng(seed)
@@ -212,6 +213,13 @@ class Booted:
     def pmem_index(self, pfn: int) -> int:
         """Byte index into ``pmem`` of page frame ``pfn``."""
         return (pfn - self.pmem_base_pfn) * PAGE_SIZE
+
+    def populate_memmap(self, counters) -> None:
+        """Initialise the whole pmem memmap, as the kernel does when the namespace is enabled."""
+        from .paths.common import populate_memmap
+
+        advise_hugepages(self.memmap_words, limit=None)  # all of it will be written anyway
+        populate_memmap(self.memmap_words, self.vmemmap_populated, self.memmap_base_pfn, counters)
 
     def sections(self) -> int:
         """SPARSEMEM sections the pmem range spans."""

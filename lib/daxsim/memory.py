@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import mmap
 import os
-import resource
 
 import numpy as np
 
@@ -87,8 +86,12 @@ def host_rss_bytes() -> int:
 
 
 def host_peak_rss_bytes() -> int:
-    """Peak resident memory of this process so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """Peak resident memory of this process so far (VmHWM; ru_maxrss would include a parent's)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 __all__ = ["STRUCT_PAGE", "sparse_array", "struct_pages", "host_rss_bytes", "host_peak_rss_bytes", "PAGE_SIZE"]
@@ -100,16 +103,17 @@ MADV_HUGEPAGE = 14
 HOST_THP_LIMIT = 4 << 30
 
 
-def advise_hugepages(arr: np.ndarray, start: int = 0, nbytes: int | None = None) -> bool:
+def advise_hugepages(arr: np.ndarray, start: int = 0, nbytes: int | None = None,
+                     limit: int | None = HOST_THP_LIMIT) -> bool:
     """Ask the host for transparent huge pages over bytes [start, start+nbytes) of ``arr``.
 
-    Only done when the range is at most :data:`HOST_THP_LIMIT`; returns whether it was.
+    Only done when the range is at most ``limit`` (None: any size); returns whether it was.
     A host performance hint, nothing the emulated machine can see.
     """
     import ctypes
 
     nbytes = arr.nbytes - start if nbytes is None else nbytes
-    if nbytes <= 0 or nbytes > HOST_THP_LIMIT:
+    if nbytes <= 0 or (limit is not None and nbytes > limit):
         return False
     huge = 2 << 20
     lo = (arr.ctypes.data + start) // huge * huge

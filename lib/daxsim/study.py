@@ -144,7 +144,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
             exp_dev = np.empty_like(exp_pmem)
             gather_pages(b.pmem, pmem_starts, exp_pmem)
             gather_pages(b.device, dev_starts, exp_dev)
-        boot_prefault(fpages, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.memmap, b.vmemmap_populated,
+        boot_prefault(fpages, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.memmap_words, b.vmemmap_populated,
                       b.memmap_base_pfn, counters)
         scratch = tuple(np.zeros(max(need, 1), np.int64) for _ in range(4))
         args = mod.kernel_args(b, op, off, length, workload.queue_depth, data, counters, scratch)

@@ -64,33 +64,40 @@ def prefetch_burst(dst, dst_off, src, src_off):
         prefetch(dst, dst_off + line)
 
 
+#: struct page word 6 when idle: _mapcount = -1 (low half), _refcount = IDLE_REFCOUNT (high half)
+IDLE_COUNTS_WORD = np.uint64((IDLE_REFCOUNT << 32) | 0xFFFFFFFF)
+
+
 @njit(cache=True)
-def populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters):
-    """Build vmemmap page ``block`` (64 struct pages) as memmap_init_zone_device() would."""
+def populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters):
+    """Build vmemmap page ``block`` (64 struct pages) as memmap_init_zone_device() would:
+    zone and section in ``flags``, ``pgmap`` set, mapcount -1, refcount idle.
+
+    ``memmap_words`` is the memmap viewed as uint64, eight words per struct page.
+    """
     start = block * STRUCT_PAGES_PER_VMEMMAP_PAGE
-    end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap))
+    end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap_words) // 8)
+    zone = PG_RESERVED | np.uint64(ZONE_DEVICE << ZONE_SHIFT)
     for i in range(start, end):
-        pfn = memmap_base_pfn + i
-        memmap[i].flags = PG_RESERVED | np.uint64(ZONE_DEVICE << ZONE_SHIFT) | \
-            np.uint64((pfn >> SECTION_PAGE_SHIFT) << SECTION_SHIFT_IN_FLAGS)
-        memmap[i].lru_next = PGMAP_COOKIE
-        memmap[i].lru_prev = 0
-        memmap[i].mapping = 0
-        memmap[i].index = 0
-        memmap[i].private = 0
-        memmap[i].mapcount = -1
-        memmap[i].refcount = IDLE_REFCOUNT
-        memmap[i].memcg_data = 0
+        w = 8 * i
+        memmap_words[w] = zone | np.uint64(((memmap_base_pfn + i) >> SECTION_PAGE_SHIFT) << SECTION_SHIFT_IN_FLAGS)
+        memmap_words[w + 1] = PGMAP_COOKIE  # page->pgmap
+        memmap_words[w + 2] = 0
+        memmap_words[w + 3] = 0
+        memmap_words[w + 4] = 0
+        memmap_words[w + 5] = 0
+        memmap_words[w + 6] = IDLE_COUNTS_WORD
+        memmap_words[w + 7] = 0
     populated[block] = 1
     counters[C_SP_MATERIALISED] += end - start
 
 
 @njit(cache=True)
-def populate_memmap(memmap, populated, memmap_base_pfn, counters):
+def populate_memmap(memmap_words, populated, memmap_base_pfn, counters):
     """Initialise the whole memmap (what the kernel does when the namespace is enabled)."""
     for block in range(len(populated)):
         if populated[block] == 0:
-            populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)
+            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)
 
 
 @njit(cache=True)
@@ -163,14 +170,14 @@ def count_busy_pages(memmap, populated):
 
 
 @njit(cache=True)
-def boot_prefault(fpages, pte, ext_fpage, ext_pfn, memmap, populated, memmap_base_pfn, counters):
+def boot_prefault(fpages, pte, ext_fpage, ext_pfn, memmap_words, populated, memmap_base_pfn, counters):
     """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
     has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
-    has_memmap = len(memmap) > 0
+    has_memmap = len(memmap_words) > 0
     for fp in fpages:
         v = pte[fp]
         if v == 0:
             v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
         block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if has_memmap and populated[block] == 0:
-            populate_vmemmap_page(memmap, populated, block, memmap_base_pfn, counters)
+            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)

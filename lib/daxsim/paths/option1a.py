@@ -27,7 +27,7 @@ STRUCT_PAGES = True  #: this option gives pmem a memmap
 
 @njit(cache=True)
 def run_1a(op, off, length, qd, pte, ext_fpage, ext_pfn, pmem, pmem_base_pfn, device,
-           memmap, populated, memmap_base_pfn, data, counters, bv_page, bv_off, bv_len, bv_dev):
+           memmap, memmap_words, populated, memmap_base_pfn, data, counters, bv_page, bv_off, bv_len, bv_dev):
     """Run the workload through option 1a's path, counting into ``counters``.
 
     ``bv_*`` are scratch bio_vec arrays large enough for ``qd`` I/Os.
@@ -53,7 +53,7 @@ def run_1a(op, off, length, qd, pte, ext_fpage, ext_pfn, pmem, pmem_base_pfn, de
                     v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
                 page = v - 1 - memmap_base_pfn  # pfn_to_page()
                 if populated[page >> VMEMMAP_SHIFT] == 0:
-                    populate_vmemmap_page(memmap, populated, page >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
+                    populate_vmemmap_page(memmap_words, populated, page >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
                 memmap[page].refcount += 1  # try_grab_page()
                 bv_page[nvec] = page
                 bv_off[nvec] = in_page
@@ -110,7 +110,7 @@ def run_1a(op, off, length, qd, pte, ext_fpage, ext_pfn, pmem, pmem_base_pfn, de
 def kernel_args(b, op, off, length, qd, data, counters, scratch):
     """Arguments of :func:`run_1a` for a booted machine ``b``."""
     return (op, off, length, qd, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.pmem, b.pmem_base_pfn, b.device,
-            b.memmap, b.vmemmap_populated, b.memmap_base_pfn, data, counters, *scratch)
+            b.memmap, b.memmap_words, b.vmemmap_populated, b.memmap_base_pfn, data, counters, *scratch)
 
 
 KERNEL = run_1a

@@ -1,0 +1,185 @@
+"""daxsim benchmarks: print one JSON document of ratios against baselines measured in the same run.
+
+Each check times the emulator and a baseline on the same machine, back to back, keeping
+the best of a few repetitions of each (the machines are noisy), and reports the ratio with
+its target. Run with ``make bench`` (or ``python bench/run.py [--quick]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numba
+import numpy as np
+
+import daxsim
+from daxsim.machine import Booted
+from daxsim.metrics import new_counters
+from daxsim.paths.common import populate_memmap
+from daxsim.units import GiB
+
+REPS = 3
+
+
+def best(fn, reps=REPS):
+    """Best wall time of ``fn()`` over ``reps`` calls; fn returns its own time or None."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        own = fn()
+        times.append(own if own is not None else time.perf_counter() - t0)
+    return min(times)
+
+
+def copy_time(nbytes: int, copies: int = 1) -> float:
+    """Best time of np.copyto over ``nbytes`` (pre-touched arrays), ``copies`` times."""
+    src = np.ones(nbytes, np.uint8)
+    dst = np.zeros(nbytes, np.uint8)
+    np.copyto(dst, src)
+
+    def go():
+        t0 = time.perf_counter()
+        for _ in range(copies):
+            np.copyto(dst, src)
+        return time.perf_counter() - t0
+
+    return best(go)
+
+
+def check(name, value, baseline, ratio, target, unit, note=""):
+    ok = ratio >= target if target is not None else None
+    return {"name": name, "value": value, "baseline": baseline, "ratio": round(ratio, 3), "target": target,
+            "unit": unit, "pass": ok, "note": note}
+
+
+def data_path(option, preset, ios, copies):
+    m = daxsim.Machine("400G", "16G")
+    w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
+    daxsim.run(option, m, w)  # warm: compile or load numba's cache
+    holder = {}
+
+    def go():
+        r = daxsim.run(option, m, w)
+        holder["r"] = r
+        return r.wall_s
+
+    t = best(go)
+    nbytes = holder["r"].metrics["bytes_requested"]
+    tc = copy_time(nbytes, copies)
+    what = "twice the copy" if copies == 2 else "np.copyto"
+    return t, tc, nbytes, what
+
+
+def bench_data_path(results):
+    for option, preset, ios, target in (("1a", "rand-64k", 16384, 0.8), ("1a", "oltp-4k", 262144, 0.45),
+                                        ("0", "rand-64k", 16384, None), ("0", "oltp-4k", 262144, None)):
+        copies = 2 if option == "0" else 1
+        t, tc, nbytes, what = data_path(option, preset, ios, copies)
+        results.append(check(
+            f"data path, option {option}, {preset} on a 400 GiB DIMM", round(nbytes / t / 1e9, 3),
+            round(nbytes / tc * copies / 1e9 / copies, 3), tc / t, target, "GB/s (emulator vs baseline)",
+            f"baseline: {what} over the same {nbytes >> 20} MiB"))
+
+
+def bench_metadata(results):
+    m = daxsim.Machine("400G", "16G")
+    w = daxsim.Workload.from_preset("seq-1m", ios=4096, file_size="4G")
+    daxsim.run("1a", m, w, data=False)
+    holder = {}
+
+    def go():
+        holder["r"] = daxsim.run("1a", m, w, data=False)
+        return holder["r"].wall_s
+
+    t = best(go)
+    rate = holder["r"].metrics["pages_spanned"] / t / 1e6
+    results.append(check("metadata only (--no-data), option 1a, seq-1m", round(rate, 1), 40.0, rate / 40.0, 1.0,
+                         "M pages/s (target 40)", "GUP + refcount get/put + bio_vec per page, one core"))
+
+
+def bench_memmap_populate(results):
+    m = daxsim.Machine("400G", "16G")
+    layout = m.layout(True)
+    b = Booted(m, layout, 1 << 20, None, 0)
+    populate_memmap(b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn,
+                    new_counters())  # compile or load the cache outside the timing
+    c = new_counters()
+    t0 = time.perf_counter()
+    b.populate_memmap(c)
+    t = time.perf_counter() - t0
+    nbytes = layout.memmap_dram_bytes
+    del b
+    t0 = time.perf_counter()
+    a = np.empty(nbytes, np.uint8)
+    a.fill(0x5A)
+    tn = time.perf_counter() - t0
+    del a
+    results.append(check("memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 2), round(tn, 2),
+                         tn / t, 1 / 1.5, "s (emulator vs numpy writing the same bytes)",
+                         f"{int(c[daxsim.metrics.C_SP_MATERIALISED]):,} struct pages; ratio >= 0.667 means within 1.5x"))
+
+
+def bench_6tib(results, ios):
+    code = f"""
+import json, daxsim
+m = daxsim.Machine("6T", "128G", memmap="pmem")
+r = daxsim.run("1a", m, daxsim.Workload(ios={ios}, file_size="5T", seed=1))
+peak = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print(json.dumps({{"peak": peak, "ok": r.feasible,
+                   "verified": r.metrics["verified_bytes"], "wall": r.wall_s}}))
+"""
+    out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    peak = out["peak"] / GiB
+    results.append(check(f"6 TiB pmem, {ios:,} I/Os (rand-4k, memmap on pmem): peak host memory", round(peak, 3),
+                         4.0, 4.0 / peak, 1.0, "GiB (limit 4)", f"verified {out['verified'] >> 20} MiB"))
+
+
+def bench_explorer(results):
+    try:
+        from daxsim import widgets
+    except ImportError as e:  # the live explorer is part of the book's chapters
+        results.append({"name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
+        return
+    ex = widgets.explorer()
+    ex.update()  # warm-up: compile or load numba's cache
+
+    def go():
+        t0 = time.perf_counter()
+        ex.update()
+        return time.perf_counter() - t0
+
+    t = best(go, reps=5)
+    results.append(check("live explorer update, default workload", round(t * 1e3, 1), 150.0, 0.150 / t, 1.0,
+                         "ms (limit 150)", "after warm-up, best of 5"))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="skip the 6.25 GiB memmap and the 6 TiB run")
+    a = p.parse_args(argv)
+    results = []
+    bench_data_path(results)
+    bench_metadata(results)
+    if not a.quick:
+        bench_memmap_populate(results)
+        bench_6tib(results, 100_000)
+    bench_explorer(results)
+    doc = {
+        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                    "python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
+                    "daxsim": daxsim.__version__},
+        "date": time.strftime("%Y-%m-%d"),
+        "results": results,
+    }
+    print(json.dumps(doc, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
