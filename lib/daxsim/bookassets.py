@@ -255,11 +255,13 @@ FAVICON_SVG = (
 
 
 #: Before require.js, on pages with widgets: html-manager derives the URL of its font
-#: files from its AMD module name, which require.js resolves against the page's folder
-#: (404s); map that name to _static/html-manager.
-REQUIRE_CONFIG_JS = """var require = {paths: {"@jupyter-widgets/html-manager/dist": new URL(
-  (document.documentElement.dataset.content_root || "") + "_static/html-manager",
-  document.baseURI).href}};"""
+#: files from the AMD module names (``@jupyter-widgets/...``), which require.js resolves
+#: against the page's folder (404s); map those names to _static/html-manager.
+REQUIRE_CONFIG_JS = """var require = (function () {
+  var dir = new URL((document.documentElement.dataset.content_root || "") +
+                    "_static/html-manager", document.baseURI).href;
+  return {paths: {"@jupyter-widgets/html-manager/dist": dir, "@jupyter-widgets": dir}};
+})();"""
 
 
 def _page_scripts(app, pagename, templatename, context, doctree):
