@@ -142,8 +142,9 @@ def enable_book_renderer() -> None:
 
 
 def _param_name(column: str) -> str:
-    name = re.sub(r"\W+", "_", column).strip("_") or "p"
-    return name if not name[0].isdigit() else "p_" + name
+    """A Vega signal name for a bound column; the prefix keeps clear of Vega's own
+    signals (``width``, ``height``, ``padding``, ...)."""
+    return "p_" + re.sub(r"\W+", "_", column).strip("_")
 
 
 def _js(value) -> str:
