@@ -187,3 +187,20 @@ def test_moving_a_widget_changes_the_result(voila_url, open_page):
         timeout=30_000,
     )
     assert not log.problems(), log.problems()
+
+
+def test_voila_template_links_nothing_outside():
+    """The `daxsim` template's pages (notebook and folder listing) load no CDN asset."""
+    import re
+
+    if not (VOILA_TEMPLATE / "index.html.j2").exists():
+        from daxsim.bookassets import write_voila_template
+
+        write_voila_template(VOILA_TEMPLATE)
+    external = {
+        f.name: hits
+        for f in VOILA_TEMPLATE.glob("*.htm*")
+        if (hits := re.findall(r'(?:href|src)="(?:https?:)?//[^"]*"', f.read_text()))
+    }
+    assert not external, f"Voila template pages link outside: {external}"
+    assert (VOILA_TEMPLATE / "page.html").exists(), "folder listing frame not overridden"

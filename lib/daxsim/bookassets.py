@@ -221,9 +221,39 @@ def write_voila_template(dest: str | Path) -> Path:
         for css in ("all.min.css", "v4-shims.min.css"):
             shutil.copyfile(pkg / "css" / css, fa / "css" / css)
         shutil.copytree(pkg / "webfonts", fa / "webfonts", dirs_exist_ok=True)
+    _write_voila_pages(dest)
     (dest / "conf.json").write_text('{"base_template": "lab"}\n', encoding="utf-8")
     (dest / "index.html.j2").write_text(VOILA_INDEX, encoding="utf-8")
     return dest
+
+
+def _write_voila_pages(dest: Path) -> None:
+    """``page.html`` (the frame of Voila's folder listing) without its CDN link.
+
+    Voila's ``base/page.html`` links Font Awesome 4 from jsdelivr outside any block, so
+    it is copied with local links (Font Awesome 5 + its v4 shims draw the same icons),
+    and ``lab/page.html`` is copied to extend that copy.
+    """
+    from jupyter_core.paths import jupyter_path
+
+    roots = [Path(p) for p in jupyter_path("voila", "templates")]
+    base = next((r / "base" / "page.html" for r in roots if (r / "base" / "page.html").exists()), None)
+    lab = next((r / "lab" / "page.html" for r in roots if (r / "lab" / "page.html").exists()), None)
+    if base is None or lab is None:
+        raise AssetError(f"Voila's base/page.html and lab/page.html not found under {roots}")
+    local = (
+        '<link rel="stylesheet" href="{{ base_url }}voila/templates/daxsim/static/'
+        'fontawesome/css/%s" type="text/css" />'
+    )
+    links = "\n    ".join(local % css for css in ("all.min.css", "v4-shims.min.css"))
+    base_text, n = re.subn(r'<link[^>]*href="https?://[^"]*font-?awesome[^"]*"[^>]*>', links,
+                           base.read_text(encoding="utf-8"))
+    lab_text, m = re.subn(r"extends\s+'voila/templates/base/page.html'", "extends 'base-page.html'",
+                          lab.read_text(encoding="utf-8"))
+    if n != 1 or m != 1:
+        raise AssetError(f"unexpected Voila page templates ({base}, {lab}): update bookassets")
+    (dest / "base-page.html").write_text(base_text, encoding="utf-8")
+    (dest / "page.html").write_text(lab_text, encoding="utf-8")
 
 
 # ------------------------------------------------------------- Sphinx extension
