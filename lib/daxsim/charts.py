@@ -108,7 +108,19 @@ def _html(spec: dict, embed_options: dict) -> str:
         f"    el.textContent = {json.dumps(note)};\n"
         "    return;\n"
         "  }\n"
-        "  window.vegaEmbed(el, spec, opt).catch(function (err) {\n"
+        "  window.vegaEmbed(el, spec, opt).then(function (res) {\n"
+        "    // sliders that step through positions: show the value, not the position\n"
+        "    var um = spec.usermeta && spec.usermeta.daxsim;\n"
+        "    var readouts = (um && um.readouts) || {};\n"
+        "    Object.keys(readouts).forEach(function (name) {\n"
+        "      var input = el.querySelector('input[name=\"' + name + '\"]');\n"
+        "      var out = input && input.nextElementSibling;\n"
+        "      if (!out) return;\n"
+        "      var show = function (v) { out.textContent = readouts[name][v]; };\n"
+        "      show(res.view.signal(name));\n"
+        "      res.view.addSignalListener(name, function (n, v) { show(v); });\n"
+        "    });\n"
+        "  }).catch(function (err) {\n"
         "    el.textContent = 'Chart error: ' + err;\n"
         "    console.error(err);\n"
         "  });\n"
@@ -193,10 +205,10 @@ def _bind(
     """Params, filter expressions and title fragments for the bound columns.
 
     A slider over evenly spaced numbers steps through them directly; over uneven ones
-    (powers of two, say) it steps through their positions, and the chart title shows
-    the value picked.
+    (powers of two, say) it steps through their positions, and its readout (set by the
+    renderer's script from ``usermeta``) and the chart title show the value picked.
     """
-    params, filters, shown = [], [], []
+    params, filters, shown, readouts = [], [], [], {}
     data = df
     for col, label in sliders.items():
         if not pd.api.types.is_numeric_dtype(df[col]):
@@ -229,11 +241,10 @@ def _bind(
                 alt.param(
                     name=name,
                     value=position,
-                    bind=alt.binding_range(
-                        min=0, max=len(values) - 1, step=1, name=f"{label}: step "
-                    ),
+                    bind=alt.binding_range(min=0, max=len(values) - 1, step=1, name=label + " "),
                 )
             )
+            readouts[name] = [_readout(v) for v in values]
             filters.append(f"datum[{_js(idx_col)}] == {name}")
             names = "[" + ", ".join(_js(v) for v in values) + "]"
             shown.append(f"'{label} = ' + format({names}[{name}], ',')")
@@ -252,10 +263,17 @@ def _bind(
         )
         filters.append(f"datum[{_js(col)}] == {name}")
         shown.append(f"'{label}: ' + {name}")
-    return data, params, filters, shown
+    return data, params, filters, shown, readouts
 
 
-def _finish(chart, title: str, params, filters, shown, width, height):
+def _readout(value) -> str:
+    value = _py(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:,.6g}"
+    return f"{int(value):,}" if isinstance(value, (int, float)) else str(value)
+
+
+def _finish(chart, title: str, params, filters, shown, readouts, width, height):
     if shown:
         expr = _js(title + " — ") + " + " + " + ', ' + ".join(shown)
         chart = chart.properties(title=alt.TitleParams(text=alt.expr(expr), anchor="start"))
@@ -265,6 +283,8 @@ def _finish(chart, title: str, params, filters, shown, width, height):
         chart = chart.add_params(*params)
     for f in filters:
         chart = chart.transform_filter(f)
+    if readouts:
+        chart = chart.properties(usermeta={"daxsim": {"readouts": readouts}})
     return chart.properties(width=width, height=height)
 
 
@@ -286,8 +306,8 @@ def grid_chart(
     x_scale: str = "linear",
     y_scale: str = "linear",
     fixed_y: bool = True,
-    width: int = 520,
-    height: int = 300,
+    width: int = 480,
+    height: int = 280,
 ) -> alt.Chart:
     """A "what if" chart over a grid that daxsim computed at build time.
 
@@ -335,7 +355,7 @@ def grid_chart(
     if mark not in ("line", "point", "bar"):
         raise ValueError(f"mark must be 'line', 'point' or 'bar', got {mark!r}")
     keep = list(dict.fromkeys([x, y, *color_cols, *sliders, *dropdowns, *(tooltip or [])]))
-    data, params, filters, shown = _bind(df[keep], sliders, dropdowns, defaults or {})
+    data, params, filters, shown, readouts = _bind(df[keep], sliders, dropdowns, defaults or {})
 
     x_type = "quantitative" if pd.api.types.is_numeric_dtype(df[x]) and mark != "bar" else "nominal"
     y_domain = None
@@ -353,6 +373,7 @@ def grid_chart(
         "x": alt.X(
             x, type=x_type, title=x_title or x,
             scale=alt.Scale(type=x_scale) if x_type == "quantitative" else alt.Undefined,
+            axis=alt.Axis(labelAngle=0) if x_type == "nominal" else alt.Undefined,
         ),
         "y": alt.Y(y, type="quantitative", title=y_title or y, scale=alt.Scale(**y_scale_kw)),
         "tooltip": [
@@ -364,7 +385,11 @@ def grid_chart(
         ],
     }
     if color:
-        enc["color"] = alt.Color(color, type="nominal", title=color_title or color)
+        # legend under the chart: a book's text column is narrow, series names are long
+        enc["color"] = alt.Color(
+            color, type="nominal", title=color_title or color,
+            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=480),
+        )
     base = alt.Chart(data)
     if mark == "line":
         base = base.mark_line(point=True)
@@ -374,7 +399,7 @@ def grid_chart(
         base = base.mark_bar()
         if color:
             enc["xOffset"] = alt.XOffset(color, type="nominal")
-    return _finish(base.encode(**enc), title, params, filters, shown, width, height)
+    return _finish(base.encode(**enc), title, params, filters, shown, readouts, width, height)
 
 
 def bar_breakdown(
@@ -391,7 +416,7 @@ def bar_breakdown(
     component_title: str | None = None,
     component_order: Sequence[str] | None = None,
     defaults: Mapping[str, object] | None = None,
-    width: int = 520,
+    width: int = 480,
     height: int | None = None,
 ) -> alt.Chart:
     """Stacked horizontal bars: where the time of one I/O goes, per option.
@@ -416,7 +441,7 @@ def bar_breakdown(
     if len(df) > MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {MAX_ROWS}")
     keep = list(dict.fromkeys([category, component, value, *sliders, *dropdowns]))
-    data, params, filters, shown = _bind(df[keep], sliders, dropdowns, defaults or {})
+    data, params, filters, shown, readouts = _bind(df[keep], sliders, dropdowns, defaults or {})
     order = list(component_order) if component_order else sorted(df[component].unique())
     data = data.assign(**{f"{component} (order)": data[component].map({c: i for i, c in enumerate(order)})})
     n_categories = df[category].nunique()
@@ -429,6 +454,7 @@ def bar_breakdown(
             color=alt.Color(
                 component, type="nominal", title=component_title or component,
                 scale=alt.Scale(domain=order),
+                legend=alt.Legend(orient="bottom", columns=4),
             ),
             order=alt.Order(f"{component} (order)", type="quantitative"),
             tooltip=[
@@ -439,7 +465,8 @@ def bar_breakdown(
         )
     )
     return _finish(
-        chart, title, params, filters, shown, width, height or max(120, 28 * n_categories)
+        chart, title, params, filters, shown, readouts, width,
+        height or max(120, 28 * n_categories),
     )
 
 
