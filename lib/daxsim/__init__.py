@@ -9,6 +9,7 @@ The public surface::
     daxsim.frame(daxsim.compare(["0", "1a"], m, w))
 """
 
+from . import _numba_cache  # noqa: F401  (first: keys numba's cache on daxsim's source)
 from .hardware import HARDWARE, CostModel, Figure, HardwareProfile, hardware_profile
 from .machine import Machine, namespace_layout
 from .metrics import COUNTERS, FORMULA, Modelled

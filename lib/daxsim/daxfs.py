@@ -32,6 +32,12 @@ class DaxFile:
     ext_pfn: np.ndarray
     ext_len: np.ndarray
     pte: np.ndarray  # per file page: 0 = not present, else pfn + 1
+    fmap: np.ndarray  # per file page: 0 = as the extents say, -1 = hole, else pfn + 1
+
+    @property
+    def span_pages(self) -> int:
+        """Data blocks from the file's first to just past its last (fragmented files spread out)."""
+        return int((self.ext_pfn + self.ext_len).max() - self.ext_pfn.min())
 
     @property
     def pages(self) -> int:
@@ -75,7 +81,8 @@ def create_file(name: str, size: int, first_pfn: int, last_pfn: int, extent_size
         pfn = starts[idx]
         length = np.add.reduceat(lens, idx)
     pte = sparse_array(npages * 8, np.int64)
-    return DaxFile(name, npages * PAGE_SIZE, fpage, pfn, length, pte)
+    fmap = sparse_array(npages * 8, np.int64)
+    return DaxFile(name, npages * PAGE_SIZE, fpage, pfn, length, pte, fmap)
 
 
 @njit(cache=True)
@@ -91,15 +98,111 @@ def extent_lookup(ext_fpage, fpage):
     return lo
 
 
-@njit(cache=True)
-def dax_fault(pte, ext_fpage, ext_pfn, fpage, counters, c_faults):
-    """The DAX fault handler: look file page ``fpage`` up in the extents, install its PTE.
+# The filesystem as a numba kernel sees it: a tuple of int64 arrays (F_* indices).
+F_PTE = 0  # the buffer mapping's page table: per file page, 0 = not present, else pfn + 1
+F_FMAP = 1  # blocks moved since creation: per file page, 0 = as the extents say, -1 = hole, else pfn + 1
+F_EXT_FPAGE = 2  # extents: first file page
+F_EXT_PFN = 3  # extents: first pfn
+F_STATE = 4  # allocator state, S_* indices below
+F_FREE = 5  # freed blocks, a stack (reused last-freed first)
+F_VICTIM = 6  # (pfn, truncate number) of every block handed to another file
 
-    Returns the PTE value (pfn + 1). Kernels read ``pte[fpage]`` themselves and call this
-    only when it is 0 (keeping the cold path out of the hot loop keeps numba's code fast).
+S_BUMP = 0  # next never-used data block
+S_BUMP_END = 1  # end of the data area
+S_TOP = 2  # entries on the free stack
+S_NVICTIM = 3  # entries in F_VICTIM
+S_TRUNCATES = 4  # truncates so far
+S_LEN = 5
+
+VICTIM_SALT = 0x100  #: the data another file writes into the blocks it gets (salt + truncate number)
+
+
+def fs_tuple(f: DaxFile, bump_start: int, bump_end: int, truncated_pages: int) -> tuple:
+    """The kernel-side filesystem for file ``f``; room for ``truncated_pages`` freed blocks."""
+    state = np.zeros(S_LEN, np.int64)
+    state[S_BUMP], state[S_BUMP_END] = bump_start, bump_end
+    cap = max(truncated_pages, 1)
+    return (f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64))
+
+
+@njit(cache=True)
+def fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed):
+    """The block behind file page ``fpage`` now: iomap_begin(). A hole gets a new, zeroed block."""
+    fmap = fs[F_FMAP]
+    v = fmap[fpage]
+    if v > 0:
+        return v - 1
+    if v == 0:
+        e = extent_lookup(fs[F_EXT_FPAGE], fpage)
+        return fs[F_EXT_PFN][e] + (fpage - fs[F_EXT_FPAGE][e])
+    st = fs[F_STATE]  # a hole: allocate (freed blocks first, then never-used ones)
+    if st[S_TOP] > 0:
+        st[S_TOP] -= 1
+        pfn = fs[F_FREE][st[S_TOP]]
+    else:
+        pfn = st[S_BUMP]
+        st[S_BUMP] += 1
+    if data:  # DAX zeroes a new block before mapping it
+        pmem[(pfn - pmem_base_pfn) * 4096:(pfn - pmem_base_pfn + 1) * 4096] = 0
+    counters[c_zeroed] += 4096
+    fmap[fpage] = pfn + 1
+    return pfn
+
+
+@njit(cache=True)
+def fs_lookup(fs, fpage):
+    """The block behind file page ``fpage`` now, or -1 for a hole (no allocation)."""
+    v = fs[F_FMAP][fpage]
+    if v > 0:
+        return v - 1
+    if v < 0:
+        return -1
+    e = extent_lookup(fs[F_EXT_FPAGE], fpage)
+    return fs[F_EXT_PFN][e] + (fpage - fs[F_EXT_FPAGE][e])
+
+
+@njit(cache=True)
+def dax_fault(fs, fpage, pmem, pmem_base_pfn, data, counters, c_faults, c_zeroed):
+    """The DAX fault handler: find (or allocate) the block of file page ``fpage``, install its PTE.
+
+    Returns the PTE value (pfn + 1). Kernels read the PTE themselves and call this only
+    when it is 0 (keeping the cold path out of the hot loop keeps numba's code fast).
     """
-    e = extent_lookup(ext_fpage, fpage)
-    v = ext_pfn[e] + (fpage - ext_fpage[e]) + 1
-    pte[fpage] = v
+    pfn = fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed)
+    fs[F_PTE][fpage] = pfn + 1
     counters[c_faults] += 1
-    return v
+    return pfn + 1
+
+
+@njit(cache=True)
+def punch_hole(fs, off, length, pmem, pmem_base_pfn, data, counters, c_victim_bytes):
+    """Truncate / hole punch of [off, off+length): unmap, free the blocks, and let another
+    file take them and write them at once (the reuse that makes a late DMA dangerous)."""
+    st = fs[F_STATE]
+    free = fs[F_FREE]
+    for fp in range(off >> 12, (off + length) >> 12):
+        pfn = fs_lookup(fs, fp)
+        if pfn < 0:
+            continue  # already a hole
+        fs[F_PTE][fp] = 0  # unmap_mapping_range()
+        fs[F_FMAP][fp] = -1
+        free[st[S_TOP]] = pfn
+        st[S_TOP] += 1
+    event = st[S_TRUNCATES]
+    st[S_TRUNCATES] += 1
+    victims = fs[F_VICTIM]
+    salt = np.uint64(VICTIM_SALT + event)
+    while st[S_TOP] > 0:  # another file allocates the freed blocks and writes them
+        st[S_TOP] -= 1
+        pfn = free[st[S_TOP]]
+        victims[2 * st[S_NVICTIM]] = pfn
+        victims[2 * st[S_NVICTIM] + 1] = event
+        st[S_NVICTIM] += 1
+        if data:
+            words = pmem.view(np.uint64)
+            w0 = (pfn - pmem_base_pfn) * 512
+            for j in range(512):
+                x = np.uint64(w0 + j) * np.uint64(0x9E3779B97F4A7C15) ^ salt
+                x ^= x >> np.uint64(29)
+                words[w0 + j] = x * np.uint64(0xBF58476D1CE4E5B9)
+        counters[c_victim_bytes] += 4096

@@ -175,6 +175,16 @@ class CostModel:
         60.0, "ns", "daxsim", "buddy allocation plus free of one order-0 page", True))
     device_bw: Figure = field(default_factory=lambda: _f(
         7.0, "GB/s", "daxsim", "the block device's DMA bandwidth (a PCIe 4.0 x4 NVMe class device)", True))
+    pfn_walk_ns: Figure = field(default_factory=lambda: _f(
+        5.0, "ns", "daxsim", "reading one PTE to a pfn with no struct page touched (options 2, 3)", True))
+    lookup_ns: Figure = field(default_factory=lambda: _f(
+        10.0, "ns", "daxsim", "one pfn -> transient struct page hash lookup (option 1b)", True))
+    pool_alloc_ns: Figure = field(default_factory=lambda: _f(
+        5.0, "ns", "daxsim", "taking or returning a transient struct page slot (option 1b)", True))
+    extent_ref_ns: Figure = field(default_factory=lambda: _f(
+        14.1, "ns", "daxsim", "taking or dropping a reference on an extent: one atomic, like gup_ns_dram", True))
+    range_lock_ns: Figure = field(default_factory=lambda: _f(
+        100.0, "ns", "daxsim", "taking and releasing a filesystem range lock / layout lease (option 2 guarded)", True))
     memmap_init_cpu_ns: Figure = field(default_factory=lambda: _f(
         10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns"))
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .buddy import buddy_free_pages, buddy_init
-from .daxfs import DaxFile, create_file
+from .daxfs import DaxFile, create_file, fs_tuple
 from .memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
 from .units import (
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
@@ -175,7 +175,8 @@ class Booted:
     ``file`` (the DAX file) and ``device`` (the block device file's bytes).
     """
 
-    def __init__(self, machine: Machine, layout: NamespaceLayout, file_size: int, extent_size, seed: int):
+    def __init__(self, machine: Machine, layout: NamespaceLayout, file_size: int, extent_size, seed: int,
+                 truncated_pages: int = 0):
         self.machine = machine
         self.layout = layout
         self.dram = sparse_array(machine.dram)
@@ -203,12 +204,23 @@ class Booted:
         rng = np.random.default_rng(seed)
         self.file: DaxFile = create_file("buffer", file_size, self.first_data_pfn, self.end_pfn, extent_size, rng)
         self.device = sparse_array(file_size)
-        f = self.file  # small working sets get host huge pages (see memory.HOST_THP_LIMIT)
+        f = self.file
+        self.bump_start = int((f.ext_pfn + f.ext_len).max())  # new blocks come from past the file
+        if truncated_pages > self.end_pfn - self.bump_start:
+            raise ValueError(f"file_size: {format_size(file_size)} leaves {format_size((self.end_pfn - self.bump_start) * PAGE_SIZE)}"
+                             f" free, too little for the {format_size(truncated_pages * PAGE_SIZE)} the truncate faults refill")
+        self.fs = fs_tuple(f, self.bump_start, self.end_pfn, truncated_pages)
+
+    def advise_host_hugepages(self, touched_bytes: int) -> None:
+        """Back the file's working set with host huge pages when the run touches much of it
+        (a host speed hint; see memory.HOST_THP_LIMIT)."""
+        f = self.file
         lo = int(f.ext_pfn.min())
-        hi = int((f.ext_pfn + f.ext_len).max())
-        advise_hugepages(self.pmem, self.pmem_index(lo), (hi - lo) * PAGE_SIZE)
-        advise_hugepages(self.device)
-        advise_hugepages(f.pte)
+        span = (self.bump_start - lo) * PAGE_SIZE
+        if touched_bytes * 8 >= span:
+            advise_hugepages(self.pmem, self.pmem_index(lo), span)
+            advise_hugepages(self.device)
+            advise_hugepages(f.pte)
 
     def pmem_index(self, pfn: int) -> int:
         """Byte index into ``pmem`` of page frame ``pfn``."""

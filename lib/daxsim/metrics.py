@@ -37,6 +37,19 @@ COUNTERS = {
     "transient_dram_peak_bytes": "peak DRAM held by transient structures (bounce pages, descriptors)",
     "page_faults": "DAX faults that installed a PTE",
     "alloc_failures": "allocations that found no free page",
+    "pfn_walks": "pages translated to pfns without touching a struct page (options 2, 3)",
+    "lookups": "pfn -> transient struct page lookups (option 1b)",
+    "pool_pages_peak": "peak transient struct pages in use (option 1b)",
+    "pool_stalls": "I/Os that waited for free transient struct pages (option 1b)",
+    "stall_ios": "I/Os completed early so that a stalled I/O could start",
+    "stall_bytes": "bytes of the I/Os waited for by stalls",
+    "truncates": "truncate / hole-punch faults",
+    "truncate_waits": "truncates that had to wait for in-flight DMA (dax_layout_busy_page)",
+    "wait_ios": "I/Os a truncate waited for",
+    "wait_bytes": "bytes of the I/Os a truncate waited for",
+    "range_locks": "filesystem range locks taken and released (option 2 with guard)",
+    "bytes_zeroed": "bytes of new blocks zeroed when a hole was filled",
+    "victim_bytes_written": "bytes another file wrote into blocks freed by a truncate",
 }
 _IDX = {name: i for i, name in enumerate(COUNTERS)}
 N_COUNTERS = len(COUNTERS)
@@ -63,8 +76,22 @@ C_DESC_PEAK = _IDX["descriptor_bytes_peak"]
 C_TRANSIENT_PEAK = _IDX["transient_dram_peak_bytes"]
 C_FAULTS = _IDX["page_faults"]
 C_ALLOC_FAIL = _IDX["alloc_failures"]
+C_PFN_WALKS = _IDX["pfn_walks"]
+C_LOOKUPS = _IDX["lookups"]
+C_POOL_PEAK = _IDX["pool_pages_peak"]
+C_POOL_STALLS = _IDX["pool_stalls"]
+C_STALL_IOS = _IDX["stall_ios"]
+C_STALL_BYTES = _IDX["stall_bytes"]
+C_TRUNCATES = _IDX["truncates"]
+C_TRUNC_WAITS = _IDX["truncate_waits"]
+C_WAIT_IOS = _IDX["wait_ios"]
+C_WAIT_BYTES = _IDX["wait_bytes"]
+C_RANGE_LOCKS = _IDX["range_locks"]
+C_ZEROED = _IDX["bytes_zeroed"]
+C_VICTIM_BYTES = _IDX["victim_bytes_written"]
 
-BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset
+BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset (a pfn-based one is as large)
+PHYS_VEC_SIZE = 16  #: struct phys_vec / phyr: physical address, length
 
 
 def new_counters() -> np.ndarray:
@@ -77,35 +104,46 @@ def counters_dict(c: np.ndarray) -> dict[str, int]:
 
 FORMULA = r"""
 t_{\mathrm{I/O}} = t_{\mathrm{fixed}}
- + \frac{N_{\mathrm{gup}}\, t_{\mathrm{gup}}(\mathrm{memmap}) + N_{\mathrm{put}}\, t_{\mathrm{put}}(\mathrm{memmap})
- + N_{\mathrm{desc}}\, t_{\mathrm{desc}} + N_{\mathrm{alloc}}\, t_{\mathrm{alloc}}}{N_{\mathrm{I/O}}}
- + \frac{B_{\mathrm{pmem}\to\mathrm{dram}}}{N_{\mathrm{I/O}}\,\min(R^{1t}_{\mathrm{pmem}}, W^{1t}_{\mathrm{dram}})}
- + \frac{B_{\mathrm{dram}\to\mathrm{pmem}}}{N_{\mathrm{I/O}}\,\min(R^{1t}_{\mathrm{dram}}, F^{1t}_{\mathrm{pmem}})}
- + \sum_{m} \frac{B^{\mathrm{DMA}}_{m}}{N_{\mathrm{I/O}}\,\min(\mathrm{BW}_{\mathrm{dev}}, \mathrm{BW}_{m})}
+ + \frac{1}{N_{\mathrm{I/O}}}\Big(N_{\mathrm{gup}}\, t_{\mathrm{gup}}(\mathrm{memmap}) + N_{\mathrm{put}}\, t_{\mathrm{put}}(\mathrm{memmap})
+ + N_{\mathrm{pfn}}\, t_{\mathrm{pfn}} + N_{\mathrm{desc}}\, t_{\mathrm{desc}} + N_{\mathrm{alloc}}\, t_{\mathrm{alloc}}
+ + N_{\mathrm{init}}\, t_{\mathrm{init}} + N_{\mathrm{lookup}}\, t_{\mathrm{lookup}} + N_{\mathrm{xref}}\, t_{\mathrm{xref}}
+ + N_{\mathrm{lock}}\, t_{\mathrm{lock}}\Big)
+ + \frac{1}{N_{\mathrm{I/O}}}\Big(\frac{B_{\mathrm{pmem}\to\mathrm{dram}}}{\min(R^{1t}_{\mathrm{pmem}}, W^{1t}_{\mathrm{dram}})}
+ + \frac{B_{\mathrm{dram}\to\mathrm{pmem}}}{\min(R^{1t}_{\mathrm{dram}}, F^{1t}_{\mathrm{pmem}})}
+ + \sum_{m} \frac{B^{\mathrm{DMA}}_{m}}{\min(\mathrm{BW}_{\mathrm{dev}}, \mathrm{BW}_{m})}
+ + \frac{B_{\mathrm{stall}}}{\mathrm{BW}_{\mathrm{dev}}}\Big)
 """.strip()
 
 FORMULA_TERMS = {
     "t_fixed": "fixed cost of one O_DIRECT I/O (syscall, bio, submission, completion)",
-    "N_gup, N_put": "pages referenced by GUP and released at completion",
-    "t_gup(memmap), t_put(memmap)": "per-page cost, depending on where the memmap lives (DRAM or pmem)",
-    "N_desc, t_desc": "descriptor entries (bio_vecs) and the cost of filling one",
-    "N_alloc, t_alloc": "page allocations (bounce pages) and the cost of allocating and freeing one",
+    "N_gup, N_put": "pages referenced through a struct page by GUP, and released at completion (1a, 1b)",
+    "t_gup(memmap), t_put(memmap)": "per-page cost, depending on where the struct pages live (DRAM or pmem)",
+    "N_pfn, t_pfn": "pages translated to pfns without touching a struct page (2, 3)",
+    "N_desc, t_desc": "descriptor entries (bio_vecs, pfn vectors, extents) and the cost of filling one",
+    "N_alloc, t_alloc": "allocations: bounce pages from the buddy allocator (0) or transient struct pages (1b)",
+    "N_init, t_init": "transient struct pages initialised on the I/O path (1b), at the memmap init rate",
+    "N_lookup, t_lookup": "pfn -> transient struct page lookups (1b)",
+    "N_xref, t_xref": "references taken and dropped on extents (3)",
+    "N_lock, t_lock": "filesystem range locks taken and released (2 with the guard)",
     "B_pmem->dram, B_dram->pmem": "bytes the CPU copies (option 0's bounce), at single-thread bandwidth: "
                                   "R = read, W = non-temporal store, F = store + clwb (made durable)",
     "B^DMA_m, BW_m": "bytes DMAed to or from memory m, at the lesser of the device's and the memory's bandwidth",
+    "B_stall": "bytes of earlier I/Os a stalled submission had to wait for (1b's pool), at the device's bandwidth",
 }
 
 
 @dataclass(frozen=True)
 class Modelled:
-    """Modelled time per I/O (ns), with its breakdown, and the boot-time memmap init."""
+    """Modelled time per I/O (ns) with its breakdown, the boot-time memmap init, and truncate waits."""
 
     per_io_ns: float
     breakdown: dict
     memmap_init_s: float
+    truncate_wait_ns: float = 0.0  #: mean time a truncate waited for in-flight DMA
 
     def to_dict(self) -> dict:
-        return {"per_io_ns": self.per_io_ns, "breakdown_ns": dict(self.breakdown), "memmap_init_s": self.memmap_init_s}
+        return {"per_io_ns": self.per_io_ns, "breakdown_ns": dict(self.breakdown), "memmap_init_s": self.memmap_init_s,
+                "truncate_wait_ns": self.truncate_wait_ns}
 
 
 def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostModel) -> float:
@@ -118,14 +156,19 @@ def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostMod
     return float(cost.memmap_init_cpu_ns) + 64 / float(medium.ntstore_bw_1t)
 
 
-def model(c: dict, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
+def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
           struct_pages_initialised: int) -> Modelled:
-    """Turn counters into modelled ns per I/O (see :data:`FORMULA`)."""
+    """Turn counters into modelled ns per I/O (see :data:`FORMULA`).
+
+    The ``ideal`` bound is charged only the fixed cost and the DMA.
+    """
     n = max(c["ios"], 1)
     on_pmem = memmap_placement == "pmem"
     gup = float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram)
     put = float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram)
     dev = float(cost.device_bw)
+    alloc = float(cost.pool_alloc_ns if option == "1b" else cost.page_alloc_ns)
+    extent_refs = c["refcount_ops"] if option == "3" else 0
 
     def rate(bytes_, gbps):  # bytes at GB/s -> ns
         return bytes_ / gbps if gbps > 0 else 0.0
@@ -134,14 +177,23 @@ def model(c: dict, memmap_placement: str | None, pmem: HardwareProfile, cost: Co
         "fixed": float(cost.io_fixed_ns) if c["ios"] else 0.0,
         "gup": c["gup_pages"] * gup / n,
         "put": c["put_pages"] * put / n,
+        "pfn_walk": c["pfn_walks"] * float(cost.pfn_walk_ns) / n,
         "descriptor": c["descriptor_entries"] * float(cost.bvec_ns) / n,
-        "page_alloc": c["allocations"] * float(cost.page_alloc_ns) / n,
+        "alloc": c["allocations"] * alloc / n,
+        "init": c["struct_pages_initialised_io"] * memmap_init_ns_per_page("dram", pmem, cost) / n,
+        "lookup": c["lookups"] * float(cost.lookup_ns) / n,
+        "extent_ref": extent_refs * float(cost.extent_ref_ns) / n,
+        "range_lock": c["range_locks"] * float(cost.range_lock_ns) / n,
         "cpu_copy": (rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(DDR4.ntstore_bw_1t)))
                      + rate(c["copy_dram_to_pmem"], min(float(DDR4.read_bw_1t), float(pmem.clwb_bw_1t)))) / n,
         "dma": (rate(c["dma_to_pmem"], min(dev, float(pmem.write_bw)))
                 + rate(c["dma_from_pmem"], min(dev, float(pmem.read_bw)))
                 + rate(c["dma_to_dram"], min(dev, float(DDR4.write_bw)))
                 + rate(c["dma_from_dram"], min(dev, float(DDR4.read_bw)))) / n,
+        "stall": rate(c["stall_bytes"], dev) / n,
     }
+    if option == "ideal":
+        parts = {k: (v if k in ("fixed", "dma") else 0.0) for k, v in parts.items()}
+    truncate_wait = rate(c["wait_bytes"], dev) / max(c["truncates"], 1)
     init_s = struct_pages_initialised * memmap_init_ns_per_page(memmap_placement or "dram", pmem, cost) / 1e9
-    return Modelled(sum(parts.values()), parts, init_s)
+    return Modelled(sum(parts.values()), parts, init_s, truncate_wait)

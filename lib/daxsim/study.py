@@ -1,13 +1,15 @@
 """run / compare: boot a machine, run a workload through an option's path, check it, count it.
 
-Every run is checked: the bytes at every destination equal an ideal replay of the
-workload on a snapshot of the touched pages; page references are back to idle; every
-bounce page is freed. A broken invariant raises :class:`InvariantError`.
+Every run is checked: the same workload runs through the ideal path on a twin machine,
+and every touched byte (the buffer's blocks, blocks refilled after a truncate, blocks
+another file took, the device) must be equal, except where the option allows the
+truncate/DMA hazard, in which case the difference is counted and attributed; page
+references are back to idle; every bounce page and pool slot is freed. A broken
+invariant raises :class:`InvariantError`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -15,13 +17,18 @@ import numpy as np
 import pandas as pd
 
 from .buddy import B_ALLOCATED
+from .daxfs import F_STATE, F_VICTIM, S_BUMP, S_NVICTIM
 from .hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
 from .machine import Booted, Machine, NamespaceLayout
-from .metrics import Modelled, counters_dict, model, new_counters
-from .paths import DESCRIPTIONS, OPTIONS, path_module
-from .paths.common import boot_prefault, count_busy_pages, count_mismatch, fill_pattern, gather_pages, ideal_replay
+from .memory import STRUCT_PAGE
+from .metrics import C_TRANSIENT_PEAK, Modelled, counters_dict, model, new_counters
+from .paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, option_code, path_module, queue
+from .paths.common import (
+    M_GUARD, M_HT_MASK, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, ST_HT_KEY, ST_MISC, boot_prefault,
+    count_busy_pages, count_diff, fill_pattern,
+)
 from .units import PAGE_SHIFT, PAGE_SIZE, format_size
-from .workload import DEFAULT_PRESET, Workload, touched_file_pages
+from .workload import DEFAULT_PRESET, OP_TRUNC, Workload, touched_file_pages
 
 
 class InvariantError(RuntimeError):
@@ -43,6 +50,8 @@ class Result:
     metrics: dict
     modelled: Modelled | None
     wall_s: float
+    pool_pages: int | None = None
+    guard: bool = False
 
     def params(self) -> dict:
         return {
@@ -51,6 +60,8 @@ class Result:
             **{k: v for k, v in self.workload.params().items()},
             "hardware": self.hardware.name,
             "data": self.data,
+            "pool_pages": self.pool_pages,
+            "guard": self.guard,
             "cost": {k: f.value for k, f in self.cost.figures().items()},
         }
 
@@ -71,9 +82,13 @@ def _pages_per_io(off, length):
     return ((off + length - 1) >> PAGE_SHIFT) - (off >> PAGE_SHIFT) + 1
 
 
-def _max_batch_pages(off, length, qd):
-    per = _pages_per_io(off, length)
-    return int(np.add.reduceat(per, np.arange(0, len(per), qd)).max())
+def _max_window_pages(pages, qd):
+    """The most pages any ``qd`` consecutive I/Os span (what can be in flight at once)."""
+    if len(pages) == 0:
+        return 0
+    c = np.concatenate(([0], np.cumsum(pages)))
+    w = min(qd, len(pages))
+    return int((c[w:] - c[:-w]).max())
 
 
 def accounting(option, machine: Machine) -> tuple[NamespaceLayout, dict]:
@@ -92,19 +107,62 @@ _WARM: set[str] = set()
 
 
 def _warm(option: str) -> None:
-    """Compile (or load from numba's cache) the option's kernels outside any timed region."""
+    """Compile (or load from numba's cache) the kernels outside any timed region."""
     if option not in _WARM:
         _WARM.add(option)
-        run(option, Machine("64M", "64M"), Workload(ios=4, file_size="1M", queue_depth=2))
+        run(option, Machine("64M", "64M"), Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="1M", queue_depth=2))
+
+
+def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool) -> tuple:
+    """The per-option state tuple (paths.common ST_*): the same types for every option."""
+    no_pages = np.zeros(0, STRUCT_PAGE)
+    no_i64 = np.zeros(0, np.int64)
+    misc = np.zeros(M_LEN, np.int64)
+    misc[M_MEMMAP_BASE] = b.memmap_base_pfn
+    misc[M_GUARD] = int(guard)
+    mm = (b.memmap, b.memmap_words, b.vmemmap_populated) if option == "1a" else \
+        (no_pages, np.zeros(0, np.uint64), np.zeros(0, np.uint8))
+    dram = (b.dram, b.dram_pages, b.buddy) if option == "0" else (np.zeros(0, np.uint8), no_pages, no_i64)
+    if option == "1b":
+        slots = option1b.table_slots(pool_pages)
+        pool = (np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
+                np.zeros(slots, np.int64), np.zeros(slots, np.int64))
+        misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1
+    else:
+        pool = (no_pages, no_i64, no_i64, no_i64)
+    return (*mm, *dram, *pool, misc)
+
+
+def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False):
+    """Prefault, then run the events through the option's path; returns the wall time."""
+    mod = path_module(option)
+    io = op != OP_TRUNC
+    boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
+                  b.vmemmap_populated, b.memmap_base_pfn, counters)
+    maxp = int(_pages_per_io(off[io], length[io]).max(initial=1))
+    bv = tuple(np.zeros(qd * maxp, np.int64) for _ in range(4))
+    st = _kernel_state(b, option, pool_pages, guard)
+    args = (option_code(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
+            np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
+            getattr(mod, "ENTRY_TRANSIENT", 0), st)
+    t0 = time.perf_counter()
+    queue.run(*args)
+    return time.perf_counter() - t0, st
+
+
+DEFAULT_POOL_PAGES = 4096  #: option 1b's pool: 4096 transient struct pages (256 KiB), 16 MiB under I/O
 
 
 def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-        cost: CostModel | None = None, data: bool = True, capture: dict | None = None) -> Result:
+        cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool = False,
+        capture: dict | None = None) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``data=False`` runs the metadata path only (no bytes copied, nothing to verify).
-    ``capture``, a dict, receives the final bytes of every touched page (``pmem_pages`` and
-    ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
+    ``pool_pages`` sizes option 1b's pool of transient struct pages; ``guard`` gives
+    option 2 a filesystem range lock that truncate waits for.
+    ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
+    pfn -> bytes, ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
     """
     mod = path_module(option)
     option = str(option)
@@ -113,6 +171,10 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     workload = workload if workload is not None else Workload.from_preset(DEFAULT_PRESET)
     if not isinstance(workload, Workload):
         raise ValueError(f"workload: {workload!r} is not a daxsim.Workload")
+    if not isinstance(guard, (bool, np.bool_)):
+        raise ValueError(f"guard: {guard!r} must be True or False")
+    if guard and option != "2":
+        raise ValueError(f"guard: only option 2 takes a filesystem guard (option {option} holds its own references)")
     hw = hardware_profile(hardware)
     cost = cost if cost is not None else CostModel()
     layout, acct = accounting(option, machine)
@@ -120,52 +182,63 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
         raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
                          f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
     op, off, length = workload.generate()
+    io = op != OP_TRUNC
+    pages = _pages_per_io(off[io], length[io])
+    if option == "1b":
+        pool_pages = DEFAULT_POOL_PAGES if pool_pages is None else pool_pages
+        if isinstance(pool_pages, bool) or not isinstance(pool_pages, (int, np.integer)) \
+                or pool_pages < int(pages.max(initial=1)):
+            raise ValueError(f"pool_pages: {pool_pages!r} cannot hold one I/O of {int(pages.max(initial=1))} pages; "
+                             f"accepted: an integer >= {int(pages.max(initial=1))}")
+    elif pool_pages is not None:
+        raise ValueError(f"pool_pages: only option 1b has a pool of transient struct pages (got option {option})")
     feasible, reason = machine.feasibility(layout)
-    need = _max_batch_pages(off, length, workload.queue_depth)
-    if feasible and not mod.STRUCT_PAGES:
+    need = _max_window_pages(pages, workload.queue_depth)
+    if feasible and option == "0":
         managed = acct["dram_managed_bytes"] // PAGE_SIZE
         if need > managed:
             feasible, reason = False, (f"{workload.queue_depth} I/Os in flight need {format_size(need * PAGE_SIZE)} "
                                        f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed")
+    truncated = int(length[~io].sum()) // PAGE_SIZE
     counters = new_counters()
-    extra = {"corrupted_bytes": 0, "leaked_pages": 0, "verified_bytes": 0}
+    extra = {"corrupted_bytes": 0, "corrupted_victim_bytes": 0, "corrupted_device_bytes": 0,
+             "corrupted_buffer_bytes": 0, "files_corrupted": 0, "leaked_pages": 0, "verified_bytes": 0,
+             "pool_table_bytes": 0}
     wall = 0.0
     if feasible:
         if option not in _WARM:
             _warm(option)
-        b = Booted(machine, layout, workload.file_size, workload.extent_size, workload.seed)
-        fpages = touched_file_pages(off, length)
-        pmem_starts = b.pmem_index(0) + b.file.pfn_of(fpages) * PAGE_SIZE
+        args = (machine, layout, workload.file_size, workload.extent_size, workload.seed, truncated)
+        b = Booted(*args)
+        fpages = touched_file_pages(off[io], length[io])
+        b.advise_host_hugepages(len(fpages) * PAGE_SIZE)
+        pmem_pages = touched_file_pages(off, length)  # truncated blocks too: others' data lands there
+        pmem_starts = b.pmem_index(0) + b.file.pfn_of(pmem_pages) * PAGE_SIZE
         dev_starts = fpages * PAGE_SIZE
         if data:
-            fill_pattern(b.pmem, pmem_starts, 0x1)
-            fill_pattern(b.device, dev_starts, 0x2)
-            exp_pmem = np.empty(len(fpages) * PAGE_SIZE, np.uint8)
-            exp_dev = np.empty_like(exp_pmem)
-            gather_pages(b.pmem, pmem_starts, exp_pmem)
-            gather_pages(b.device, dev_starts, exp_dev)
-        boot_prefault(fpages, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.memmap_words, b.vmemmap_populated,
-                      b.memmap_base_pfn, counters)
-        scratch = tuple(np.zeros(max(need, 1), np.int64) for _ in range(4))
-        args = mod.kernel_args(b, op, off, length, workload.queue_depth, data, counters, scratch)
-        t0 = time.perf_counter()
-        mod.KERNEL(*args)
-        wall = time.perf_counter() - t0
+            twin = Booted(*args)  # the ideal path runs on a twin: the oracle for every byte
+            for m in (b, twin):
+                fill_pattern(m.pmem, pmem_starts, 0x1)
+                fill_pattern(m.device, dev_starts, 0x2)
+        wall, st = _run_kernel(b, option, op, off, length, workload.queue_depth, data, counters, pool_pages or 0,
+                               guard)
         c = counters_dict(counters)
         if c["alloc_failures"]:
             raise InvariantError(f"option {option}: the page allocator ran dry although the run was judged feasible")
-        if mod.STRUCT_PAGES:
+        if option == "1a":
             extra["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated))
-        extra["leaked_pages"] += int(b.buddy[B_ALLOCATED])
+        extra["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(st[ST_MISC][M_POOL_USED])
+        if option == "1b":
+            extra["pool_table_bytes"] = len(st[ST_HT_KEY]) * option1b.HT_ENTRY_BYTES
+            counters[C_TRANSIENT_PEAK] += extra["pool_table_bytes"]
         if data:
-            ideal_replay(op, off, length, fpages, exp_pmem, exp_dev)
-            extra["corrupted_bytes"] = int(count_mismatch(b.pmem, pmem_starts, exp_pmem)
-                                           + count_mismatch(b.device, dev_starts, exp_dev))
-            extra["verified_bytes"] = 2 * len(fpages) * PAGE_SIZE
-        if capture is not None:
-            capture["pmem_pages"] = {int(fp): b.pmem[s:s + PAGE_SIZE].tobytes() for fp, s in zip(fpages, pmem_starts)}
-            capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes() for fp, s in zip(fpages, dev_starts)}
-        if extra["corrupted_bytes"] or extra["leaked_pages"]:
+            _run_kernel(twin, "ideal", op, off, length, 1, True, new_counters())
+            _verify(b, twin, pmem_starts, dev_starts, extra)
+            if capture is not None:
+                capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((pmem_starts, _bump_starts(b))), b)
+                capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes() for fp, s in zip(fpages, dev_starts)}
+            del twin
+        if extra["leaked_pages"] or (extra["corrupted_bytes"] and option not in HAZARDOUS):
             raise InvariantError(f"option {option}: {extra['corrupted_bytes']} corrupted bytes, "
                                  f"{extra['leaked_pages']} leaked pages on {machine!r} with {workload!r}")
         del b
@@ -174,14 +247,46 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     metrics["bytes_dma"] = c["dma_to_pmem"] + c["dma_from_pmem"] + c["dma_to_dram"] + c["dma_from_dram"]
     metrics["bytes_cpu_copied"] = c["copy_pmem_to_dram"] + c["copy_dram_to_pmem"]
     metrics["struct_pages_initialised"] = acct["struct_pages_boot"] + c["struct_pages_initialised_io"]
-    modelled = model(c, machine.memmap if mod.STRUCT_PAGES else None, hw, cost,
+    modelled = model(c, option, machine.memmap if mod.STRUCT_PAGES else None, hw, cost,
                      metrics["struct_pages_initialised"]) if feasible else None
-    return Result(option, machine, workload, hw, cost, data, feasible, reason, metrics, modelled, wall)
+    return Result(option, machine, workload, hw, cost, data, feasible, reason, metrics, modelled, wall,
+                  pool_pages if option == "1b" else None, bool(guard))
+
+
+def _bump_starts(b: Booted) -> np.ndarray:
+    """Byte offsets in pmem of the blocks handed out since boot (hole refills)."""
+    used = np.arange(b.bump_start, b.fs[F_STATE][S_BUMP], dtype=np.int64)
+    return (used - b.pmem_base_pfn) * PAGE_SIZE
+
+
+def _pages_of(buf, starts, b: Booted) -> dict:
+    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s:s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
+
+
+def _verify(b: Booted, twin: Booted, pmem_starts, dev_starts, extra: dict) -> None:
+    """Compare every touched byte with the ideal run on the twin; attribute what differs."""
+    if not np.array_equal(b.fs[F_STATE], twin.fs[F_STATE]):
+        raise InvariantError("the filesystem handed out different blocks than in the ideal run")
+    pmem_all = np.unique(np.concatenate((pmem_starts, _bump_starts(b))))
+    nv = int(b.fs[F_STATE][S_NVICTIM])
+    victims = b.fs[F_VICTIM][:2 * nv].reshape(-1, 2)
+    victim_starts = (victims[:, 0] - b.pmem_base_pfn) * PAGE_SIZE
+    is_victim = np.isin(pmem_all, victim_starts)
+    extra["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[is_victim]))
+    extra["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[~is_victim]))
+    extra["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, dev_starts))
+    extra["corrupted_bytes"] = (extra["corrupted_victim_bytes"] + extra["corrupted_buffer_bytes"]
+                                + extra["corrupted_device_bytes"])
+    if extra["corrupted_victim_bytes"]:
+        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts)
+               if count_diff(b.pmem, twin.pmem, np.array([s]))}
+        extra["files_corrupted"] = len(hit)
+    extra["verified_bytes"] = (len(pmem_all) + len(dev_starts)) * PAGE_SIZE
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:
     """Run several options on the same machine and workload."""
-    options = list(OPTIONS) if options is None else list(options)
+    options = [o for o in OPTIONS if o != "ideal"] if options is None else list(options)
     if not options:
         raise ValueError(f"options: empty; accepted: any of {', '.join(OPTIONS)}")
     return [run(o, machine, workload, **kwargs) for o in options]
@@ -205,4 +310,3 @@ def frame(results) -> pd.DataFrame:
 
 
 __all__ = ["run", "compare", "frame", "accounting", "Result", "InvariantError"]
-_ = dataclasses

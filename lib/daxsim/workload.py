@@ -6,10 +6,16 @@ buffer (pmem) to the device; a **read** (``r``) moves bytes from the device into
 buffer (pmem). The device file mirrors the DAX file: an I/O at buffer offset ``x`` goes
 to device offset ``x``.
 
-I/Os in flight together (a queue of ``queue_depth``) never conflict: no two of them
-overlap unless both are writes (which read the same buffer bytes and write the same
+I/Os in flight together (any ``queue_depth`` consecutive I/Os) never conflict: no two of
+them overlap unless both are writes (which read the same buffer bytes and write the same
 device bytes). Random workloads redraw a conflicting offset, as fio's
 ``serialize_overlap`` would hold it back; an operation string that conflicts is refused.
+
+A **truncate** fault (``t``) punches a hole in the DAX file while I/O may be in flight:
+the filesystem frees the blocks, gives them to another file that writes them at once,
+and the hole is filled with new blocks when the buffer is next touched. ``t0:64k``
+punches 64 KiB at offset 0; ``truncate_rate`` adds, after each I/O with that
+probability, a truncate of the range that I/O uses (a truncate racing with the I/O).
 
 An operation string spells a hand-traceable workload: ``"w0:8k,r8k:4k"`` writes 8 KiB
 from buffer offset 0, then reads 4 KiB into buffer offset 8 KiB. Offsets and lengths
@@ -28,6 +34,7 @@ from .units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
 
 OP_READ = 0  #: device -> pmem buffer
 OP_WRITE = 1  #: pmem buffer -> device
+OP_TRUNC = 2  #: punch a hole in the DAX file (a fault, not an I/O)
 
 PATTERNS = ("random", "sequential")
 
@@ -41,7 +48,7 @@ PRESETS: dict[str, dict] = {
 }
 DEFAULT_PRESET = "rand-4k"
 
-_OP_RE = re.compile(r"^\s*([rw])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
+_OP_RE = re.compile(r"^\s*([rwt])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ class Workload:
     file_size : size of the DAX file (and of the device file).
     extent_size : file fragmentation: extents of this size in random order; None = one extent.
     seed : seed of the random choices.
-    ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern.
+    ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern/truncate_rate.
+    truncate_rate : probability that a truncate of its range races with each I/O (0..1).
     preset : the preset this workload was made from (a label only).
     """
 
@@ -71,6 +79,7 @@ class Workload:
     extent_size: int | None = None
     seed: int = 0
     ops: str | None = None
+    truncate_rate: float = 0.0
     preset: str | None = None
 
     def __post_init__(self):
@@ -91,6 +100,8 @@ class Workload:
             raise ValueError(f"ios: {self.ios!r} must be a positive integer")
         if not 0.0 <= float(self.read_fraction) <= 1.0:
             raise ValueError(f"read_fraction: {self.read_fraction!r} must be between 0 and 1")
+        if not 0.0 <= float(self.truncate_rate) <= 1.0:
+            raise ValueError(f"truncate_rate: {self.truncate_rate!r} must be between 0 and 1")
         if self.pattern not in PATTERNS:
             raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
         if isinstance(self.queue_depth, bool) or not isinstance(self.queue_depth, (int, np.integer)) \
@@ -99,7 +110,7 @@ class Workload:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
         if self.ops is not None:
-            set_("ios", len(self.generate()[0]))  # validates the operation string early, too
+            set_("ios", int((self.generate()[0] != OP_TRUNC).sum()))  # validates the operation string, too
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "Workload":
@@ -116,10 +127,11 @@ class Workload:
         return dataclasses.asdict(self)
 
     def generate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The I/Os as arrays: op (``OP_READ``/``OP_WRITE``), buffer offset, length."""
+        """The events as arrays: op (``OP_READ``/``OP_WRITE``/``OP_TRUNC``), buffer offset, length."""
+        qd = int(self.queue_depth)
         if self.ops is not None:
             op, off, length = parse_ops(self.ops, self.file_size)
-            bad = first_conflict(op, off, length, int(self.queue_depth))
+            bad = first_conflict(op, off, length, qd)
             if bad is not None:
                 raise ValueError(f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
                                  f"(queue_depth={self.queue_depth}) and one of them is a read; "
@@ -128,53 +140,61 @@ class Workload:
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
+        if qd > 1 and slots < 2 * qd:
+            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
+                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
         if self.pattern == "random":
             off = rng.integers(0, slots, n, dtype=np.int64) * self.io_size
         else:
             off = (np.arange(n, dtype=np.int64) % slots) * self.io_size
         op = np.where(rng.random(n) < float(self.read_fraction), OP_READ, OP_WRITE).astype(np.int8)
         length = np.full(n, self.io_size, np.int64)
-        qd = int(self.queue_depth)
         if qd > 1 and self.pattern == "random":
             _redraw_conflicts(op, off, qd, slots, self.io_size, rng)
-        if first_conflict(op, off, length, qd) is not None:
-            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
-                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
+        if self.truncate_rate > 0:
+            hit = np.flatnonzero(rng.random(n) < float(self.truncate_rate))
+            first = off[hit] // PAGE_SIZE * PAGE_SIZE
+            t_len = -(-(off[hit] + length[hit]) // PAGE_SIZE) * PAGE_SIZE - first
+            at = np.insert(np.arange(n), hit + 1, -1)  # -1 marks where a truncate goes
+            trunc = at < 0
+            op2 = np.empty(len(at), np.int8)
+            off2 = np.empty(len(at), np.int64)
+            len2 = np.empty(len(at), np.int64)
+            op2[~trunc], off2[~trunc], len2[~trunc] = op, off, length
+            op2[trunc], off2[trunc], len2[trunc] = OP_TRUNC, first, t_len
+            op, off, length = op2, off2, len2
         return op, off, length
 
 
 def _redraw_conflicts(op, off, qd, slots, io_size, rng):
-    """Give a new offset to any I/O that overlaps an earlier read/write in its queue."""
-    if slots < qd:
-        return
-    for start in range(0, len(op), qd):
-        w_off = off[start:start + qd]
-        if len(np.unique(w_off)) == len(w_off):
-            continue
-        w_op = op[start:start + qd]
-        for j in range(1, len(w_off)):
-            while True:
-                same = w_off[:j] == w_off[j]
-                if not same.any() or (w_op[j] == OP_WRITE and (w_op[:j][same] == OP_WRITE).all()):
-                    break
-                w_off[j] = rng.integers(0, slots) * io_size
+    """Give a new offset to any I/O that overlaps a conflicting one among the qd-1 before it."""
+    last_any: dict[int, int] = {}  # offset -> index of the latest I/O there
+    last_read: dict[int, int] = {}  # offset -> index of the latest read there
+    for j in range(len(op)):
+        while True:
+            o = int(off[j])
+            near = last_read if op[j] == OP_WRITE else last_any
+            if near.get(o, -qd) <= j - qd:
+                break
+            off[j] = rng.integers(0, slots) * io_size
+        last_any[o] = j
+        if op[j] == OP_READ:
+            last_read[o] = j
 
 
 def first_conflict(op, off, length, qd):
-    """The first pair of I/Os in one queue that overlap with a read among them, or None."""
+    """The first pair of I/Os in flight together that overlap with a read among them, or None.
+
+    I/Os in flight together are any ``qd`` consecutive I/Os (truncates do not take a slot).
+    """
     if qd <= 1:
         return None
-    for start in range(0, len(op), qd):
-        order = np.argsort(off[start:start + qd], kind="stable") + start
-        reach_all, reach_read = -1, -1  # I/O reaching furthest so far, among all / among reads
-        for b in order:
-            a = reach_all if op[b] == OP_READ else reach_read
-            if a >= 0 and off[b] < off[a] + length[a]:
-                return (int(min(a, b)), int(max(a, b)))
-            if reach_all < 0 or off[b] + length[b] > off[reach_all] + length[reach_all]:
-                reach_all = b
-            if op[b] == OP_READ and (reach_read < 0 or off[b] + length[b] > off[reach_read] + length[reach_read]):
-                reach_read = b
+    ios = np.flatnonzero(op != OP_TRUNC)
+    for k, b in enumerate(ios):
+        for a in ios[max(0, k - qd + 1):k]:
+            overlap = off[b] < off[a] + length[a] and off[a] < off[b] + length[b]
+            if overlap and (op[a] == OP_READ or op[b] == OP_READ):
+                return (int(a), int(b))
     return None
 
 
@@ -186,7 +206,7 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     for item in ops.split(","):
         m = _OP_RE.match(item)
         if not m:
-            raise ValueError(f"ops: {item.strip()!r} is not an I/O; accepted: r|w OFFSET:LENGTH, e.g. 'w0:8k'")
+            raise ValueError(f"ops: {item.strip()!r} is not an I/O; accepted: r|w|t OFFSET:LENGTH, e.g. 'w0:8k'")
         kind, off_s, len_s = m.groups()
         off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
         length = parse_size(len_s, "ops length")
@@ -195,7 +215,9 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         if off + length > file_size:
             raise ValueError(f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
                              f"past the end of the {format_size(file_size)} file")
-        out.append((OP_READ if kind == "r" else OP_WRITE, off, length))
+        if kind == "t" and (off % PAGE_SIZE or length % PAGE_SIZE):
+            raise ValueError(f"ops: {item.strip()!r}: a truncate punches whole 4 KiB blocks; align it to 4 KiB")
+        out.append(({"r": OP_READ, "w": OP_WRITE, "t": OP_TRUNC}[kind], off, length))
     a = np.array(out, dtype=np.int64)
     return a[:, 0].astype(np.int8), a[:, 1].copy(), a[:, 2].copy()
 

@@ -1,16 +1,28 @@
-"""One module per design option; each exposes ``KERNEL``, ``kernel_args`` and ``STRUCT_PAGES``."""
+"""One module per design option (submit / complete / busy); ``queue`` runs them all."""
 
-from . import option0, option1a
+from . import option0, option1a, option1b, option2, option3
 
+#: option id -> (module, code in paths.queue)
 OPTIONS = {
-    "0": option0,
-    "1a": option1a,
+    "0": (option0, 0),
+    "1a": (option1a, 1),
+    "1b": (option1b, 2),
+    "2": (option2, 3),
+    "3": (option3, 4),
+    "ideal": (option2, 5),
 }
 
 DESCRIPTIONS = {
     "0": "bounce through DRAM page-cache pages (no struct pages for pmem)",
     "1a": "a permanent struct page for every pmem page",
+    "1b": "struct pages only while a page is under I/O",
+    "2": "PFNs instead of struct pages (nothing pins the block)",
+    "3": "an extent-based descriptor for DRAM and PMEM",
+    "ideal": "the bound: no metadata, no copy",
 }
+
+#: options whose design allows the truncate/DMA hazard (corruption is counted, not raised)
+HAZARDOUS = {"2"}
 
 
 def path_module(option):
@@ -18,4 +30,9 @@ def path_module(option):
     key = str(option)
     if key not in OPTIONS:
         raise ValueError(f"option: {option!r} is not an option; accepted: {', '.join(OPTIONS)}")
-    return OPTIONS[key]
+    return OPTIONS[key][0]
+
+
+def option_code(option) -> int:
+    path_module(option)
+    return OPTIONS[str(option)][1]

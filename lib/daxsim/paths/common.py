@@ -1,4 +1,5 @@
-"""Pieces every I/O path shares: memcpy, the lazily built vmemmap, and the data check (an ideal replay of the workload on a snapshot of the touched pages).
+"""Pieces every I/O path shares: memcpy and prefetch, the lazily built vmemmap, the
+kernel state tuple, set-up (pattern fill, prefault) and the post-run checks.
 """
 
 from __future__ import annotations
@@ -11,9 +12,29 @@ from numba.extending import intrinsic
 
 from ..machine import IDLE_REFCOUNT
 from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
-from ..daxfs import dax_fault
-from ..metrics import C_FAULTS, C_SP_MATERIALISED
+from ..daxfs import F_PTE, dax_fault
+from ..metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
 from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+
+# The per-option state a kernel carries: one tuple of the same type for every option
+# (arrays an option does not use are empty), so the event loop compiles once.
+ST_MEMMAP = 0  # pmem struct pages (1a), STRUCT_PAGE records
+ST_MEMMAP_WORDS = 1  # the same, as uint64 words
+ST_POPULATED = 2  # one byte per vmemmap page: built yet?
+ST_DRAM = 3  # DRAM bytes (0's bounce pages)
+ST_DRAM_PAGES = 4  # DRAM's memmap (buddy allocator)
+ST_BUDDY = 5  # buddy allocator state
+ST_POOL = 6  # transient struct pages (1b)
+ST_POOL_FREE = 7  # free pool slots, a stack
+ST_HT_KEY = 8  # pfn -> pool slot hash table: keys (pfn + 1; 0 = empty)
+ST_HT_VAL = 9  # ... and values
+ST_MISC = 10  # scalars, M_* indices
+M_MEMMAP_BASE = 0  # pfn of memmap[0]
+M_GUARD = 1  # option 2: filesystem guard (range lock / layout lease) on
+M_POOL_USED = 2
+M_POOL_CAP = 3
+M_HT_MASK = 4
+M_LEN = 5
 
 PGMAP_COOKIE = 0x5A5A0000  #: stands for page->pgmap, the dev_pagemap of the namespace
 SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)
@@ -113,44 +134,12 @@ def fill_pattern(buf, byte_starts, salt):
 
 
 @njit(cache=True)
-def gather_pages(buf, byte_starts, out):
-    """Copy the 4 KiB pages at ``byte_starts`` of ``buf`` into consecutive pages of ``out``."""
-    for k in range(len(byte_starts)):
-        memcpy(out, k * PAGE_SIZE, buf, byte_starts[k], PAGE_SIZE)
-
-
-@njit(cache=True)
-def ideal_replay(op, off, length, fpages, pmem_snap, dev_snap):
-    """Apply the workload to snapshots of the touched pages, with no metadata at all.
-
-    Page ``k`` of each snapshot holds file page ``fpages[k]`` (pmem) and the device
-    block at the same offset; a write copies buffer -> device, a read device -> buffer.
-    This is the "no metadata, no bounce" bound, and the oracle the paths are checked on.
-    """
-    for i in range(len(op)):
-        pos = off[i]
-        end = off[i] + length[i]
-        while pos < end:
-            fp = pos >> PAGE_SHIFT
-            in_page = pos & (PAGE_SIZE - 1)
-            seg = min(PAGE_SIZE - in_page, end - pos)
-            k = np.searchsorted(fpages, fp)
-            at = k * PAGE_SIZE + in_page
-            if op[i] == 1:
-                memcpy(dev_snap, at, pmem_snap, at, seg)
-            else:
-                memcpy(pmem_snap, at, dev_snap, at, seg)
-            pos += seg
-
-
-@njit(cache=True)
-def count_mismatch(buf, byte_starts, expected):
-    """Bytes of the pages at ``byte_starts`` of ``buf`` that differ from ``expected``."""
+def count_diff(a, b, byte_starts):
+    """Bytes of the 4 KiB pages at ``byte_starts`` that differ between arrays ``a`` and ``b``."""
     bad = 0
-    for k in range(len(byte_starts)):
-        s = byte_starts[k]
+    for s in byte_starts:
         for j in range(PAGE_SIZE):
-            if buf[s + j] != expected[k * PAGE_SIZE + j]:
+            if a[s + j] != b[s + j]:
                 bad += 1
     return bad
 
@@ -170,14 +159,15 @@ def count_busy_pages(memmap, populated):
 
 
 @njit(cache=True)
-def boot_prefault(fpages, pte, ext_fpage, ext_pfn, memmap_words, populated, memmap_base_pfn, counters):
+def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memmap_base_pfn, counters):
     """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
     has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
     has_memmap = len(memmap_words) > 0
+    pte = fs[F_PTE]
     for fp in fpages:
         v = pte[fp]
         if v == 0:
-            v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
+            v = dax_fault(fs, fp, pmem, pmem_base_pfn, False, counters, C_FAULTS, C_ZEROED)
         block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if has_memmap and populated[block] == 0:
             populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)

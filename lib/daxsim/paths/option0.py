@@ -1,11 +1,15 @@
 """Option 0: pmem has no struct pages, so every O_DIRECT I/O bounces through DRAM.
 
 get_user_pages() cannot hand out pages for a page-less DAX mapping, so the kernel copies
-through DRAM page-cache pages instead: for each 4 KiB of the buffer it allocates a page
-from the buddy allocator; a write first copies the buffer into it (copy_from_user) and
-the device DMAs from it; a read DMAs into it and then copies it into the buffer
-(copy_to_user, stores to pmem that must be flushed to be durable). Completion frees the
-pages. No memmap for pmem at all.
+through DRAM page-cache pages instead. Submission: for each 4 KiB of the buffer a page
+from the buddy allocator; a write first copies the buffer into it (copy_from_user).
+The buffer is faulted in at submission (fault_in_iov_iter_*), reads included.
+Completion: the device DMAs from or into the bounce page; a read then copies it into the
+buffer (copy_to_user: stores to pmem that must be flushed to be durable); the pages are
+freed. No memmap for pmem at all.
+
+Simpler than the kernel: a truncate waits for in-flight I/Os on its range (the bounce
+copies go through the mapping, which the kernel serialises with truncate).
 """
 
 from __future__ import annotations
@@ -13,108 +17,81 @@ from __future__ import annotations
 from numba import njit
 
 from ..buddy import alloc_pages, free_pages
-from ..daxfs import dax_fault
+from ..daxfs import F_PTE, dax_fault
 from ..metrics import (
-    BIO_VEC_SIZE, C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_BYTES_REQUESTED, C_COPY_DRAM_TO_PMEM,
-    C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES, C_DESC_PEAK, C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_IOS,
-    C_PAGES_SPANNED, C_REFCOUNT_OPS, C_TRANSIENT_PEAK,
+    C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES,
+    C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import memcpy
+from .common import ST_BUDDY, ST_DRAM, ST_DRAM_PAGES, memcpy
 
 STRUCT_PAGES = False
+ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
+ENTRY_TRANSIENT = PAGE_SIZE  #: each entry also holds a DRAM bounce page
 
 
 @njit(cache=True)
-def run_0(op, off, length, qd, pte, ext_fpage, ext_pfn, pmem, pmem_base_pfn, device,
-          dram, dram_pages, buddy, data, counters, bv_page, bv_off, bv_len, bv_dev):
-    """Run the workload through option 0's bounce path, counting into ``counters``.
-
-    Stops early (counting an allocation failure) if DRAM runs out of bounce pages.
-    """
-    n = len(op)
-    for batch in range(0, n, qd):
-        last = min(batch + qd, n)
-        nvec = 0
-        # submission: allocate a bounce page per buffer page; writes copy the data in
-        for i in range(batch, last):
-            pos = off[i]
-            end = off[i] + length[i]
-            counters[C_BYTES_REQUESTED] += length[i]
-            while pos < end:
-                fp = pos >> PAGE_SHIFT
-                in_page = pos & (PAGE_SIZE - 1)
-                seg = min(PAGE_SIZE - in_page, end - pos)
-                v = pte[fp]
-                if v == 0:
-                    v = dax_fault(pte, ext_fpage, ext_pfn, fp, counters, C_FAULTS)
-                pfn = v - 1
-                bounce = alloc_pages(dram_pages, buddy, 0)
-                if bounce < 0:
-                    counters[C_ALLOC_FAIL] += 1
-                    return
-                counters[C_ALLOCATIONS] += 1
-                counters[C_REFCOUNT_OPS] += 1
-                if op[i] == 1:  # copy_from_user(): DAX buffer -> bounce page
-                    if data:
-                        memcpy(dram, bounce * PAGE_SIZE + in_page, pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + in_page, seg)
-                    counters[C_COPY_PMEM_TO_DRAM] += seg
-                bv_page[nvec] = bounce
-                bv_off[nvec] = in_page
-                bv_len[nvec] = seg
-                bv_dev[nvec] = pos
-                nvec += 1
-                counters[C_PAGES_SPANNED] += 1
-                pos += seg
-        counters[C_DESC_ENTRIES] += nvec
-        desc = nvec * BIO_VEC_SIZE
-        if desc > counters[C_DESC_PEAK]:
-            counters[C_DESC_PEAK] = desc
-        held = desc + nvec * PAGE_SIZE
-        if held > counters[C_TRANSIENT_PEAK]:
-            counters[C_TRANSIENT_PEAK] = held
-        # the device DMAs to or from the bounce pages; completion copies reads out and frees
-        v = 0
-        for i in range(batch, last):
-            remaining = length[i]
-            while remaining > 0:
-                k = v
-                d = bv_page[k] * PAGE_SIZE + bv_off[k]
-                if op[i] == 1:
-                    if data:
-                        memcpy(device, bv_dev[k], dram, d, bv_len[k])
-                    counters[C_DMA_FROM_DRAM] += bv_len[k]
-                else:
-                    if data:
-                        memcpy(dram, d, device, bv_dev[k], bv_len[k])
-                    counters[C_DMA_TO_DRAM] += bv_len[k]
-                remaining -= bv_len[k]
-                v += 1
-        v = 0
-        for i in range(batch, last):
-            remaining = length[i]
-            while remaining > 0:
-                k = v
-                if op[i] == 0:  # copy_to_user(): bounce page -> DAX buffer, then flush
-                    fp = bv_dev[k] >> PAGE_SHIFT
-                    pfn = pte[fp] - 1
-                    if data:
-                        memcpy(pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + bv_off[k], dram,
-                               bv_page[k] * PAGE_SIZE + bv_off[k], bv_len[k])
-                    counters[C_COPY_DRAM_TO_PMEM] += bv_len[k]
-                    counters[C_BYTES_FLUSHED] += bv_len[k]
-                free_pages(dram_pages, buddy, bv_page[k], 0)
-                counters[C_FREES] += 1
-                counters[C_REFCOUNT_OPS] += 1
-                remaining -= bv_len[k]
-                v += 1
-        counters[C_IOS] += last - batch
+def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
+    v = fs[F_PTE][fp]
+    if v == 0:
+        v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
+    return v - 1
 
 
-def kernel_args(b, op, off, length, qd, data, counters, scratch):
-    """Arguments of :func:`run_0` for a booted machine ``b``."""
-    return (op, off, length, qd, b.file.pte, b.file.ext_fpage, b.file.ext_pfn, b.pmem, b.pmem_base_pfn, b.device,
-            b.dram, b.dram_pages, b.buddy, data, counters, *scratch)
+@njit(cache=True)
+def submit(e, base, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+    """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
+    dram, dram_pages, buddy = st[ST_DRAM], st[ST_DRAM_PAGES], st[ST_BUDDY]
+    bv_page, bv_off, bv_len, bv_dev = bv
+    pos = off[e]
+    end = pos + length[e]
+    n = 0
+    while pos < end:
+        in_page = pos & (PAGE_SIZE - 1)
+        seg = min(PAGE_SIZE - in_page, end - pos)
+        bounce = alloc_pages(dram_pages, buddy, 0)
+        if bounce < 0:
+            counters[C_ALLOC_FAIL] += 1
+            return n
+        pfn = _pfn(fs, pos >> PAGE_SHIFT, pmem, pmem_base_pfn, data, counters)  # fault_in_iov_iter_*()
+        if op[e] == 1:  # copy_from_user(): DAX buffer -> bounce page
+            if data:
+                memcpy(dram, bounce * PAGE_SIZE + in_page, pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + in_page, seg)
+            counters[C_COPY_PMEM_TO_DRAM] += seg
+        bv_page[base + n] = bounce
+        bv_off[base + n] = in_page
+        bv_len[base + n] = seg
+        bv_dev[base + n] = pos
+        n += 1
+        pos += seg
+    counters[C_ALLOCATIONS] += n
+    counters[C_REFCOUNT_OPS] += n
+    counters[C_PAGES_SPANNED] += n
+    counters[C_DESC_ENTRIES] += n
+    return n
 
 
-KERNEL = run_0
+@njit(cache=True)
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st):
+    """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
+    dram, dram_pages, buddy = st[ST_DRAM], st[ST_DRAM_PAGES], st[ST_BUDDY]
+    bv_page, bv_off, bv_len, bv_dev = bv
+    for k in range(base, base + n):
+        d = bv_page[k] * PAGE_SIZE + bv_off[k]
+        seg = bv_len[k]
+        if op[e] == 1:
+            if data:
+                memcpy(device, bv_dev[k], dram, d, seg)
+            counters[C_DMA_FROM_DRAM] += seg
+        else:
+            if data:
+                memcpy(dram, d, device, bv_dev[k], seg)
+            counters[C_DMA_TO_DRAM] += seg
+            pfn = _pfn(fs, bv_dev[k] >> PAGE_SHIFT, pmem, pmem_base_pfn, data, counters)  # copy_to_user()
+            if data:
+                memcpy(pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + bv_off[k], dram, d, seg)
+            counters[C_COPY_DRAM_TO_PMEM] += seg
+            counters[C_BYTES_FLUSHED] += seg
+        free_pages(dram_pages, buddy, bv_page[k], 0)
+    counters[C_FREES] += n
+    counters[C_REFCOUNT_OPS] += n

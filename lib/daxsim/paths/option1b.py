@@ -1,0 +1,179 @@
+"""Option 1b: struct pages only while a page is under I/O.
+
+A pool of transient struct pages (in DRAM) with a fixed capacity, and a hash table from
+pfn to the transient page. Submission looks each pfn up: a page another in-flight I/O
+already holds is shared (its refcount raised); otherwise a pool slot is allocated,
+initialised (flags, pfn, refcount) and inserted. Completion DMAs, drops the references
+and frees the pages whose count falls to zero. When the pool cannot hold an I/O's new
+pages, the I/O waits until earlier I/Os complete (a stall). A truncate waits while a
+page of its range has a transient struct page, as ``dax_layout_busy_page()`` would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..daxfs import F_PTE, dax_fault, fs_lookup
+from ..memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
+from ..metrics import (
+    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
+    C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
+)
+from ..units import PAGE_SHIFT, PAGE_SIZE
+from .common import (
+    M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, ST_HT_KEY, ST_HT_VAL, ST_MISC, ST_POOL, ST_POOL_FREE, memcpy,
+)
+
+STRUCT_PAGES = False
+ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)
+HT_ENTRY_BYTES = 16  #: one hash-table slot: key and value
+NO_ROOM = -1
+
+
+def table_slots(pool_pages: int) -> int:
+    """Hash-table size for a pool: a power of two, at least twice the pool (load <= 1/2)."""
+    return 1 << max(4, (2 * pool_pages - 1).bit_length())
+
+
+@njit(cache=True)
+def _hash(pfn, mask):
+    return ((np.uint64(pfn) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & np.uint64(mask)
+
+
+@njit(cache=True)
+def lookup(key, val, mask, pfn):
+    """The pool slot of ``pfn``'s transient page, or -1 (linear probing)."""
+    i = _hash(pfn, mask)
+    while key[i] != 0:
+        if key[i] == pfn + 1:
+            return val[i]
+        i = (i + np.uint64(1)) & np.uint64(mask)
+    return -1
+
+
+@njit(cache=True)
+def _insert(key, val, mask, pfn, slot):
+    i = _hash(pfn, mask)
+    while key[i] != 0:
+        i = (i + np.uint64(1)) & np.uint64(mask)
+    key[i] = pfn + 1
+    val[i] = slot
+
+
+@njit(cache=True)
+def _delete(key, val, mask, pfn):
+    """Remove ``pfn`` and shift later entries back (no tombstones)."""
+    m = np.uint64(mask)
+    i = _hash(pfn, mask)
+    while key[i] != pfn + 1:
+        i = (i + np.uint64(1)) & m
+    j = i
+    while True:
+        j = (j + np.uint64(1)) & m
+        if key[j] == 0:
+            break
+        h = _hash(key[j] - 1, mask)
+        if (j > i and (h <= i or h > j)) or (j < i and h <= i and h > j):
+            key[i] = key[j]
+            val[i] = val[j]
+            i = j
+    key[i] = 0
+
+
+@njit(cache=True)
+def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+    """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
+    pool, free = st[ST_POOL], st[ST_POOL_FREE]
+    key, val, misc = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC]
+    mask = misc[M_HT_MASK]
+    pte = fs[F_PTE]
+    bv_slot, bv_off, bv_len, bv_dev = bv
+    first = off[e] >> PAGE_SHIFT
+    last = (off[e] + length[e] - 1) >> PAGE_SHIFT
+    need = 0
+    for fp in range(first, last + 1):  # first pass: pages that need a new transient page
+        v = pte[fp]
+        if v == 0:
+            v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
+        if lookup(key, val, mask, v - 1) < 0:
+            need += 1
+    counters[C_LOOKUPS] += last - first + 1
+    if need > len(free) - misc[M_POOL_USED]:
+        return NO_ROOM
+    pos = off[e]
+    end = pos + length[e]
+    n = 0
+    while pos < end:
+        in_page = pos & (PAGE_SIZE - 1)
+        seg = min(PAGE_SIZE - in_page, end - pos)
+        pfn = pte[pos >> PAGE_SHIFT] - 1
+        slot = lookup(key, val, mask, pfn)
+        if slot >= 0:
+            pool[slot].refcount += 1  # shared with another in-flight I/O
+        else:
+            slot = free[misc[M_POOL_USED]]
+            misc[M_POOL_USED] += 1
+            pool[slot].flags = PG_RESERVED | np.uint64(ZONE_DEVICE << ZONE_SHIFT)
+            pool[slot].lru_next = PGMAP_COOKIE
+            pool[slot].lru_prev = 0
+            pool[slot].mapping = 0
+            pool[slot].index = 0
+            pool[slot].private = pfn  # page_to_pfn() of a transient page
+            pool[slot].mapcount = -1
+            pool[slot].refcount = 1
+            pool[slot].memcg_data = 0
+            _insert(key, val, mask, pfn, slot)
+            counters[C_SP_INIT_IO] += 1
+            counters[C_ALLOCATIONS] += 1
+        bv_slot[base + n] = slot
+        bv_off[base + n] = in_page
+        bv_len[base + n] = seg
+        bv_dev[base + n] = pos
+        n += 1
+        pos += seg
+    if misc[M_POOL_USED] > counters[C_POOL_PEAK]:
+        counters[C_POOL_PEAK] = misc[M_POOL_USED]
+    counters[C_GUP_PAGES] += n
+    counters[C_PAGES_SPANNED] += n
+    counters[C_REFCOUNT_OPS] += n
+    counters[C_DESC_ENTRIES] += n
+    return n
+
+
+@njit(cache=True)
+def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st):
+    """DMA by the transient pages' pfns; put each; free those that fall idle."""
+    pool, free = st[ST_POOL], st[ST_POOL_FREE]
+    key, val, misc = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC]
+    bv_slot, bv_off, bv_len, bv_dev = bv
+    moved = 0
+    for k in range(base, base + n):
+        slot = bv_slot[k]
+        pa = (np.int64(pool[slot].private) - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
+        if data:
+            if op[e] == 1:
+                memcpy(device, bv_dev[k], pmem, pa, bv_len[k])
+            else:
+                memcpy(pmem, pa, device, bv_dev[k], bv_len[k])
+        moved += bv_len[k]
+        pool[slot].refcount -= 1
+        if pool[slot].refcount == 0:
+            _delete(key, val, misc[M_HT_MASK], np.int64(pool[slot].private))
+            misc[M_POOL_USED] -= 1
+            free[misc[M_POOL_USED]] = slot
+            counters[C_FREES] += 1
+    counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
+    counters[C_PUT_PAGES] += n
+    counters[C_REFCOUNT_OPS] += n
+
+
+@njit(cache=True)
+def busy(t_off, t_len, fs, st):
+    """dax_layout_busy_page(): does any page of the range have a transient struct page?"""
+    key, val, mask = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC][M_HT_MASK]
+    for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
+        pfn = fs_lookup(fs, fp)
+        if pfn >= 0 and lookup(key, val, mask, pfn) >= 0:
+            return True
+    return False
