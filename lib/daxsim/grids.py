@@ -16,11 +16,13 @@ import pandas as pd
 from .hardware import CostModel, hardware_profile
 from .machine import Machine
 from .metrics import memmap_init_ns_per_page
+from .paths import path_module
 from .study import accounting, frame, run
-from .units import GiB, PAGE_SIZE, parse_size
-from .workload import Workload
+from .units import GiB, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size, parse_size
+from .workload import OP_READ, OP_TRUNC, Workload
 
-__all__ = ["io_grid", "breakdown_long", "memmap_grid", "published_init_rates", "init_time_grid", "PARTS"]
+__all__ = ["io_grid", "breakdown_long", "memmap_grid", "published_init_rates", "init_time_grid", "PARTS",
+           "pool_grid", "truncate_grid", "extent_grid", "contiguous_runs", "race_trace", "series_label"]
 
 #: the parts of the modelled time per I/O, in the order of the I/O path
 PARTS = ("fixed", "gup", "put", "descriptor", "page_alloc", "cpu_copy", "dma")
@@ -149,4 +151,220 @@ def init_time_grid(pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"), hardware=
     return pd.DataFrame(rows)
 
 
-_ = np
+# --------------------------------------------------------------------------- options 1b, 2, 3
+
+
+def series_label(option: str, guard: bool = False) -> str:
+    """How the chapters name a run: ``"option 2 + guard"`` for option 2 with its range lock."""
+    return f"option {option}" + (" + guard" if guard else "")
+
+
+def _option_and_guard(spec: str) -> tuple[str, bool]:
+    """``"2+guard"`` -> ``("2", True)``; any other option id -> ``(id, False)``."""
+    spec = str(spec)
+    if spec.endswith("+guard"):
+        return spec.removesuffix("+guard"), True
+    return spec, False
+
+
+def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
+              io_sizes=(4096, 65536, 262144, 1 << 20), pmem="400G", dram="16G", ios=128, file_size="256M",
+              read_fraction=0.5, seed=1, hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+    """Option 1b over queue depth x pool size x I/O size, with option 1a at each (depth, size).
+
+    Metadata path only (the counters do not depend on the bytes). Columns are those of
+    :func:`daxsim.frame` plus ``io_size_kib``, ``pool`` (a label; 1a's rows say
+    "option 1a (permanent memmap)"), ``pool_pages``, ``pool_dram_bytes`` (what the pool
+    and its hash table reserve: 64 B per transient struct page plus the table),
+    ``stalls_per_io`` and ``stall_ns_per_io``.
+    """
+    machine = Machine(pmem=pmem, dram=dram, memmap="dram")
+    results, pools = [], []
+    for qd, io_size in itertools.product(queue_depths, io_sizes):
+        w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
+                     seed=seed)
+        results.append(run("1a", machine, w, hardware=hardware, cost=cost, data=False))
+        pools.append(0)
+        for pp in pool_pages:
+            results.append(run("1b", machine, w, hardware=hardware, cost=cost, data=False, pool_pages=int(pp)))
+            pools.append(int(pp))
+    df = frame(results)
+    df["io_size_kib"] = df["io_size"] / 1024
+    df["pool_pages"] = pools
+    df["pool"] = [f"option 1b, pool of {p:,} pages ({format_size(p * PAGE_SIZE)} under I/O)" if p
+                  else "option 1a (permanent memmap)" for p in pools]
+    df["pool_dram_bytes"] = [p * STRUCT_PAGE_SIZE + t for p, t in zip(pools, df["pool_table_bytes"])]
+    df["stalls_per_io"] = df["pool_stalls"] / df["ios"]
+    df["stall_ns_per_io"] = df["ns_stall"]
+    return df
+
+
+def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0, 0.02, 0.05, 0.1, 0.2),
+                  queue_depths=(1, 4, 16, 64), io_size=16384, ios=256, file_size="64M", read_fraction=0.5,
+                  pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+    """Every option (``"2+guard"`` is option 2 with its range lock) under truncate faults.
+
+    Data is copied and checked byte by byte (corruption can only be seen in the bytes),
+    so keep the grid small. Columns: those of :func:`daxsim.frame` plus ``series``,
+    ``guard``, ``truncate_rate``, ``corrupted_kib`` and ``truncate_wait_ns``. Every grid
+    point is kept, zero corruption included.
+    """
+    machine = Machine(pmem=pmem, dram=dram, memmap="dram")
+    results, guards = [], []
+    for rate, qd in itertools.product(truncate_rates, queue_depths):
+        w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
+                     seed=seed, truncate_rate=float(rate))
+        for spec in options:
+            o, g = _option_and_guard(spec)
+            results.append(run(o, machine, w, hardware=hardware, cost=cost, guard=g))
+            guards.append(g)
+    df = frame(results)
+    df["guard"] = guards
+    df["series"] = [series_label(o, g) for o, g in zip(df["option"], guards)]
+    df["truncate_rate"] = [r.workload.truncate_rate for r in results]
+    df["corrupted_kib"] = df["corrupted_bytes"] / 1024
+    df["truncate_wait_ns"] = [r.modelled.truncate_wait_ns for r in results]
+    return df
+
+
+def contiguous_runs(workload: Workload, machine: Machine | None = None) -> np.ndarray:
+    """Per I/O of ``workload``, the physically contiguous runs of pmem its buffer spans.
+
+    Computed from the file's extents alone (the filesystem's view, not an I/O path), for
+    checking option 3's descriptor: one entry per run. Truncate faults are skipped.
+    """
+    from .daxfs import create_file
+
+    machine = machine or Machine(pmem="400G", dram="16G")
+    layout = machine.layout(False)
+    first = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
+    f = create_file("buffer", workload.file_size, first, machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
+                    workload.extent_size, np.random.default_rng(workload.seed))
+    op, off, length = workload.generate()
+    io = op != OP_TRUNC
+    runs = []
+    for o, n in zip(off[io], length[io]):
+        pfns = f.pfn_of(np.arange(o // PAGE_SIZE, (o + n - 1) // PAGE_SIZE + 1))
+        runs.append(1 + int((np.diff(pfns) != 1).sum()))
+    return np.array(runs, np.int64)
+
+
+def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 1 << 20),
+                extent_sizes=(None, "1M", "256k", "64k", "16k", "4k"), queue_depth=4, ios=128, file_size="64M",
+                read_fraction=0.5, pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100",
+                cost=None) -> pd.DataFrame:
+    """Descriptor entries and bytes per I/O over I/O size x file extent size x option.
+
+    Metadata path only. ``fragmentation`` labels the extent size (``None``: one extent);
+    ``contiguous_runs_per_io`` is :func:`contiguous_runs` averaged, what option 3's
+    entries per I/O must equal.
+    """
+    machine = Machine(pmem=pmem, dram=dram, memmap="dram")
+    results, runs, labels, ext_kib = [], [], [], []
+    for io_size, ext in itertools.product(io_sizes, extent_sizes):
+        w = Workload(ios=ios, io_size=io_size, queue_depth=queue_depth, read_fraction=read_fraction,
+                     file_size=file_size, seed=seed, extent_size=ext)
+        r = contiguous_runs(w, machine).mean()
+        for o in options:
+            results.append(run(o, machine, w, hardware=hardware, cost=cost, data=False))
+            runs.append(r)
+            labels.append("one extent" if ext is None else f"{format_size(parse_size(ext))} extents")
+            ext_kib.append(w.file_size / 1024 if ext is None else parse_size(ext) / 1024)
+    df = frame(results)
+    df["io_size_kib"] = df["io_size"] / 1024
+    df["series"] = [series_label(o) for o in df["option"]]
+    df["fragmentation"] = labels
+    df["extent_kib"] = ext_kib
+    df["contiguous_runs_per_io"] = runs
+    df["entries_per_io"] = df["descriptor_entries"] / df["ios"]
+    df["descriptor_bytes_per_io"] = df["entries_per_io"] * 16
+    return df
+
+
+def race_trace(option, workload: Workload, guard: bool = False, machine: Machine | None = None) -> pd.DataFrame:
+    """The events of ``workload`` under ``option``, one row each, for a hand-traced schedule.
+
+    A readable replay of the shared queue (:mod:`daxsim.paths.queue`): at most
+    ``queue_depth`` I/Os in flight, completed in order, DMA at completion; a truncate
+    waits for in-flight I/Os on its file range unless the option is 2 without ``guard``;
+    the freed blocks go at once to another file, which writes them. Which pfns each event
+    touches comes from the file's extents. The chapters check it against the counters of
+    :func:`daxsim.run` on the same schedule (waits, waited I/Os, corrupted bytes).
+    Columns: ``step``, ``event``, ``file range``, ``pfns``, ``blocks belong to``.
+    """
+    from .daxfs import create_file
+
+    option = str(option)
+    machine = machine or Machine(pmem="400G", dram="16G")
+    layout = machine.layout(path_module(option).STRUCT_PAGES)
+    first = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
+    f = create_file("buffer", workload.file_size, first, machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
+                    workload.extent_size, np.random.default_rng(workload.seed))
+    fmap = {}  # file page -> pfn, for pages moved since creation (None: a hole)
+    owner = {}  # pfn -> the file that owns it now, for blocks handed to another file
+    bump = int((f.ext_pfn + f.ext_len).max())
+    waits = option != "2" or guard
+    op, off, length = workload.generate()
+    rows, inflight, ntrunc = [], [], 0
+
+    def pfns_of(o, n, alloc):
+        nonlocal bump
+        out = []
+        for fp in range(o // PAGE_SIZE, (o + n - 1) // PAGE_SIZE + 1):
+            if fp not in fmap:
+                out.append(int(f.pfn_of(np.array([fp]))[0]))
+            elif fmap[fp] is None and alloc:
+                fmap[fp] = bump
+                bump += 1
+                out.append(fmap[fp])
+            else:
+                out.append(fmap[fp])
+        return out
+
+    def span(pfns):
+        pfns = [p for p in pfns if p is not None]
+        if not pfns:
+            return "(hole)"
+        return f"{pfns[0]:,}" if len(pfns) == 1 else f"{pfns[0]:,}–{pfns[-1]:,}" if pfns == list(
+            range(pfns[0], pfns[-1] + 1)) else ", ".join(f"{p:,}" for p in pfns)
+
+    def rng(o, n):
+        return f"{format_size(int(n))} at {format_size(int(o))}"
+
+    def who(pfns):
+        names = sorted({owner.get(p, "this file (the buffer)") for p in pfns})
+        return ", ".join(names)
+
+    def complete(why=""):
+        k, o_, o, n, pfns = inflight.pop(0)
+        kind = "read: device → pmem" if o_ == OP_READ else "write: pmem → device"
+        rows.append((f"I/O {k} completes{why}: DMA ({kind})", rng(o, n), span(pfns), who(pfns)))
+
+    nio = 0
+    for e in range(len(op)):
+        if op[e] == OP_TRUNC:
+            if waits:
+                while any(o < off[e] + length[e] and off[e] < o + n for _, _, o, n, _ in inflight):
+                    complete(" (the truncate waits for it)")
+            freed = [p for p in pfns_of(off[e], length[e], False) if p is not None]
+            for fp in range(off[e] // PAGE_SIZE, (off[e] + length[e]) // PAGE_SIZE):
+                fmap[fp] = None
+            rows.append(("truncate: unmap, free the blocks", rng(off[e], length[e]), span(freed),
+                         "the free list"))
+            for p in freed:
+                owner[p] = f"another file (truncate {ntrunc + 1})"
+            ntrunc += 1
+            rows.append(("another file gets the blocks and writes them", "", span(freed), who(freed)))
+            continue
+        if len(inflight) == workload.queue_depth:
+            complete(" (the queue is full)")
+        nio += 1
+        pfns = pfns_of(off[e], length[e], True)
+        inflight.append((nio, op[e], off[e], length[e], pfns))
+        rows.append((f"submit I/O {nio}: {'read' if op[e] == OP_READ else 'write'}", rng(off[e], length[e]),
+                     span(pfns), who(pfns)))
+    while inflight:
+        complete()
+    df = pd.DataFrame(rows, columns=["event", "file range", "pfns", "blocks belong to"])
+    df.insert(0, "step", np.arange(1, len(df) + 1))
+    return df
