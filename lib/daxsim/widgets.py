@@ -26,7 +26,7 @@ from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
 from .machine import Machine
 from .paths import DESCRIPTIONS, OPTIONS
 from .report import text_report
-from .study import compare
+from .study import run
 from .units import format_size, parse_size
 from .workload import PRESETS, Workload
 
@@ -39,6 +39,9 @@ PMEM_SIZES = ("8G", "16G", "64G", "128G", "400G", "512G", "1T", "2T", "3T", "6T"
 DRAM_SIZES = ("64M", "256M", "1G", "4G", "16G", "64G", "192G", "384G", "1T")
 IO_SIZES = (512, 4096, 16384, 65536, 262144, 1 << 20)
 QUEUE_DEPTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+POOL_SIZES = (256, 1024, 4096, 16384, 65536)  #: option 1b's pool, in transient struct pages
+TRUNCATE_RATES = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+EXTENT_SIZES = ("4k", "16k", "64k", "256k", "1M", None)  #: None: the file is one extent
 #: cost-model figures the explorer lets the reader edit (the others keep their cited values)
 EDITABLE_COSTS = ("io_fixed_ns", "gup_ns_dram", "gup_ns_pmem", "page_alloc_ns", "device_bw")
 #: bytes a single update copies at most: bounds the update time for large I/Os. Above it
@@ -52,10 +55,25 @@ def _size_options(sizes):
     return [(format_size(parse_size(s)), s) for s in sizes]
 
 
-def _result_table(results) -> str:
+def _label(r) -> str:
+    return r.option + (" + guard" if r.guard else "")
+
+
+def _option_spec(o) -> tuple[str, bool]:
+    """``"2+guard"`` -> ``("2", True)``: option 2 with its filesystem range lock."""
+    o = str(o)
+    return (o.removesuffix("+guard"), True) if o.endswith("+guard") else (o, False)
+
+
+def _result_table(results, extra=False) -> str:
     rows = []
     for r in results:
         m = r.metrics
+        more = ""
+        if extra:
+            more = (f"<td>{m['descriptor_entries']:,}</td><td>{m['pool_stalls']:,}</td>"
+                    f"<td>{m['truncate_waits']:,}</td>"
+                    f"<td>{format_size(m['corrupted_bytes']) if m['corrupted_bytes'] else '0'}</td>")
         if r.feasible:
             t = f"{r.modelled.per_io_ns:,.0f}"
             status = "feasible"
@@ -64,7 +82,7 @@ def _result_table(results) -> str:
             status = "infeasible: " + html.escape(r.reason)
         rows.append(
             "<tr>"
-            f"<td><b>{html.escape(r.option)}</b></td>"
+            f"<td><b>{html.escape(_label(r))}</b></td>"
             f"<td>{t}</td>"
             f"<td>{format_size(m['bytes_cpu_copied']) if m['bytes_cpu_copied'] else '0'}</td>"
             f"<td>{format_size(m['bytes_dma']) if m['bytes_dma'] else '0'}</td>"
@@ -73,12 +91,14 @@ def _result_table(results) -> str:
             f"<td>{format_size(m['memmap_dram_bytes']) if m['memmap_dram_bytes'] else '0'}</td>"
             f"<td>{format_size(m['memmap_pmem_bytes']) if m['memmap_pmem_bytes'] else '0'}</td>"
             f"<td>{format_size(m['transient_dram_peak_bytes']) if m['transient_dram_peak_bytes'] else '0'}</td>"
-            f"<td class='daxsim-status'>{status}</td>"
+            f"{more}<td class='daxsim-status'>{status}</td>"
             "</tr>"
         )
     head = ("<tr><th>option</th><th>modelled ns per I/O</th><th>CPU-copied</th><th>DMA</th>"
             "<th>page allocations</th><th>GUP pages</th><th>memmap in DRAM</th><th>memmap on pmem</th>"
-            "<th>transient DRAM peak</th><th>status</th></tr>")
+            "<th>transient DRAM peak</th>"
+            + ("<th>descriptor entries</th><th>pool stalls</th><th>truncate waits</th><th>corrupted</th>"
+               if extra else "") + "<th>status</th></tr>")
     return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
 
 
@@ -86,11 +106,13 @@ class Explorer(widgets.VBox):
     """The widget :func:`explorer` returns; ``update()`` re-runs, ``timings`` holds update times (s)."""
 
     def __init__(self, options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
-                 file_size, cost, show_report):
+                 file_size, cost, show_report, pool_pages=None, truncate_rate=None, extent_size=False):
         self.options = [str(o) for o in options]
         for o in self.options:
-            if o not in OPTIONS:
-                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
+            if _option_spec(o)[0] not in OPTIONS or (_option_spec(o)[1] and _option_spec(o)[0] != "2"):
+                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}, 2+guard")
+        self.extra = any(_option_spec(o)[0] in ("1b", "2", "3") for o in self.options) \
+            or truncate_rate is not None or extent_size is not False
         if workload not in PRESETS:
             raise ValueError(f"workload: {workload!r} is not a preset; accepted: {', '.join(PRESETS)}")
         self.ios = int(ios)
@@ -123,6 +145,22 @@ class Explorer(widgets.VBox):
             "seed": widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", style=_STYLE,
                                            layout=widgets.Layout(width="180px")),
         }
+        if "1b" in self.options:
+            pp = 4096 if pool_pages is None else int(pool_pages)
+            c["pool_pages"] = widgets.SelectionSlider(
+                options=[(f"{p:,} pages", p) for p in _with(POOL_SIZES, pp)], value=pp,
+                description="1b pool (struct pages)", style=_STYLE, continuous_update=False)
+        if truncate_rate is not None:
+            c["truncate_rate"] = widgets.SelectionSlider(
+                options=list(_with(TRUNCATE_RATES, float(truncate_rate))), value=float(truncate_rate),
+                description="truncate rate (per I/O)", style=_STYLE, continuous_update=False)
+        if extent_size is not False:
+            ext = None if extent_size is None else format_size(parse_size(extent_size))
+            sizes = [None if e is None else format_size(parse_size(e)) for e in EXTENT_SIZES]
+            c["extent_size"] = widgets.Dropdown(
+                options=[("one extent" if e is None else f"{e} extents", e) for e in
+                         (sizes if ext in sizes else [*sizes, ext])],
+                value=ext, description="file fragmentation", style=_STYLE)
         figs = self.base_cost.figures()
         self.cost_controls = {
             k: widgets.BoundedFloatText(value=figs[k].value, min=1e-3, max=1e9, description=f"{k} ({figs[k].unit})",
@@ -171,8 +209,9 @@ class Explorer(widgets.VBox):
         io_size = int(c["io_size"])
         qd = int(c["queue_depth"])
         ios = max(qd, min(self.ios, BYTE_BUDGET // io_size))
+        more = {k: c[k] for k in ("truncate_rate", "extent_size") if k in c}
         workload = Workload.from_preset(c["workload"], ios=ios, io_size=io_size, queue_depth=qd,
-                                        seed=int(c["seed"]), file_size=self.file_size)
+                                        seed=int(c["seed"]), file_size=self.file_size, **more)
         figs = self.base_cost.figures()
         changed = {k: w.value for k, w in self.cost_controls.items() if w.value != figs[k].value}
         cost = self.base_cost.replace(**changed) if changed else self.base_cost
@@ -184,7 +223,12 @@ class Explorer(widgets.VBox):
         try:
             machine, workload, hw, cost = self.settings()
             data = workload.ios * workload.io_size <= BYTE_BUDGET
-            results = compare(self.options, machine, workload, hardware=hw, cost=cost, data=data)
+            pool = self.controls["pool_pages"].value if "pool_pages" in self.controls else None
+            results = []
+            for spec in self.options:
+                o, guard = _option_spec(spec)
+                results.append(run(o, machine, workload, hardware=hw, cost=cost, data=data, guard=guard,
+                                   pool_pages=pool if o == "1b" else None))
         except ValueError as e:
             self.last_results = []
             self.result.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
@@ -202,8 +246,11 @@ class Explorer(widgets.VBox):
                 if assumed else "")
         what = html.escape(f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
                            f"queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
-                           + ("" if data else "; metadata path only (bytes not copied, same counters)"))
-        self.result.value = f"<p><small>{what}</small></p>{_result_table(results)}{flag}{reports}"
+                           + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
+                           + (f"; extent_size={format_size(workload.extent_size)}" if workload.extent_size else "")
+                           + ("" if data else "; metadata path only (bytes not copied, same counters"
+                              + (", corruption not checked)" if workload.truncate_rate else ")")))
+        self.result.value = f"<p><small>{what}</small></p>{_result_table(results, self.extra)}{flag}{reports}"
         self.timings.append(time.perf_counter() - t0)
 
 
@@ -216,7 +263,7 @@ def _with(values, extra):
 
 def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", workload="rand-4k", io_size=None,
              queue_depth=None, hardware=DEFAULT_HARDWARE, seed=1, ios=200, file_size="64M", cost=None,
-             show_report=True) -> Explorer:
+             show_report=True, pool_pages=None, truncate_rate=None, extent_size=False) -> Explorer:
     """A live explorer: controls that re-run :func:`daxsim.compare` for ``options``.
 
     Parameters
@@ -233,9 +280,16 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
         still moves more runs the metadata path only (the same counters, no bytes copied).
     cost : the starting :class:`~daxsim.CostModel` (its editable figures get fields).
     show_report : add the text report of each run under the table.
+    pool_pages : option 1b's starting pool size; with 1b among ``options`` a slider sets it.
+    truncate_rate : if given, a slider for the workload's truncate rate (truncate faults
+        racing with the I/O); ``"2+guard"`` in ``options`` is option 2 with its range lock.
+    extent_size : if given (``None`` = one extent), a dropdown for the file's fragmentation.
+
+    With any of options 1b, 2, 3 or these knobs, the table adds descriptor entries, pool
+    stalls, truncate waits and corrupted bytes.
     """
     return Explorer(options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
-                    file_size, cost, show_report)
+                    file_size, cost, show_report, pool_pages, truncate_rate, extent_size)
 
 
 def predict(question: str, answer: float, unit: str = "", explanation: str = "") -> widgets.VBox:
