@@ -30,7 +30,7 @@ def test_run_json_has_every_field():
 def test_compare_json_is_a_list_and_reproducible():
     args = ("compare", "--pmem", "400G", "--dram", "16G", "--workload", "w0:8k,r8k:4k", "--json")
     a, b = json.loads(cli(*args).stdout), json.loads(cli(*args).stdout)
-    assert [r["option"] for r in a] == ["0", "1a"]
+    assert [r["option"] for r in a] == ["0", "1a", "1b", "2", "3"]
     for x, y in zip(a, b):
         x["metrics"].pop("wall_s"), y["metrics"].pop("wall_s")
     assert a == b
@@ -54,8 +54,19 @@ def test_infeasible_config_is_reported():
     (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--hardware", "tape"], "--hardware"),
     (["compare", "--options", "0,7", "--pmem", "1G", "--dram", "1G"], "options: '7'"),
     (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--ios", "-3"], "ios"),
+    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--guard"], "guard"),
+    (["run", "--option", "1b", "--pmem", "1G", "--dram", "1G", "--pool-pages", "0"], "pool_pages"),
+    (["run", "--option", "2", "--pmem", "1G", "--dram", "1G", "--truncate-rate", "7"], "truncate_rate"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     p = cli(*args)
     assert p.returncode == 2
     assert p.stderr.count("\n") == 1 and needle in p.stderr and "Traceback" not in p.stderr
+
+
+def test_the_race_from_the_command_line():
+    args = ["--pmem", "1G", "--dram", "1G", "--workload", "r0:16k,t0:16k,w64k:4k", "--queue-depth", "4", "--json"]
+    bad = json.loads(cli("run", "--option", "2", *args).stdout)
+    safe = json.loads(cli("run", "--option", "2", "--guard", *args).stdout)
+    assert bad["metrics"]["corrupted_victim_bytes"] == 16384 and bad["params"]["guard"] is False
+    assert safe["metrics"]["corrupted_bytes"] == 0 and safe["metrics"]["truncate_waits"] == 1

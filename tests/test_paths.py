@@ -12,18 +12,21 @@ from daxsim.metrics import COUNTERS
 from daxsim.reference import run_reference
 from daxsim.units import KiB, MiB, PAGE_SIZE
 
-OPTIONS = list(daxsim.OPTIONS)
+OPTIONS = list(daxsim.OPTIONS)  # 0, 1a, 1b, 2, 3 and the ideal bound
+SAFE = [o for o in OPTIONS if o != "2"]
 
 
-def check_against_reference(option, machine, workload):
+def check_against_reference(option, machine, workload, **kw):
     cap = {}
-    r = daxsim.run(option, machine, workload, capture=cap)
-    ref = run_reference(option, machine, workload)
+    r = daxsim.run(option, machine, workload, capture=cap, **kw)
+    ref = run_reference(option, machine, workload, **kw)
     for name in COUNTERS:
         assert r.metrics[name] == ref.counters[name], name
     assert cap["pmem_pages"] == ref.pmem_pages
     assert cap["dev_pages"] == ref.dev_pages
-    assert r.metrics["corrupted_bytes"] == 0 and r.metrics["leaked_pages"] == 0
+    assert r.metrics["leaked_pages"] == 0
+    if option != "2" or kw.get("guard"):
+        assert r.metrics["corrupted_bytes"] == 0
     return r
 
 
@@ -40,23 +43,87 @@ def machines_and_workloads(draw):
     workload = daxsim.Workload(
         ios=draw(st.integers(1, 60)), io_size=io_size, read_fraction=draw(st.sampled_from([0.0, 0.3, 0.5, 1.0])),
         pattern=draw(st.sampled_from(["random", "sequential"])), queue_depth=qd, file_size=file_pages * PAGE_SIZE,
-        extent_size=extent, seed=draw(st.integers(0, 2**31)))
-    return machine, workload
+        extent_size=extent, truncate_rate=draw(st.sampled_from([0.0, 0.0, 0.1, 0.4])), seed=draw(st.integers(0, 2**31)))
+    pages_per_io = -(-io_size // PAGE_SIZE) + 1
+    extra = {"pool_pages": draw(st.integers(pages_per_io, 4 * pages_per_io * qd))}
+    return machine, workload, extra
 
 
-@pytest.mark.parametrize("option", OPTIONS)
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.parametrize("option", OPTIONS + ["2+guard"])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=machines_and_workloads())
 def test_numba_path_equals_reference(option, case):
-    machine, workload = case
-    check_against_reference(option, machine, workload)
+    """Counters and bytes, with truncate faults, small pools (1b stalls) and the guard."""
+    machine, workload, extra = case
+    kw = {"pool_pages": extra["pool_pages"]} if option == "1b" else {}
+    if option == "2+guard":
+        option, kw = "2", {"guard": True}
+    check_against_reference(option, machine, workload, **kw)
 
 
 @pytest.mark.parametrize("option", OPTIONS)
-@pytest.mark.parametrize("ops", ["w0:8k,r8k:4k", "r512:1k,w4k:4k,r8k:12k,w1k:3584", "w0:4k,w0:4k,w4k:4k"])
+@pytest.mark.parametrize("ops", ["w0:8k,r8k:4k", "r512:1k,w4k:4k,r8k:12k,w1k:3584", "w0:4k,w0:4k,w4k:4k",
+                                 "r0:16k,t0:16k,w64k:4k,w0:8k"])
 def test_hand_traced_operation_strings(option, ops):
     m = daxsim.Machine("64M", "64M")
     check_against_reference(option, m, daxsim.Workload(ops=ops, file_size="1M", queue_depth=2))
+
+
+RACE = "r0:16k,t0:16k,w64k:4k,w128k:4k"  # the read is in flight when its blocks are punched out
+
+
+def test_option_2_dma_lands_in_another_files_blocks():
+    m = daxsim.Machine("64M", "64M")
+    w = daxsim.Workload(ops=RACE, file_size="1M", queue_depth=4)
+    r = daxsim.run("2", m, w)
+    assert r.metrics["corrupted_victim_bytes"] == 16384 and r.metrics["files_corrupted"] == 1
+    assert r.metrics["truncate_waits"] == 0 and r.metrics["victim_bytes_written"] == 16384
+    for option, kw in (("1a", {}), ("1b", {}), ("3", {}), ("2", {"guard": True}), ("0", {})):
+        safe = daxsim.run(option, m, w, **kw)
+        assert safe.metrics["corrupted_bytes"] == 0, option
+        assert safe.metrics["truncate_waits"] == 1 and safe.metrics["wait_ios"] == 1, option
+        assert safe.modelled.truncate_wait_ns > 0
+
+
+def test_random_truncates_corrupt_only_option_2():
+    m = daxsim.Machine("64M", "64M")
+    w = daxsim.Workload(ios=600, file_size="8M", queue_depth=8, truncate_rate=0.05, io_size="16k", seed=5)
+    assert daxsim.run("2", m, w).metrics["corrupted_bytes"] > 0
+    guarded = daxsim.run("2", m, w, guard=True)
+    assert guarded.metrics["corrupted_bytes"] == 0 and guarded.metrics["range_locks"] == 600
+    for option in SAFE:
+        assert daxsim.run(option, m, w).metrics["corrupted_bytes"] == 0
+
+
+def test_1b_shares_a_page_between_inflight_ios_and_stalls_on_a_small_pool():
+    m = daxsim.Machine("64M", "64M")
+    shared = daxsim.run("1b", m, daxsim.Workload(ops="w0:4k,w0:4k", file_size="1M", queue_depth=2))
+    assert shared.metrics["struct_pages_initialised_io"] == 1 and shared.metrics["pool_pages_peak"] == 1
+    w = daxsim.Workload(ios=200, io_size="16k", queue_depth=16, file_size="16M", seed=2)
+    small = daxsim.run("1b", m, w, pool_pages=8)
+    big = daxsim.run("1b", m, w, pool_pages=4096)
+    assert small.metrics["pool_stalls"] > 0 and small.metrics["pool_pages_peak"] <= 8
+    assert big.metrics["pool_stalls"] == 0 and big.metrics["pool_pages_peak"] <= 16 * 4
+    assert small.metrics["ios"] == big.metrics["ios"] == 200  # nothing lost
+    with pytest.raises(ValueError, match="^pool_pages: 2 cannot hold one I/O of 4 pages"):
+        daxsim.run("1b", m, w, pool_pages=2)
+
+
+def test_1b_dram_is_tiny_next_to_1a_memmap():
+    m = daxsim.Machine("400G", "16G")
+    w = daxsim.Workload(ios=200, queue_depth=32, file_size="64M")
+    r1a, r1b = daxsim.run("1a", m, w), daxsim.run("1b", m, w)
+    assert r1b.metrics["memmap_dram_bytes"] == 0
+    assert r1b.metrics["transient_dram_peak_bytes"] < r1a.metrics["memmap_dram_bytes"] / 1000
+
+
+def test_3_descriptor_follows_fragmentation_not_bytes():
+    m = daxsim.Machine("256M", "64M")
+    contiguous = daxsim.Workload(ios=100, io_size="64k", file_size="16M", seed=1)
+    r1a, r3 = daxsim.run("1a", m, contiguous), daxsim.run("3", m, contiguous)
+    assert r1a.metrics["descriptor_entries"] == 1600 and r3.metrics["descriptor_entries"] == 100
+    frag = daxsim.run("3", m, contiguous.replace(extent_size="16k"))
+    assert 100 < frag.metrics["descriptor_entries"] <= 400
 
 
 def test_option_0_copies_every_byte_once_more_than_1a():
@@ -104,6 +171,14 @@ def test_memmap_on_pmem_lives_in_pmem_bytes():
     assert r.modelled.breakdown["gup"] == pytest.approx(118.0)  # per-page GUP with the altmap
 
 
+def test_guard_and_pool_belong_to_their_options():
+    m = daxsim.Machine("64M", "64M")
+    with pytest.raises(ValueError, match="^guard: only option 2"):
+        daxsim.run("1a", m, guard=True)
+    with pytest.raises(ValueError, match="^pool_pages: only option 1b"):
+        daxsim.run("3", m, pool_pages=10)
+
+
 def test_infeasible_run_is_reported_not_raised():
     r = daxsim.run("1a", daxsim.Machine("400G", "4G"), daxsim.Workload(ios=10))
     assert not r.feasible and "DRAM" in r.reason and r.modelled is None
@@ -121,7 +196,7 @@ def test_6tib_machine_runs_in_little_host_memory():
     m = daxsim.Machine("6T", "128G", memmap="pmem")
     before = host_rss_bytes()
     r = daxsim.run("1a", m, daxsim.Workload(ios=2000, file_size="5T"))
-    assert r.feasible and r.metrics["verified_bytes"] > 0
+    assert r.feasible and r.metrics["verified_bytes"] > 0 and r.metrics["corrupted_bytes"] == 0
     assert r.metrics["memmap_pmem_bytes"] == pytest.approx(6 * 2**40 / 64, rel=1e-3)
     assert host_rss_bytes() - before < 1 << 30
 
@@ -130,7 +205,8 @@ def test_6tib_machine_runs_in_little_host_memory():
     (dict(io_size="1000"), "io_size"), (dict(read_fraction=1.5), "read_fraction"), (dict(pattern="zigzag"), "pattern"),
     (dict(queue_depth=0), "queue_depth"), (dict(ios=0), "ios"), (dict(seed=-1), "seed"),
     (dict(ops="x0:4k"), "ops"), (dict(ops="w0:4k", file_size="2k"), "file_size"), (dict(ops="w1M:4k", file_size="1M"), "ops"),
-    (dict(extent_size="6k"), "extent_size"),
+    (dict(extent_size="6k"), "extent_size"), (dict(truncate_rate=2), "truncate_rate"),
+    (dict(ops="t0:6k", file_size="1M"), "ops"),
 ])
 def test_bad_workloads_name_the_parameter(kw, param):
     with pytest.raises(ValueError, match=rf"^{param}"):
@@ -145,6 +221,7 @@ def test_bad_run_arguments():
         daxsim.run("1a", m, hardware="floppy")
     with pytest.raises(ValueError, match="^file_size: "):
         daxsim.run("1a", m, daxsim.Workload(file_size="1G"))
+    assert daxsim.run("1a", m, daxsim.Workload(ios=10)).workload.file_size == 16 * MiB  # the default fits itself
 
 
 def test_workload_queue_never_holds_conflicting_ios():

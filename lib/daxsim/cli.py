@@ -15,7 +15,7 @@ from .hardware import DEFAULT_HARDWARE, HARDWARE
 from .machine import MEMMAP_PLACEMENTS, Machine
 from .paths import OPTIONS
 from .report import text_report
-from .study import compare, run
+from .study import run
 from .workload import DEFAULT_PRESET, PRESETS, Workload
 
 
@@ -39,6 +39,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--queue-depth", type=int, help="I/Os in flight together")
     p.add_argument("--file-size", help="size of the DAX file (default 1G)")
     p.add_argument("--extent-size", help="file fragmentation: extents of this size, in random order")
+    p.add_argument("--truncate-rate", type=float, help="probability of a truncate racing with each I/O (0..1)")
+    p.add_argument("--pool-pages", type=int, help="option 1b: transient struct pages in the pool (default 4096)")
+    p.add_argument("--guard", action="store_true", help="option 2: a filesystem range lock that truncate waits for")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
                    help="the medium behind the pmem range")
@@ -54,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--option", required=True, choices=list(OPTIONS))
     _common(r)
     c = sub.add_parser("compare", help="run several options on the same machine and workload")
-    c.add_argument("--options", default=",".join(OPTIONS),
-                   help=f"comma-separated options (default: all of {', '.join(OPTIONS)})")
+    designs = [o for o in OPTIONS if o != "ideal"]
+    c.add_argument("--options", default=",".join(designs),
+                   help=f"comma-separated options (default: {', '.join(designs)}; 'ideal' is the bound)")
     _common(c)
     return p
 
@@ -65,6 +69,7 @@ def workload_from_args(a) -> Workload:
     over = {k: v for k, v in {
         "ios": a.ios, "io_size": a.io_size, "read_fraction": a.read_fraction, "pattern": a.pattern,
         "queue_depth": a.queue_depth, "file_size": a.file_size, "extent_size": a.extent_size,
+        "truncate_rate": a.truncate_rate,
     }.items() if v is not None}
     over["seed"] = a.seed
     if ":" in a.workload:
@@ -78,14 +83,16 @@ def main(argv=None) -> int:
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)
         kw = dict(hardware=a.hardware, data=not a.no_data)
-        if a.command == "run":
-            results = [run(a.option, machine, workload, **kw)]
-        else:
-            opts = [o.strip() for o in a.options.split(",") if o.strip()]
-            for o in opts:
-                if o not in OPTIONS:
-                    raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
-            results = compare(opts, machine, workload, **kw)
+        opts = [a.option] if a.command == "run" else [o.strip() for o in a.options.split(",") if o.strip()]
+        for o in opts:
+            if o not in OPTIONS:
+                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
+        results = [run(o, machine, workload, pool_pages=a.pool_pages if o == "1b" else None,
+                       guard=a.guard and o == "2", **kw) for o in opts]
+        if a.command == "run" and a.guard and a.option != "2":
+            raise ValueError(f"guard: only option 2 takes a filesystem guard (got option {a.option})")
+        if a.command == "run" and a.pool_pages is not None and a.option != "1b":
+            raise ValueError(f"pool_pages: only option 1b has a pool (got option {a.option})")
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

@@ -1,29 +1,33 @@
 """The test oracle: a slow, plain-Python version of every I/O path.
 
-It shares only the set-up with the numba paths (the machine's namespace layout and the
-file's extents); the I/O path itself is written again with dicts and bytearrays, one
-step at a time, so that a kernel bug cannot hide in shared code. Tests run both on
-small seeded workloads and compare every counter and every byte.
+It shares only the set-up with the numba paths (the namespace layout and the file's
+extents); the queue, the filesystem's block map and allocator, truncates, struct pages,
+the pool of option 1b, extents and every byte copy are written again with dicts, lists
+and bytearrays, one step at a time, so that a kernel bug cannot hide in shared code.
+Tests run both on small seeded workloads and compare every counter and every byte.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from .daxfs import create_file
-from .machine import Machine
-from .paths import path_module
+from .machine import INFO_BLOCK_SIZE, Machine
+from .metrics import COUNTERS
+from .paths import option1b, path_module
 from .units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
-from .workload import OP_WRITE, Workload
+from .workload import OP_READ, OP_TRUNC, OP_WRITE, Workload
 
-BIO_VEC_SIZE = 16
 MASK64 = (1 << 64) - 1
+DESC_BYTES = 16  # bio_vec, pfn vector entry, phys_vec: all 16 bytes
+VICTIM_SALT = 0x100
 
 
 def pattern_page(byte_start: int, salt: int) -> bytearray:
-    """The initial contents of the 4 KiB page at ``byte_start`` (see paths.common.fill_pattern)."""
+    """Contents of the 4 KiB page at ``byte_start`` filled with the pattern for ``salt``."""
     out = bytearray()
     for j in range(PAGE_SIZE // 8):
         x = (((byte_start // 8 + j) * 0x9E3779B97F4A7C15) & MASK64) ^ salt
@@ -35,120 +39,255 @@ def pattern_page(byte_start: int, salt: int) -> bytearray:
 @dataclass
 class ReferenceResult:
     counters: dict
-    pmem_pages: dict  # file page -> bytes of its pmem page after the run
+    pmem_pages: dict  # pfn -> bytes of that page after the run
     dev_pages: dict  # file page -> bytes of the device block after the run
 
 
-def run_reference(option, machine: Machine, workload: Workload) -> ReferenceResult:
+class _Fs:
+    """The DAX filesystem: a block map, a page table, freed blocks, another file's blocks."""
+
+    def __init__(self, f, bump, pmem, pmem_base, c):
+        self.map = {}
+        for fpage, pfn, n in zip(f.ext_fpage.tolist(), f.ext_pfn.tolist(), f.ext_len.tolist()):
+            for k in range(n):
+                self.map[fpage + k] = pfn + k
+        self.pte, self.free, self.bump, self.truncates = {}, [], bump, 0
+        self.pmem, self.pmem_base, self.c = pmem, pmem_base, c
+
+    def block(self, fp):
+        if fp not in self.map:  # a hole: a new block, zeroed
+            pfn = self.free.pop() if self.free else self.bump
+            if pfn == self.bump:
+                self.bump += 1
+            self.pmem[pfn] = bytearray(PAGE_SIZE)
+            self.c["bytes_zeroed"] += PAGE_SIZE
+            self.map[fp] = pfn
+        return self.map[fp]
+
+    def fault(self, fp):
+        if fp not in self.pte:
+            self.pte[fp] = self.block(fp)
+            self.c["page_faults"] += 1
+        return self.pte[fp]
+
+    def punch(self, off, length):
+        for fp in range(off // PAGE_SIZE, (off + length) // PAGE_SIZE):
+            if fp in self.map:
+                self.free.append(self.map.pop(fp))
+                self.pte.pop(fp, None)
+        event, self.truncates = self.truncates, self.truncates + 1
+        while self.free:  # another file takes the blocks and writes them
+            pfn = self.free.pop()
+            self.pmem[pfn] = pattern_page((pfn - self.pmem_base) * PAGE_SIZE, VICTIM_SALT + event)
+            self.c["victim_bytes_written"] += PAGE_SIZE
+
+
+def _segments(o, n):
+    pos = o
+    while pos < o + n:
+        seg = min(PAGE_SIZE - pos % PAGE_SIZE, o + n - pos)
+        yield pos, seg
+        pos += seg
+
+
+def run_reference(option, machine: Machine, workload: Workload, pool_pages: int = 4096,
+                  guard: bool = False, queue_depth: int | None = None) -> ReferenceResult:
     """Run ``workload`` through ``option`` the slow way (data always moved)."""
+    option = str(option)
     mod = path_module(option)
     layout = machine.layout(mod.STRUCT_PAGES)
-    first_data_pfn = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
-    end_pfn = machine.pmem_base_pfn + machine.pmem // PAGE_SIZE
-    f = create_file("buffer", workload.file_size, first_data_pfn, end_pfn, workload.extent_size,
-                    np.random.default_rng(workload.seed))
-    fs_map = {}  # file page -> pfn, from the extents, one page at a time
-    for fpage, pfn, n in zip(f.ext_fpage.tolist(), f.ext_pfn.tolist(), f.ext_len.tolist()):
-        for k in range(n):
-            fs_map[fpage + k] = pfn + k
-    op, off, length = workload.generate()
-    op, off, length = op.tolist(), off.tolist(), length.tolist()
-    c = dict.fromkeys(("ios", "bytes_requested", "pages_spanned", "dma_to_pmem", "dma_from_pmem", "dma_to_dram",
-                       "dma_from_dram", "copy_pmem_to_dram", "copy_dram_to_pmem", "bytes_flushed",
-                       "struct_pages_initialised_io", "struct_pages_materialised", "refcount_ops", "gup_pages",
-                       "put_pages", "allocations", "frees", "descriptor_entries", "descriptor_bytes_peak",
-                       "transient_dram_peak_bytes", "page_faults", "alloc_failures"), 0)
-    pmem_base = machine.pmem_base_pfn * PAGE_SIZE
-    touched = sorted({p for o, n in zip(off, length) for p in range(o // PAGE_SIZE, (o + n - 1) // PAGE_SIZE + 1)})
-    pmem = {fp: pattern_page(fs_map[fp] * PAGE_SIZE - pmem_base, 0x1) for fp in touched}
-    dev = {fp: pattern_page(fp * PAGE_SIZE, 0x2) for fp in touched}
-    # set-up: the application's buffer is faulted in; with a memmap, the touched part is built
-    pte = {fp: fs_map[fp] for fp in touched}
-    c["page_faults"] = len(touched)
-    refcount = {}
-    if mod.STRUCT_PAGES:
-        base = machine.pmem_base_pfn + (2 if layout.map == "dev" else 0)  # the altmap starts after the info block
-        nmemmap = (layout.memmap_pmem_bytes or layout.memmap_dram_bytes) // 64
-        blocks = {(pte[fp] - base) // STRUCT_PAGES_PER_VMEMMAP_PAGE for fp in touched}
-        for b in blocks:
-            c["struct_pages_materialised"] += min(STRUCT_PAGES_PER_VMEMMAP_PAGE, nmemmap - b * STRUCT_PAGES_PER_VMEMMAP_PAGE)
-        refcount = {pte[fp]: 1 for fp in touched}  # ZONE_DEVICE pages idle at 1
-    free_dram_pages = machine.managed_dram(layout) // PAGE_SIZE
+    pmem_base = machine.pmem_base_pfn
+    f = create_file("buffer", workload.file_size, pmem_base + layout.dataoff // PAGE_SIZE,
+                    pmem_base + machine.pmem // PAGE_SIZE, workload.extent_size, np.random.default_rng(workload.seed))
+    op, off, length = (a.tolist() for a in workload.generate())
+    c = dict.fromkeys(COUNTERS, 0)
+    qd = int(queue_depth or workload.queue_depth)
+    io_pages = sorted({p for o, a, n in zip(op, off, length) if o != OP_TRUNC
+                       for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
+    all_pages = sorted({p for a, n in zip(off, length) for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
+    pmem: dict[int, bytearray] = {}
+    fs = _Fs(f, int((f.ext_pfn + f.ext_len).max()), pmem, pmem_base, c)
+    for fp in all_pages:
+        pfn = fs.map[fp]
+        pmem[pfn] = pattern_page((pfn - pmem_base) * PAGE_SIZE, 0x1)
+    dev = {fp: pattern_page(fp * PAGE_SIZE, 0x2) for fp in io_pages}
 
-    def segments(o, n):
-        pos = o
-        while pos < o + n:
-            seg = min(PAGE_SIZE - pos % PAGE_SIZE, o + n - pos)
-            yield pos, seg
-            pos += seg
+    # struct pages (1a: permanent, built lazily per vmemmap page; 1b: the pool)
+    memmap_base = pmem_base + (INFO_BLOCK_SIZE // PAGE_SIZE if layout.map == "dev" else 0)
+    nmemmap = (layout.memmap_pmem_bytes or layout.memmap_dram_bytes) // 64
+    built = set()
+    refcount = {}  # 1a: pfn -> refcount (idle 1); 1b: pfn -> refcount of its transient page
 
-    qd = int(workload.queue_depth)
-    for b0 in range(0, len(op), qd):
-        batch = range(b0, min(b0 + qd, len(op)))
-        bios = []  # per I/O: list of (target, in_page, seg, pos)
-        for i in batch:
-            c["bytes_requested"] += length[i]
-            vecs = []
-            for pos, seg in segments(off[i], length[i]):
-                fp, in_page = pos // PAGE_SIZE, pos % PAGE_SIZE
-                c["pages_spanned"] += 1
-                if option == "1a":
-                    refcount[pte[fp]] += 1
-                    c["gup_pages"] += 1
-                    c["refcount_ops"] += 1
-                    vecs.append((pte[fp], in_page, seg, pos))
-                else:  # option 0: a bounce page per buffer page
-                    if free_dram_pages == 0:
-                        raise AssertionError("reference ran out of bounce pages")
-                    free_dram_pages -= 1
-                    c["allocations"] += 1
-                    c["refcount_ops"] += 1
-                    bounce = bytearray(PAGE_SIZE)
-                    if op[i] == OP_WRITE:
-                        bounce[in_page:in_page + seg] = pmem[fp][in_page:in_page + seg]
-                        c["copy_pmem_to_dram"] += seg
-                    vecs.append((bounce, in_page, seg, pos))
-            bios.append(vecs)
-        nvec = sum(len(v) for v in bios)
-        c["descriptor_entries"] += nvec
-        c["descriptor_bytes_peak"] = max(c["descriptor_bytes_peak"], nvec * BIO_VEC_SIZE)
-        bounce_bytes = nvec * PAGE_SIZE if option == "0" else 0
-        c["transient_dram_peak_bytes"] = max(c["transient_dram_peak_bytes"], nvec * BIO_VEC_SIZE + bounce_bytes)
-        for i, vecs in zip(batch, bios):  # DMA
-            for target, in_page, seg, pos in vecs:
-                fp = pos // PAGE_SIZE
-                if option == "1a":
-                    if op[i] == OP_WRITE:
-                        dev[fp][in_page:in_page + seg] = pmem[fp][in_page:in_page + seg]
-                        c["dma_from_pmem"] += seg
-                    else:
-                        pmem[fp][in_page:in_page + seg] = dev[fp][in_page:in_page + seg]
-                        c["dma_to_pmem"] += seg
-                else:
-                    if op[i] == OP_WRITE:
-                        dev[fp][in_page:in_page + seg] = target[in_page:in_page + seg]
-                        c["dma_from_dram"] += seg
-                    else:
-                        target[in_page:in_page + seg] = dev[fp][in_page:in_page + seg]
-                        c["dma_to_dram"] += seg
-        for i, vecs in zip(batch, bios):  # completion
-            for target, in_page, seg, pos in vecs:
-                fp = pos // PAGE_SIZE
+    def touch_memmap(pfn):
+        block = (pfn - memmap_base) // STRUCT_PAGES_PER_VMEMMAP_PAGE
+        if block not in built:
+            built.add(block)
+            c["struct_pages_materialised"] += min(STRUCT_PAGES_PER_VMEMMAP_PAGE,
+                                                  nmemmap - block * STRUCT_PAGES_PER_VMEMMAP_PAGE)
+
+    for fp in io_pages:  # set-up: the buffer is faulted in; with a memmap the touched part built
+        pfn = fs.fault(fp)
+        if option == "1a":
+            touch_memmap(pfn)
+    free_dram = machine.managed_dram(layout) // PAGE_SIZE
+    pool_used = 0
+
+    def submit(e):
+        """Returns the I/O's descriptor entries, or None if 1b's pool cannot hold it yet."""
+        nonlocal free_dram, pool_used
+        segs = list(_segments(off[e], length[e]))
+        if option == "1b":
+            c["lookups"] += len(segs)
+            need = sum(1 for pos, _ in segs if fs.fault(pos // PAGE_SIZE) not in refcount)
+            if need > pool_pages - pool_used:
+                return None
+        entries = []
+        for pos, seg in segs:
+            fp, in_page = pos // PAGE_SIZE, pos % PAGE_SIZE
+            c["pages_spanned"] += 1
+            if option == "0":
+                free_dram -= 1
+                pfn = fs.fault(fp)
+                bounce = bytearray(PAGE_SIZE)
+                if op[e] == OP_WRITE:
+                    bounce[in_page:in_page + seg] = pmem[pfn][in_page:in_page + seg]
+                    c["copy_pmem_to_dram"] += seg
+                c["allocations"] += 1
                 c["refcount_ops"] += 1
-                if option == "1a":
-                    refcount[target] -= 1
-                    c["put_pages"] += 1
+                entries.append([bounce, in_page, seg, pos])
+                continue
+            pfn = fs.fault(fp)
+            if option == "1a":
+                touch_memmap(pfn)
+                refcount[pfn] = refcount.get(pfn, 1) + 1
+                c["gup_pages"] += 1
+                c["refcount_ops"] += 1
+            elif option == "1b":
+                if pfn in refcount:
+                    refcount[pfn] += 1
                 else:
-                    if op[i] != OP_WRITE:
-                        pmem[fp][in_page:in_page + seg] = target[in_page:in_page + seg]
-                        c["copy_dram_to_pmem"] += seg
-                        c["bytes_flushed"] += seg
-                    free_dram_pages += 1
+                    refcount[pfn] = 1
+                    pool_used += 1
+                    c["struct_pages_initialised_io"] += 1
+                    c["allocations"] += 1
+                c["gup_pages"] += 1
+                c["refcount_ops"] += 1
+            else:
+                c["pfn_walks"] += 1
+            if option == "3" and entries and \
+                    entries[-1][0] * PAGE_SIZE + entries[-1][1] + entries[-1][2] == pfn * PAGE_SIZE + in_page:
+                entries[-1][2] += seg  # physically contiguous: the same extent grows
+                entries[-1][4] += 1
+            else:
+                entries.append([pfn, in_page, seg, pos, 1])
+        c["descriptor_entries"] += len(entries)
+        if option == "3":
+            c["refcount_ops"] += len(entries)
+        if option == "2" and guard:
+            c["range_locks"] += 1
+        c["pool_pages_peak"] = max(c["pool_pages_peak"], pool_used)
+        return entries
+
+    def complete(e, entries):
+        nonlocal free_dram, pool_used
+        for ent in entries:
+            target, in_page, seg, pos = ent[:4]
+            fp = pos // PAGE_SIZE
+            d = pos % PAGE_SIZE
+            if option == "0":
+                if op[e] == OP_WRITE:
+                    dev[fp][d:d + seg] = target[in_page:in_page + seg]
+                    c["dma_from_dram"] += seg
+                else:
+                    target[in_page:in_page + seg] = dev[fp][d:d + seg]
+                    c["dma_to_dram"] += seg
+                    pmem[fs.fault(fp)][in_page:in_page + seg] = target[in_page:in_page + seg]
+                    c["copy_dram_to_pmem"] += seg
+                    c["bytes_flushed"] += seg
+                free_dram += 1
+                c["frees"] += 1
+                c["refcount_ops"] += 1
+                continue
+            # DMA by physical address: the extent may span several pages
+            done = 0
+            while done < seg:
+                pfn = target + (in_page + done) // PAGE_SIZE
+                a = (in_page + done) % PAGE_SIZE
+                b = (d + done) % PAGE_SIZE
+                n = min(seg - done, PAGE_SIZE - a, PAGE_SIZE - b)
+                dfp = (pos + done) // PAGE_SIZE
+                if op[e] == OP_WRITE:
+                    dev[dfp][b:b + n] = pmem[pfn][a:a + n]
+                else:
+                    pmem[pfn][a:a + n] = dev[dfp][b:b + n]
+                done += n
+            c["dma_from_pmem" if op[e] == OP_WRITE else "dma_to_pmem"] += seg
+            if option in ("1a", "1b"):
+                refcount[target] -= 1
+                c["put_pages"] += 1
+                c["refcount_ops"] += 1
+                if option == "1b" and refcount[target] == 0:
+                    del refcount[target]
+                    pool_used -= 1
                     c["frees"] += 1
-            c["ios"] += 1
-    if option == "1a":
-        assert all(v == 1 for v in refcount.values()), "reference: a page reference leaked"
+        if option == "3":
+            c["refcount_ops"] += len(entries)
+
+    inflight = deque()  # (event, entries)
+
+    def busy(t_off, t_len):
+        if option == "ideal":
+            return True
+        if option == "2" and not guard:
+            return False
+        if option in ("0", "2"):
+            return any(off[e] < t_off + t_len and t_off < off[e] + length[e] for e, _ in inflight)
+        pfns = {fs.map[fp] for fp in range(t_off // PAGE_SIZE, (t_off + t_len) // PAGE_SIZE) if fp in fs.map}
+        if option == "1a":
+            return any(refcount.get(p, 1) != 1 for p in pfns)
+        if option == "1b":
+            return any(p in refcount for p in pfns)
+        return any(ent[0] + k in pfns for _, ents in inflight for ent in ents for k in range(ent[4]))  # 3
+
+    def complete_oldest(kind):
+        e, ents = inflight.popleft()
+        complete(e, ents)
+        if kind:
+            c[kind + "_ios"] += 1
+            c[kind + "_bytes"] += length[e]
+
+    for e in range(len(op)):
+        if op[e] == OP_TRUNC:
+            waited = 0
+            while inflight and busy(off[e], length[e]):
+                complete_oldest("wait")
+                waited += 1
+            c["truncate_waits"] += waited > 0
+            c["truncates"] += 1
+            fs.punch(off[e], length[e])
+            continue
+        if len(inflight) == qd:
+            complete_oldest(None)
+        ents = submit(e)
+        if ents is None:
+            c["pool_stalls"] += 1
+            while ents is None:
+                complete_oldest("stall")
+                ents = submit(e)
+        inflight.append((e, ents))
+        c["ios"] += 1
+        c["bytes_requested"] += length[e]
+        n_entries = sum(len(x) for _, x in inflight)
+        c["descriptor_bytes_peak"] = max(c["descriptor_bytes_peak"], n_entries * DESC_BYTES)
+        held = n_entries * DESC_BYTES + (n_entries * PAGE_SIZE if option == "0" else 0) + pool_used * 64
+        c["transient_dram_peak_bytes"] = max(c["transient_dram_peak_bytes"], held)
+    while inflight:
+        complete_oldest(None)
+    if option == "1b":
+        c["transient_dram_peak_bytes"] += option1b.table_slots(pool_pages) * option1b.HT_ENTRY_BYTES
+    assert free_dram == machine.managed_dram(layout) // PAGE_SIZE, "reference: a bounce page leaked"
+    assert pool_used == 0 and (option != "1a" or all(v == 1 for v in refcount.values())), "reference: a reference leaked"
     return ReferenceResult(c, {k: bytes(v) for k, v in pmem.items()}, {k: bytes(v) for k, v in dev.items()})
 
 
-__all__ = ["run_reference", "ReferenceResult", "pattern_page"]
+__all__ = ["run_reference", "ReferenceResult", "pattern_page", "OP_READ"]

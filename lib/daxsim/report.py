@@ -8,7 +8,9 @@ from .units import format_size
 _SIZES = ("memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes", "transient_dram_peak_bytes",
           "bytes_requested", "bytes_dma", "bytes_cpu_copied", "bytes_flushed", "verified_bytes")
 _COUNTS = ("ios", "struct_pages_initialised", "struct_pages_materialised", "refcount_ops", "gup_pages",
-           "allocations", "descriptor_entries", "page_faults", "corrupted_bytes", "leaked_pages")
+           "pfn_walks", "allocations", "descriptor_entries", "lookups", "pool_pages_peak", "pool_stalls", "page_faults",
+           "truncates", "truncate_waits", "wait_ios", "corrupted_bytes", "corrupted_victim_bytes",
+           "corrupted_device_bytes", "files_corrupted", "leaked_pages")
 
 
 def params_line(result) -> str:
@@ -22,7 +24,9 @@ def params_line(result) -> str:
             f"align={format_size(result.machine.align)} {what} queue_depth={w.queue_depth} "
             f"file_size={format_size(w.file_size)} extent_size="
             f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
-            f"hardware={result.hardware.name} data={result.data}")
+            f"truncate_rate={w.truncate_rate:g} hardware={result.hardware.name} data={result.data}"
+            + (f" pool_pages={result.pool_pages}" if result.pool_pages else "")
+            + (" guard=True" if result.guard else ""))
 
 
 def text_report(result) -> str:
@@ -41,5 +45,7 @@ def text_report(result) -> str:
         for k, v in result.modelled.breakdown.items():
             lines.append(f"    {k:<{width - 2}}  {v:,.1f}")
         lines.append(f"  {'memmap init at boot':<{width}}  {result.modelled.memmap_init_s:.3g} s (modelled)")
+        if result.metrics["truncates"]:
+            lines.append(f"  {'truncate wait, mean':<{width}}  {result.modelled.truncate_wait_ns:,.0f} ns (modelled)")
     lines.append(f"  {'emulator wall time':<{width}}  {result.wall_s:.3g} s")
     return "\n".join(lines)

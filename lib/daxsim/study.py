@@ -178,6 +178,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     hw = hardware_profile(hardware)
     cost = cost if cost is not None else CostModel()
     layout, acct = accounting(option, machine)
+    workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if workload.file_size > layout.npfns * PAGE_SIZE:
         raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
                          f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")

@@ -47,6 +47,7 @@ PRESETS: dict[str, dict] = {
     "log-512": dict(io_size=512, read_fraction=0.0, pattern="sequential", queue_depth=1),
 }
 DEFAULT_PRESET = "rand-4k"
+DEFAULT_FILE_SIZE = GiB
 
 _OP_RE = re.compile(r"^\s*([rwt])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
@@ -62,7 +63,8 @@ class Workload:
     read_fraction : share of reads (device -> pmem), 0..1.
     pattern : ``"random"`` (offsets aligned to io_size) or ``"sequential"`` (wrapping).
     queue_depth : I/Os in flight together (submitted as a batch, then completed).
-    file_size : size of the DAX file (and of the device file).
+    file_size : size of the DAX file (and of the device file); None: 1 GiB, or half the
+        pmem namespace's data area when that is smaller (``run`` fits it to the machine).
     extent_size : file fragmentation: extents of this size in random order; None = one extent.
     seed : seed of the random choices.
     ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern/truncate_rate.
@@ -75,7 +77,7 @@ class Workload:
     read_fraction: float = 0.5
     pattern: str = "random"
     queue_depth: int = 1
-    file_size: int = GiB
+    file_size: int | None = None
     extent_size: int | None = None
     seed: int = 0
     ops: str | None = None
@@ -85,7 +87,8 @@ class Workload:
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
         set_("io_size", parse_size(self.io_size, "io_size"))
-        set_("file_size", parse_size(self.file_size, "file_size"))
+        object.__setattr__(self, "_auto_file_size", self.file_size is None)
+        set_("file_size", DEFAULT_FILE_SIZE if self.file_size is None else parse_size(self.file_size, "file_size"))
         if self.extent_size is not None:
             set_("extent_size", parse_size(self.extent_size, "extent_size"))
             if self.extent_size % PAGE_SIZE:
@@ -121,7 +124,17 @@ class Workload:
         return cls(**{**PRESETS[name], **overrides, "preset": name})
 
     def replace(self, **changes) -> "Workload":
+        if self._auto_file_size and "file_size" not in changes:
+            changes["file_size"] = None
         return dataclasses.replace(self, **changes)
+
+    def fitted(self, data_bytes: int) -> "Workload":
+        """This workload on a machine with ``data_bytes`` of data area: a default file_size
+        shrinks to half of it (a power of two) when 1 GiB would not leave room."""
+        if not self._auto_file_size or 2 * self.file_size <= data_bytes:
+            return self
+        size = 1 << max(12, (data_bytes // 2).bit_length() - 1)
+        return dataclasses.replace(self, file_size=max(size, self.io_size * 2 * int(self.queue_depth)))
 
     def params(self) -> dict:
         return dataclasses.asdict(self)
