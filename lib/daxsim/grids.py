@@ -25,7 +25,8 @@ __all__ = ["io_grid", "breakdown_long", "memmap_grid", "published_init_rates", "
            "pool_grid", "truncate_grid", "extent_grid", "contiguous_runs", "race_trace", "series_label"]
 
 #: the parts of the modelled time per I/O, in the order of the I/O path
-PARTS = ("fixed", "gup", "put", "descriptor", "page_alloc", "cpu_copy", "dma")
+PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
+         "cpu_copy", "dma", "stall")  # the keys of Modelled.breakdown
 
 _MEMMAP_LABEL = {"dram": "memmap in DRAM (--map=mem)", "pmem": "memmap on pmem (--map=dev)"}
 
