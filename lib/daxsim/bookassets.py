@@ -97,7 +97,7 @@ def npm_pack(name: str, version: str, workdir: Path) -> Path:
     spec = f"{name}@{version}"
     try:
         proc = subprocess.run(
-            ["npm", "pack", spec, "--silent"],
+            ["npm", "pack", spec, "--loglevel=error"],
             cwd=workdir,
             capture_output=True,
             text=True,
