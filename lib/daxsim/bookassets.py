@@ -13,11 +13,13 @@ own site instead of a CDN (see ``_config.yml``):
   loads (CHTML fonts, TeX extensions for autoload, the menu and its accessibility
   components).
 
-It also writes ``favicon.svg``; ``--voila-template`` writes instead a Voila template
-(``voila --template=daxsim``) that serves Font Awesome itself rather than from a CDN. As a Sphinx extension (listed in ``_config.yml``) it
-adds a MathJax 2 -> 3 shim for widget labels to every page (``PAGE_JS``), tells
-require.js where html-manager's font files are, and removes the duplicate script tags
-that make a Jupyter Book 1 page throw an error in the console.
+It also writes ``favicon.svg``. ``--voila-template`` writes instead a Voila template
+(``voila --template=daxsim``) that serves Font Awesome itself rather than from a CDN.
+
+As a Sphinx extension (``_config.yml``: ``sphinx: extra_extensions``) it adds a
+MathJax 2 -> 3 shim for widget labels to every page (``PAGE_JS``), tells require.js
+where html-manager's font files are, and removes the duplicate script tags that make a
+Jupyter Book 1 page throw an error in the console.
 
 npm packages are fetched with ``npm pack NAME@VERSION`` (the npm registry is reachable
 where CDNs are not). Existing files are left alone; delete DEST to refresh.
@@ -308,7 +310,10 @@ def _page_scripts(app, pagename, templatename, context, doctree):
     for js in scripts:
         # the same inline script is registered once as filename None, once as ""
         attrs = getattr(js, "attributes", {}) or {}
-        key = (str(getattr(js, "filename", js) or ""), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        key = (
+            str(getattr(js, "filename", js) or ""),
+            tuple(sorted((k, str(v)) for k, v in attrs.items())),
+        )
         if key in seen:
             continue
         seen.add(key)
