@@ -22,10 +22,10 @@ from .hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_pro
 from .machine import Booted, Machine, NamespaceLayout
 from .memory import STRUCT_PAGE
 from .metrics import C_TRANSIENT_PEAK, Modelled, counters_dict, model, new_counters
-from .paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, option_code, path_module, queue
+from .paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, path_module, queue
 from .paths.common import (
-    M_GUARD, M_HT_MASK, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, ST_HT_KEY, ST_MISC, boot_prefault,
-    count_busy_pages, count_diff, fill_pattern,
+    M_GUARD, M_HT_MASK, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, boot_prefault, count_busy_pages, count_diff,
+    fill_pattern,
 )
 from .units import PAGE_SHIFT, PAGE_SIZE, format_size
 from .workload import DEFAULT_PRESET, OP_TRUNC, Workload, touched_file_pages
@@ -114,40 +114,37 @@ def _warm(option: str) -> None:
 
 
 def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool) -> tuple:
-    """The per-option state tuple (paths.common ST_*): the same types for every option."""
-    no_pages = np.zeros(0, STRUCT_PAGE)
-    no_i64 = np.zeros(0, np.int64)
+    """The option's own state tuple (``ost`` in paths.queue): scalars first, then its arrays."""
     misc = np.zeros(M_LEN, np.int64)
     misc[M_MEMMAP_BASE] = b.memmap_base_pfn
     misc[M_GUARD] = int(guard)
-    mm = (b.memmap, b.memmap_words, b.vmemmap_populated) if option == "1a" else \
-        (no_pages, np.zeros(0, np.uint64), np.zeros(0, np.uint8))
-    dram = (b.dram, b.dram_pages, b.buddy) if option == "0" else (np.zeros(0, np.uint8), no_pages, no_i64)
+    if option == "1a":
+        return (misc, b.memmap, b.memmap_words, b.vmemmap_populated)
+    if option == "0":
+        return (misc, b.dram, b.dram_pages, b.buddy)
     if option == "1b":
         slots = option1b.table_slots(pool_pages)
-        pool = (np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
-                np.zeros(slots, np.int64), np.zeros(slots, np.int64))
         misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1
-    else:
-        pool = (no_pages, no_i64, no_i64, no_i64)
-    return (*mm, *dram, *pool, misc)
+        return (misc, np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
+                np.zeros(slots, np.int64), np.zeros(slots, np.int64))
+    return (misc,)
 
 
 def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False):
-    """Prefault, then run the events through the option's path; returns the wall time."""
+    """Prefault, then run the events through the option's path; returns the wall time and its state."""
     mod = path_module(option)
     io = op != OP_TRUNC
     boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
                   b.vmemmap_populated, b.memmap_base_pfn, counters)
     maxp = int(_pages_per_io(off[io], length[io]).max(initial=1))
     bv = tuple(np.zeros(qd * maxp, np.int64) for _ in range(4))
-    st = _kernel_state(b, option, pool_pages, guard)
-    args = (option_code(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
+    ost = _kernel_state(b, option, pool_pages, guard)
+    args = (queue.token(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
             np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
-            getattr(mod, "ENTRY_TRANSIENT", 0), st)
+            getattr(mod, "ENTRY_TRANSIENT", 0), ost)
     t0 = time.perf_counter()
     queue.run(*args)
-    return time.perf_counter() - t0, st
+    return time.perf_counter() - t0, ost
 
 
 DEFAULT_POOL_PAGES = 4096  #: option 1b's pool: 4096 transient struct pages (256 KiB), 16 MiB under I/O
@@ -228,9 +225,9 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
             raise InvariantError(f"option {option}: the page allocator ran dry although the run was judged feasible")
         if option == "1a":
             extra["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated))
-        extra["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(st[ST_MISC][M_POOL_USED])
+        extra["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(st[0][M_POOL_USED])
         if option == "1b":
-            extra["pool_table_bytes"] = len(st[ST_HT_KEY]) * option1b.HT_ENTRY_BYTES
+            extra["pool_table_bytes"] = len(st[3]) * option1b.HT_ENTRY_BYTES
             counters[C_TRANSIENT_PEAK] += extra["pool_table_bytes"]
         if data:
             _run_kernel(twin, "ideal", op, off, length, 1, True, new_counters())

@@ -2,15 +2,8 @@
 
 from . import option0, option1a, option1b, option2, option3
 
-#: option id -> (module, code in paths.queue)
-OPTIONS = {
-    "0": (option0, 0),
-    "1a": (option1a, 1),
-    "1b": (option1b, 2),
-    "2": (option2, 3),
-    "3": (option3, 4),
-    "ideal": (option2, 5),
-}
+#: option id -> the module that implements it
+OPTIONS = {"0": option0, "1a": option1a, "1b": option1b, "2": option2, "3": option3, "ideal": option2}
 
 DESCRIPTIONS = {
     "0": "bounce through DRAM page-cache pages (no struct pages for pmem)",
@@ -30,9 +23,7 @@ def path_module(option):
     key = str(option)
     if key not in OPTIONS:
         raise ValueError(f"option: {option!r} is not an option; accepted: {', '.join(OPTIONS)}")
-    return OPTIONS[key][0]
+    return OPTIONS[key]
 
 
-def option_code(option) -> int:
-    path_module(option)
-    return OPTIONS[str(option)][1]
+

@@ -16,19 +16,7 @@ from ..daxfs import F_PTE, dax_fault
 from ..metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
 from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 
-# The per-option state a kernel carries: one tuple of the same type for every option
-# (arrays an option does not use are empty), so the event loop compiles once.
-ST_MEMMAP = 0  # pmem struct pages (1a), STRUCT_PAGE records
-ST_MEMMAP_WORDS = 1  # the same, as uint64 words
-ST_POPULATED = 2  # one byte per vmemmap page: built yet?
-ST_DRAM = 3  # DRAM bytes (0's bounce pages)
-ST_DRAM_PAGES = 4  # DRAM's memmap (buddy allocator)
-ST_BUDDY = 5  # buddy allocator state
-ST_POOL = 6  # transient struct pages (1b)
-ST_POOL_FREE = 7  # free pool slots, a stack
-ST_HT_KEY = 8  # pfn -> pool slot hash table: keys (pfn + 1; 0 = empty)
-ST_HT_VAL = 9  # ... and values
-ST_MISC = 10  # scalars, M_* indices
+# Scalars of an option's state (``ost[0]`` in paths.queue), by index.
 M_MEMMAP_BASE = 0  # pfn of memmap[0]
 M_GUARD = 1  # option 2: filesystem guard (range lock / layout lease) on
 M_POOL_USED = 2
@@ -131,6 +119,16 @@ def fill_pattern(buf, byte_starts, salt):
             x = np.uint64(w0 + j) * np.uint64(0x9E3779B97F4A7C15) ^ np.uint64(salt)
             x ^= x >> np.uint64(29)
             words[w0 + j] = x * np.uint64(0xBF58476D1CE4E5B9)
+
+
+@njit(cache=True)
+def inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, qd):
+    """Is an in-flight I/O using any byte of the file range [t_off, t_off+t_len)?"""
+    for k in range(count):
+        e = slot_io[(head + k) % qd]
+        if off[e] < t_off + t_len and t_off < off[e] + length[e]:
+            return True
+    return False
 
 
 @njit(cache=True)

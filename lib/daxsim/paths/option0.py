@@ -23,7 +23,7 @@ from ..metrics import (
     C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import ST_BUDDY, ST_DRAM, ST_DRAM_PAGES, memcpy
+from .common import inflight_overlaps, memcpy
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
@@ -39,10 +39,10 @@ def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
 
 
 @njit(cache=True)
-def submit(e, base, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
-    dram, dram_pages, buddy = st[ST_DRAM], st[ST_DRAM_PAGES], st[ST_BUDDY]
-    bv_page, bv_off, bv_len, bv_dev = bv
+    misc, dram, dram_pages, buddy = ost
+    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -72,10 +72,10 @@ def submit(e, base, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
-    dram, dram_pages, buddy = st[ST_DRAM], st[ST_DRAM_PAGES], st[ST_BUDDY]
-    bv_page, bv_off, bv_len, bv_dev = bv
+    misc, dram, dram_pages, buddy = ost
+    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     for k in range(base, base + n):
         d = bv_page[k] * PAGE_SIZE + bv_off[k]
         seg = bv_len[k]
@@ -95,3 +95,15 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, bv
         free_pages(dram_pages, buddy, bv_page[k], 0)
     counters[C_FREES] += n
     counters[C_REFCOUNT_OPS] += n
+
+
+@njit(cache=True)
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+    """A truncate waits for in-flight I/Os on its file range."""
+    return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, qd)
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset entry ``k`` will DMA from or to: none, the DMA is to DRAM."""
+    return -1

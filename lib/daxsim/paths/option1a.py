@@ -14,28 +14,23 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import F_PTE, dax_fault, fs_lookup
+from ..daxfs import dax_fault, fs_lookup
 from ..machine import IDLE_REFCOUNT
 from ..metrics import C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED, \
     C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import (
-    M_MEMMAP_BASE, ST_MEMMAP, ST_MEMMAP_WORDS, ST_MISC, ST_POPULATED, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page,
-    prefetch_burst,
-)
+from .common import M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
 
 
 @njit(cache=True)
-def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """get_user_pages() + a bio_vec per page; returns the number of bio_vecs."""
-    memmap = st[ST_MEMMAP]
-    populated = st[ST_POPULATED]
-    memmap_base_pfn = st[ST_MISC][M_MEMMAP_BASE]
-    pte = fs[F_PTE]
-    bv_page, bv_off, bv_len, bv_dev = bv
+    misc, memmap, memmap_words, populated = ost
+    memmap_base_pfn = misc[M_MEMMAP_BASE]
+    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -48,7 +43,7 @@ def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st
             v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
         page = v - 1 - memmap_base_pfn  # pfn_to_page()
         if populated[page >> VMEMMAP_SHIFT] == 0:
-            populate_vmemmap_page(st[ST_MEMMAP_WORDS], populated, page >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
+            populate_vmemmap_page(memmap_words, populated, page >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
         memmap[page].refcount += 1  # try_grab_page()
         bv_page[base + n] = page
         bv_off[base + n] = in_page
@@ -64,11 +59,12 @@ def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st
 
 
 @njit(cache=True)
-def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each."""
-    memmap = st[ST_MEMMAP]
-    pmem_base = (pmem_base_pfn - st[ST_MISC][M_MEMMAP_BASE]) * PAGE_SIZE  # pfn_to_page offset, in bytes
-    bv_page, bv_off, bv_len, bv_dev = bv
+    misc, memmap, memmap_words, populated = ost
+    memmap_base_pfn = misc[M_MEMMAP_BASE]
+    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
+    pmem_base = (pmem_base_pfn - memmap_base_pfn) * PAGE_SIZE  # pfn_to_page offset, in bytes
     moved = 0
     k = base
     while k < base + n:
@@ -95,13 +91,18 @@ def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, st):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): is any page of the range referenced beyond idle?"""
-    memmap = st[ST_MEMMAP]
-    populated = st[ST_POPULATED]
-    base = st[ST_MISC][M_MEMMAP_BASE]
+    misc, memmap, memmap_words, populated = ost
+    base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
         if pfn >= 0 and populated[(pfn - base) >> VMEMMAP_SHIFT] and memmap[pfn - base].refcount != IDLE_REFCOUNT:
             return True
     return False
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset of bio_vec ``k``: page_to_phys(page) + offset."""
+    return (b0[k] + ost[0][M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]

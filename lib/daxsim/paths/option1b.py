@@ -14,16 +14,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..daxfs import F_PTE, dax_fault, fs_lookup
+from ..daxfs import dax_fault, fs_lookup
 from ..memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
 from ..metrics import (
     C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
     C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import (
-    M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, ST_HT_KEY, ST_HT_VAL, ST_MISC, ST_POOL, ST_POOL_FREE, memcpy,
-)
+from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, memcpy
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)
@@ -82,13 +80,11 @@ def _delete(key, val, mask, pfn):
 
 
 @njit(cache=True)
-def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
-    pool, free = st[ST_POOL], st[ST_POOL_FREE]
-    key, val, misc = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC]
+    misc, pool, free, key, val = ost
+    bv_slot, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     mask = misc[M_HT_MASK]
-    pte = fs[F_PTE]
-    bv_slot, bv_off, bv_len, bv_dev = bv
     first = off[e] >> PAGE_SHIFT
     last = (off[e] + length[e] - 1) >> PAGE_SHIFT
     need = 0
@@ -142,11 +138,10 @@ def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st
 
 
 @njit(cache=True)
-def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA by the transient pages' pfns; put each; free those that fall idle."""
-    pool, free = st[ST_POOL], st[ST_POOL_FREE]
-    key, val, misc = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC]
-    bv_slot, bv_off, bv_len, bv_dev = bv
+    misc, pool, free, key, val = ost
+    bv_slot, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     moved = 0
     for k in range(base, base + n):
         slot = bv_slot[k]
@@ -169,11 +164,18 @@ def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, st):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): does any page of the range have a transient struct page?"""
-    key, val, mask = st[ST_HT_KEY], st[ST_HT_VAL], st[ST_MISC][M_HT_MASK]
+    misc, pool, free, key, val = ost
+    mask = misc[M_HT_MASK]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
         if pfn >= 0 and lookup(key, val, mask, pfn) >= 0:
             return True
     return False
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset of bio_vec ``k``: the transient page's pfn + offset."""
+    return (np.int64(ost[1][b0[k]].private) - pmem_base_pfn) * PAGE_SIZE + b1[k]

@@ -16,22 +16,22 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import F_PTE, dax_fault
+from ..daxfs import dax_fault
 from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_GUARD, ST_MISC, memcpy
+from .common import M_GUARD, inflight_overlaps, memcpy
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: a pfn-based bio_vec: pfn, length, offset
 
 
 @njit(cache=True)
-def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Walk the mapping to pfns and build the pfn vector; returns its length."""
-    pte = fs[F_PTE]
-    bv_pfn, bv_off, bv_len, bv_dev = bv
+    guard = ost[0][M_GUARD]
+    bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -51,15 +51,15 @@ def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st
     counters[C_PFN_WALKS] += n
     counters[C_PAGES_SPANNED] += n
     counters[C_DESC_ENTRIES] += n
-    if st[ST_MISC][M_GUARD]:
+    if guard:
         counters[C_RANGE_LOCKS] += 1
     return n
 
 
 @njit(cache=True)
-def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA by pfn, wherever those pfns now belong."""
-    bv_pfn, bv_off, bv_len, bv_dev = bv
+    bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     moved = 0
     for k in range(base, base + n):
         pa = (bv_pfn[k] - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
@@ -70,3 +70,24 @@ def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st
                 memcpy(pmem, pa, device, bv_dev[k], bv_len[k])
         moved += bv_len[k]
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
+
+
+@njit(cache=True)
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+    """Plain option 2 never waits: nothing pins the blocks. With the guard, the range lock
+    of any in-flight I/O on the file range makes the truncate wait."""
+    if not ost[0][M_GUARD]:
+        return False
+    return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, qd)
+
+
+@njit(cache=True)
+def busy_ideal(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+    """The ideal order: a truncate comes after every earlier I/O."""
+    return True
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset of pfn-vector entry ``k``."""
+    return (b0[k] - pmem_base_pfn) * PAGE_SIZE + b1[k]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import F_PTE, dax_fault, fs_lookup
+from ..daxfs import dax_fault, fs_lookup
 from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_REFCOUNT_OPS, C_ZEROED,
 )
@@ -23,10 +23,10 @@ ENTRY_BYTES = 16  #: struct phys_vec: physical address, length
 
 
 @njit(cache=True)
-def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Build the extent list (one entry per physically contiguous run); returns its length."""
-    pte = fs[F_PTE]
-    ex_addr, ex_pages, ex_len, ex_dev = bv  # pmem byte address, pages covered, bytes, device offset
+    ex_addr, ex_pages, ex_len, ex_dev = b0, b1, b2, b3
+    # entries: pmem byte address, pages covered, bytes, device offset
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -60,9 +60,9 @@ def submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st
 
 
 @njit(cache=True)
-def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA each extent in one burst; drop the extent references."""
-    ex_addr, ex_pages, ex_len, ex_dev = bv
+    ex_addr, ex_pages, ex_len, ex_dev = b0, b1, b2, b3
     moved = 0
     for k in range(base, base + n):
         if data:
@@ -78,9 +78,9 @@ def complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, slot_n, head, count, qd, maxp, bv):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """Does an in-flight extent cover a block of the range? (the extent references)"""
-    ex_addr, ex_pages, ex_len, ex_dev = bv
+    ex_addr, ex_len = b0, b2
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
         if pfn < 0:
@@ -92,3 +92,9 @@ def busy(t_off, t_len, fs, pmem_base_pfn, slot_n, head, count, qd, maxp, bv):
                 if ex_addr[k] < a + PAGE_SIZE and a < ex_addr[k] + ex_len[k]:
                     return True
     return False
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset of extent ``k``."""
+    return b0[k]

@@ -8,93 +8,124 @@ in-flight I/O uses the range, as ``dax_layout_busy_page()`` does; option 2 does 
 
 Each option module supplies ``submit`` (translate the buffer and build the descriptor,
 taking whatever references the option takes), ``complete`` (DMA, then drop them) and
-``busy`` (does an in-flight I/O hold a block of this range?). ``run`` dispatches on the
-option's code; the per-option state travels in one tuple.
+``busy`` (does an in-flight I/O hold a block of this range?), all with the same
+arguments; ``ost`` is the option's own state tuple, whose first element is an int64
+array of scalars (``M_*``). The option is chosen by the dtype of an empty ``token``
+array (:data:`TOKENS`): numba compiles, and caches, one loop per option with that
+option's functions inlined (passing the functions themselves would defeat numba's cache).
 """
 
 from __future__ import annotations
 
-from numba import njit
+import numpy as np
+from numba import njit, types
+from numba.extending import overload
 
-from ..daxfs import punch_hole
+from ..daxfs import F_PTE, punch_hole
 from ..metrics import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS,
     C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
 from ..workload import OP_TRUNC
 from . import option0, option1a, option1b, option2, option3
-from .common import M_GUARD, M_POOL_USED, ST_MISC
+from .common import M_POOL_USED, prefetch_burst
 
-OPT_0, OPT_1A, OPT_1B, OPT_2, OPT_3, OPT_IDEAL = 0, 1, 2, 3, 4, 5
+#: option -> the dtype of the token that selects it
+TOKENS = {"0": np.int8, "1a": np.int16, "1b": np.int32, "2": np.uint8, "3": np.uint16, "ideal": np.uint32}
+_FUNCS = {
+    types.int8: (option0.submit, option0.complete, option0.busy, option0.dma_start),
+    types.int16: (option1a.submit, option1a.complete, option1a.busy, option1a.dma_start),
+    types.int32: (option1b.submit, option1b.complete, option1b.busy, option1b.dma_start),
+    types.uint8: (option2.submit, option2.complete, option2.busy, option2.dma_start),
+    types.uint16: (option3.submit, option3.complete, option3.busy, option3.dma_start),
+    types.uint32: (option2.submit, option2.complete, option2.busy_ideal, option2.dma_start),
+}
+
+
+def token(option) -> np.ndarray:
+    """The empty array whose dtype selects ``option``'s loop."""
+    return np.zeros(0, TOKENS[str(option)])
+
+
+def _submit(token, e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+    raise NotImplementedError  # only called from numba; see the overload below
+
+
+def _complete(token, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+    raise NotImplementedError
+
+
+def _busy(token, t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+    raise NotImplementedError
+
+
+def _dma_start(token, k, b0, b1, pmem_base_pfn, ost):
+    raise NotImplementedError
+
+
+@overload(_dma_start, inline="always")
+def _dma_start_for(token, k, b0, b1, pmem_base_pfn, ost):
+    fn = _FUNCS[token.dtype][3]
+
+    def impl(token, k, b0, b1, pmem_base_pfn, ost):
+        return fn(k, b0, b1, pmem_base_pfn, ost)
+    return impl
+
+
+@overload(_submit, inline="always")
+def _submit_for(token, e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+    fn = _FUNCS[token.dtype][0]
+
+    def impl(token, e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+        return fn(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost)
+    return impl
+
+
+@overload(_complete, inline="always")
+def _complete_for(token, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+    fn = _FUNCS[token.dtype][1]
+
+    def impl(token, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+        fn(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost)
+    return impl
+
+
+@overload(_busy, inline="always")
+def _busy_for(token, t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2,
+              ost):
+    fn = _FUNCS[token.dtype][2]
+
+    def impl(token, t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2,
+             ost):
+        return fn(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost)
+    return impl
+
 NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O yet (1b's pool)
 
 
 @njit(cache=True)
-def _submit(opt, e, base, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st):
-    if opt == OPT_1A:
-        return option1a.submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
-    if opt == OPT_0:
-        return option0.submit(e, base, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
-    if opt == OPT_1B:
-        return option1b.submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
-    if opt == OPT_3:
-        return option3.submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
-    n = option2.submit(e, base, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
-    return n
-
-
-@njit(cache=True)
-def _complete(opt, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st):
-    if opt == OPT_1A:
-        option1a.complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st)
-    elif opt == OPT_0:
-        option0.complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st)
-    elif opt == OPT_1B:
-        option1b.complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st)
-    elif opt == OPT_3:
-        option3.complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st)
-    else:
-        option2.complete(e, base, n, op, pmem, pmem_base_pfn, device, data, counters, bv, st)
-
-
-@njit(cache=True)
-def _busy(opt, t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, bv, st):
-    """Does an in-flight I/O hold a block of [t_off, t_off+t_len)? (what a truncate waits for)"""
-    if opt == OPT_1A:
-        return option1a.busy(t_off, t_len, fs, st)
-    if opt == OPT_1B:
-        return option1b.busy(t_off, t_len, fs, st)
-    if opt == OPT_3:
-        return option3.busy(t_off, t_len, fs, pmem_base_pfn, slot_n, head, count, qd, maxp, bv)
-    if opt == OPT_IDEAL:
-        return True  # the ideal order: a truncate comes after every earlier I/O
-    if opt == OPT_2 and not st[ST_MISC][M_GUARD]:
-        return False  # plain option 2: nothing pins the blocks
-    # option 0, and option 2 with its filesystem guard: any in-flight I/O on the file range
-    for k in range(count):
-        e = slot_io[(head + k) % qd]
-        if off[e] < t_off + t_len and t_off < off[e] + length[e]:
-            return True
-    return False
-
-
-@njit(cache=True)
-def run(opt, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
-        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, st):
-    """Run the events (I/Os and truncates) through option ``opt``; count into ``counters``."""
+def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
+        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, ost):
+    """Run the events (I/Os and truncates) through the option ``token`` selects; count into ``counters``."""
+    pte = fs[F_PTE]
+    b0, b1, b2, b3 = bv
+    misc = ost[0]
     head = 0
     count = 0
     inflight_entries = 0
+    ios = 0  # counted locally, stored once at the end (stores to counters[] in the loop cost)
+    requested = 0
+    desc_peak = counters[C_DESC_PEAK]
+    held_peak = counters[C_TRANSIENT_PEAK]
     for e in range(len(op)):
         if op[e] == OP_TRUNC:
             waited = 0
-            while count > 0 and _busy(opt, off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n,
-                                      head, count, qd, maxp, bv, st):
-                s = head
-                _complete(opt, slot_io[s], s * maxp, slot_n[s], op, fs, pmem, pmem_base_pfn, device, data,
-                          counters, bv, st)
-                inflight_entries -= slot_n[s]
-                counters[C_WAIT_BYTES] += length[slot_io[s]]
+            while count > 0 and _busy(token, off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count,
+                                     qd, maxp, b0, b2, ost):
+                _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                         counters, b0, b1, b2, b3, ost)
+                inflight_entries -= slot_n[head]
+                counters[C_WAIT_BYTES] += length[slot_io[head]]
                 head = (head + 1) % qd
                 count -= 1
                 waited += 1
@@ -105,40 +136,45 @@ def run(opt, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counter
             punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
             continue
         if count == qd:
-            s = head
-            _complete(opt, slot_io[s], s * maxp, slot_n[s], op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st)
-            inflight_entries -= slot_n[s]
+            if data and count > 1:  # warm the next completion's first lines (a host hint)
+                nb = ((head + 1) % qd) * maxp
+                a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
+                prefetch_burst(device, b3[nb], pmem, a if a >= 0 else 0)
+            _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                     counters, b0, b1, b2, b3, ost)
+            inflight_entries -= slot_n[head]
             head = (head + 1) % qd
             count -= 1
         s = (head + count) % qd
-        n = _submit(opt, e, s * maxp, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
+        n = _submit(token, e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost)
         if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry
             counters[C_POOL_STALLS] += 1
             while n == NO_ROOM:
-                h = head
-                _complete(opt, slot_io[h], h * maxp, slot_n[h], op, fs, pmem, pmem_base_pfn, device, data,
-                          counters, bv, st)
-                inflight_entries -= slot_n[h]
+                _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                         counters, b0, b1, b2, b3, ost)
+                inflight_entries -= slot_n[head]
                 counters[C_STALL_IOS] += 1
-                counters[C_STALL_BYTES] += length[slot_io[h]]
+                counters[C_STALL_BYTES] += length[slot_io[head]]
                 head = (head + 1) % qd
                 count -= 1
                 s = (head + count) % qd
-                n = _submit(opt, e, s * maxp, op, off, length, fs, pmem, pmem_base_pfn, data, counters, bv, st)
+                n = _submit(token, e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters,
+                           b0, b1, b2, b3, ost)
         slot_io[s] = e
         slot_n[s] = n
         count += 1
-        counters[C_IOS] += 1
-        counters[C_BYTES_REQUESTED] += length[e]
+        ios += 1
+        requested += length[e]
         inflight_entries += n
         desc = inflight_entries * entry_bytes
-        if desc > counters[C_DESC_PEAK]:
-            counters[C_DESC_PEAK] = desc
-        held = desc + inflight_entries * entry_transient + st[ST_MISC][M_POOL_USED] * 64
-        if held > counters[C_TRANSIENT_PEAK]:
-            counters[C_TRANSIENT_PEAK] = held
+        desc_peak = max(desc_peak, desc)
+        held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
     while count > 0:
-        s = head
-        _complete(opt, slot_io[s], s * maxp, slot_n[s], op, fs, pmem, pmem_base_pfn, device, data, counters, bv, st)
+        _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data, counters,
+                 b0, b1, b2, b3, ost)
         head = (head + 1) % qd
         count -= 1
+    counters[C_IOS] += ios
+    counters[C_BYTES_REQUESTED] += requested
+    counters[C_DESC_PEAK] = desc_peak
+    counters[C_TRANSIENT_PEAK] = held_peak
