@@ -58,10 +58,10 @@ book: $(STAMP) $(VENDOR)/.complete
 # --- tests, in layers; each failing layer fails make ----------------------------------
 
 test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
-	$(BIN)/pytest tests/ -m "not browser"
+	$(BIN)/pytest tests/ -m "not browser and not book"
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
-	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m browser
+	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m "browser or book"
 
 # --- live ------------------------------------------------------------------------------
 

@@ -58,33 +58,30 @@ def check(name, value, baseline, ratio, target, unit, note=""):
             "unit": unit, "pass": ok, "note": note}
 
 
-def data_path(option, preset, ios, copies):
-    m = daxsim.Machine("400G", "16G")
-    w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
-    daxsim.run(option, m, w)  # warm: compile or load numba's cache
-    holder = {}
-
-    def go():
-        r = daxsim.run(option, m, w)
-        holder["r"] = r
-        return r.wall_s
-
-    t = best(go)
-    nbytes = holder["r"].metrics["bytes_requested"]
-    tc = copy_time(nbytes, copies)
-    what = "twice the copy" if copies == 2 else "np.copyto"
-    return t, tc, nbytes, what
-
-
 def bench_data_path(results):
-    for option, preset, ios, target in (("1a", "rand-64k", 16384, 0.8), ("1a", "oltp-4k", 262144, 0.45),
-                                        ("0", "rand-64k", 16384, None), ("0", "oltp-4k", 262144, None)):
-        copies = 2 if option == "0" else 1
-        t, tc, nbytes, what = data_path(option, preset, ios, copies)
-        results.append(check(
-            f"data path, option {option}, {preset} on a 400 GiB DIMM", round(nbytes / t / 1e9, 3),
-            round(nbytes / tc * copies / 1e9 / copies, 3), tc / t, target, "GB/s (emulator vs baseline)",
-            f"baseline: {what} over the same {nbytes >> 20} MiB"))
+    """Every option on the same workloads: bandwidth against np.copyto, and time against 1a."""
+    m = daxsim.Machine("400G", "16G")
+    targets_copy = {("1a", "rand-64k"): 0.8, ("1a", "oltp-4k"): 0.45}
+    for preset, ios in (("rand-64k", 16384), ("oltp-4k", 262144)):
+        w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
+        times = {}
+        for option in ("1a", "0", "1b", "2", "3"):
+            daxsim.run(option, m, w.replace(ios=1000))  # warm: compile or load numba's cache
+            times[option] = best(lambda: daxsim.run(option, m, w).wall_s)
+        nbytes = ios * w.io_size
+        for option, t in times.items():
+            copies = 2 if option == "0" else 1
+            tc = copy_time(nbytes, copies)
+            what = "twice the copy" if copies == 2 else "np.copyto"
+            results.append(check(
+                f"data path, option {option}, {preset} on a 400 GiB DIMM, against {what}", round(nbytes / t / 1e9, 3),
+                round(nbytes * copies / tc / 1e9, 3), tc / t, targets_copy.get((option, preset)),
+                "GB/s (emulator vs baseline)", f"baseline: {what} over the same {nbytes >> 20} MiB"))
+        for option, limit in (("1b", 1.5), ("3", 1.5), ("2", 1.0)):
+            ratio = times[option] / times["1a"]
+            results.append(check(f"option {option} vs 1a, {preset}: time ratio", round(times[option], 4),
+                                 round(times["1a"], 4), limit / ratio, 1.0, "s (option vs 1a)",
+                                 f"option {option} takes {ratio:.2f}x 1a's time; limit {limit}x"))
 
 
 def bench_metadata(results):
