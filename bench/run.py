@@ -101,25 +101,28 @@ def bench_metadata(results):
 
 
 def bench_memmap_populate(results):
+    """memmap_init of a 400 GiB DIMM against numpy writing the same 6.25 GiB, on the same
+    memory, already faulted in: the kernel's vmemmap is backed before it is initialised,
+    and first-touch faults on this host vary tenfold from run to run."""
     m = daxsim.Machine("400G", "16G")
     layout = m.layout(True)
     b = Booted(m, layout, 1 << 20, None, 0)
     populate_memmap(b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn,
                     new_counters())  # compile or load the cache outside the timing
+    b.memmap_words.fill(0)  # fault the whole memmap in
+    t0 = time.perf_counter()
+    b.memmap_words.fill(0x5A5A5A5A5A5A5A5A)
+    tn = time.perf_counter() - t0
     c = new_counters()
     t0 = time.perf_counter()
     b.populate_memmap(c)
     t = time.perf_counter() - t0
     nbytes = layout.memmap_dram_bytes
+    assert int(c[daxsim.metrics.C_SP_MATERIALISED]) == nbytes // 64
     del b
-    t0 = time.perf_counter()
-    a = np.empty(nbytes, np.uint8)
-    a.fill(0x5A)
-    tn = time.perf_counter() - t0
-    del a
-    results.append(check("memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 2), round(tn, 2),
-                         tn / t, 1 / 1.5, "s (emulator vs numpy writing the same bytes)",
-                         f"{int(c[daxsim.metrics.C_SP_MATERIALISED]):,} struct pages; ratio >= 0.667 means within 1.5x"))
+    results.append(check("memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
+                         tn / t, 1 / 1.5, "s (emulator vs numpy filling the same bytes)",
+                         f"{nbytes // 64:,} struct pages; ratio >= 0.667 means within 1.5x"))
 
 
 def bench_6tib(results, ios):

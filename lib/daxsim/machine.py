@@ -221,6 +221,9 @@ class Booted:
             advise_hugepages(self.pmem, self.pmem_index(lo), span)
             advise_hugepages(self.device)
             advise_hugepages(f.pte)
+            if len(self.memmap):  # the struct pages of the file's blocks
+                advise_hugepages(self.memmap_words, (lo - self.memmap_base_pfn) * STRUCT_PAGE_SIZE,
+                                 span // PAGE_SIZE * STRUCT_PAGE_SIZE)
 
     def pmem_index(self, pfn: int) -> int:
         """Byte index into ``pmem`` of page frame ``pfn``."""
