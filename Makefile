@@ -62,11 +62,19 @@ test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
 	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m "browser or book"
+	lab/setup.sh && $(BIN)/python -m daxsim.lab --smoke --results "$$(mktemp -d)"
 
 # --- live ------------------------------------------------------------------------------
 
 live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
 	$(BIN)/voila notebooks/ --template=daxsim --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+
+# --- the real-kernel lab (QEMU TCG + emulated NVDIMM); replaces lab/results/*.json --------
+
+.PHONY: lab
+lab: $(STAMP)
+	lab/setup.sh
+	$(BIN)/python -m daxsim.lab
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

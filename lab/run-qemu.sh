@@ -1,0 +1,29 @@
+#!/bin/bash
+# run-qemu.sh TEST [KERNEL ARGS...]: boot the lab guest once under QEMU TCG with a fresh
+# sparse NVDIMM backing file and run /tests/TEST.sh; the serial console goes to stdout.
+# Environment: NVDIMM_SIZE (backend bytes incl. label area, default 4 GiB + 128 KiB),
+# MEM (guest DRAM, default 2G), SMP (default 2), TIMEOUT (seconds, default 300),
+# FRESH (1: new backing file, the default), ACCEL (default tcg,thread=multi).
+set -euo pipefail
+LAB=$(cd "$(dirname "$0")" && pwd)
+WORK=$LAB/work
+TEST=${1:?usage: run-qemu.sh TEST [KERNEL ARGS...]}
+shift
+NVDIMM_SIZE=${NVDIMM_SIZE:-$((4 * 1024 * 1024 * 1024 + 128 * 1024))}
+MEM=${MEM:-2G} SMP=${SMP:-2} TIMEOUT=${TIMEOUT:-300} FRESH=${FRESH:-1}
+ACCEL=${ACCEL:-tcg,thread=multi}
+IMG=${IMG:-$WORK/nvdimm-$$.img}
+[ -s "$WORK/vmlinux" ] && [ -s "$WORK/initramfs.cpio.gz" ] || { echo "run-qemu.sh: run lab/setup.sh first" >&2; exit 2; }
+if [ "$FRESH" = 1 ]; then rm -f "$IMG"; fi
+[ -e "$IMG" ] || truncate -s "$NVDIMM_SIZE" "$IMG"
+cleanup() { [ "$FRESH" = 1 ] && rm -f "$IMG"; }
+trap cleanup EXIT
+set -x
+timeout --foreground "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -display none \
+  -serial stdio -no-reboot \
+  -accel "$ACCEL" -cpu max -smp "$SMP" \
+  -machine pc,nvdimm=on -m "$MEM",slots=2,maxmem=16G \
+  -object memory-backend-file,id=mem1,share=on,mem-path="$IMG",size="$NVDIMM_SIZE" \
+  -device nvdimm,id=nvdimm1,memdev=mem1,label-size=128K \
+  -kernel "$WORK/vmlinux" -initrd "$WORK/initramfs.cpio.gz" \
+  -append "console=ttyS0 loglevel=4 panic=-1 kl.test=$TEST $*"

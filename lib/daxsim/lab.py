@@ -1,0 +1,297 @@
+"""The real-kernel lab: boot Debian's kernel under QEMU with an emulated NVDIMM, parse
+its serial console, and hold daxsim's namespace model to what the kernel measured.
+
+``python -m daxsim.lab [--only SUBSTRING] [--list] [--results DIR]`` runs the
+experiments (one guest boot each, ``lab/run-qemu.sh``) and writes one JSON per
+experiment under ``lab/results/``. ``make lab`` installs and builds what the lab needs
+first (``lab/setup.sh``).
+
+The guest prints ``KL: <key> <values...>`` lines (``lab/tests/*.sh``); :func:`parse_log`
+turns a serial log into a dict, :func:`ns_cost_measured` into the measured quantities,
+:func:`kernel_layout` predicts them from daxsim's model plus what the kernel adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .machine import namespace_layout
+from .units import GiB, KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
+
+LAB_DIR = Path(__file__).resolve().parents[2] / "lab"
+RESULTS_DIR = LAB_DIR / "results"
+
+#: memremap_compat_align() on x86: SUBSECTION_SIZE. nd_pfn_init() aligns the data offset
+#: to max(--align, this), so a 4K-aligned namespace still pads its info block to 2 MiB.
+MEMREMAP_COMPAT_ALIGN = PMD_SIZE
+
+
+# --- the experiments ------------------------------------------------------------------
+
+def _ns(mode, map_, size, align):
+    name = f"ns_cost-{mode}-{map_}-{size}-{align}"
+    return {"name": name, "test": "ns_cost",
+            "params": {"mode": mode, "map": map_, "size": size, "align": align}}
+
+
+#: memmap cost (option 1a / nvram): a small matrix, one boot each
+EXPERIMENTS = [
+    *[_ns(mode, map_, size, "2M") for mode in ("fsdax", "devdax") for map_ in ("mem", "dev")
+      for size in ("1G", "2G")],
+    _ns("fsdax", "mem", "1G", "4K"),
+    _ns("fsdax", "dev", "1G", "4K"),
+    _ns("devdax", "mem", "1G", "4K"),
+    _ns("devdax", "mem", "2G", "1G"),
+    _ns("devdax", "dev", "2G", "1G"),
+]
+SMOKE = {"name": "smoke", "test": "smoke", "params": {}}
+
+
+# --- the serial log -------------------------------------------------------------------
+
+class LabLogError(ValueError):
+    """A serial log the lab cannot use (no KL: lines, a missing end, a failed test)."""
+
+
+def parse_log(text: str) -> dict:
+    """Parse the ``KL:`` lines of a guest's serial log.
+
+    Returns a dict with ``test``, ``uname``, ``ndctl``, ``uptime_s``, ``status``,
+    ``region`` (size, available, align), ``meminfo`` ({tag: {memtotal_kb, memfree_kb,
+    pcp_pages}}), ``times_ms`` (one per timed command, with its exit status), ``ns``
+    (ndctl's JSON), ``attrs`` ({device: {attr: value}}), ``blockdev``, ``daxdev``,
+    ``errors`` and the raw ``kl`` lines. Raises :class:`LabLogError` when the log has
+    no ``KL: begin`` or no ``KL: end`` line (the guest did not finish).
+    """
+    out: dict = {"meminfo": {}, "times_ms": [], "attrs": {}, "blockdev": {}, "daxdev": {},
+                 "errors": [], "kl": [], "ns": None, "status": None}
+    ended = False
+    for line in text.splitlines():
+        # ndctl's stderr can share a console line with the KL: line that follows it
+        m = re.search(r"KL: (\S+) ?(.*)$", line.rstrip("\r"))
+        if not m:
+            continue
+        key, rest = m.group(1), m.group(2).strip()
+        out["kl"].append(f"{key} {rest}".strip())
+        f = rest.split()
+        try:
+            if key == "begin":
+                out["test"] = rest
+            elif key == "end":
+                ended = True
+            elif key == "uname":
+                out["uname"] = rest
+            elif key == "ndctl":
+                out["ndctl"] = rest
+            elif key == "uptime":
+                out["uptime_s"] = float(f[0])
+            elif key == "status":
+                out["status"] = int(f[0])
+            elif key == "region":
+                out["region"] = {"size": int(f[0]), "available": int(f[1]), "align": int(f[2], 0)}
+            elif key == "meminfo":
+                out["meminfo"][f[0]] = {"memtotal_kb": int(f[1]), "memfree_kb": int(f[2]), "pcp_pages": int(f[3])}
+            elif key == "time":
+                out["times_ms"].append({"ms": float(f[0]), "exit": int(f[1])})
+            elif key == "ns":
+                out["ns"] = json.loads(rest) if rest else None
+            elif key == "attr":
+                out["attrs"][f[0]] = dict(kv.split("=", 1) for kv in f[1:])
+            elif key == "blockdev":
+                out["blockdev"][f[0]] = int(f[1])
+            elif key == "daxdev":
+                out["daxdev"][f[0]] = dict(kv.split("=", 1) for kv in f[1:])
+            elif key == "error":
+                out["errors"].append(rest)
+            else:
+                out.setdefault("other", {})[key] = rest
+        except (IndexError, ValueError) as e:
+            raise LabLogError(f"serial log: cannot parse line {line.strip()!r} ({e})") from None
+    if "test" not in out:
+        raise LabLogError("serial log: no 'KL: begin' line (the guest never reached /init)")
+    if not ended:
+        raise LabLogError(f"serial log: no 'KL: end' line for test {out['test']!r} (the guest died or timed out)")
+    return out
+
+
+def free_kb(meminfo: dict) -> int:
+    """Free DRAM as the buddy allocator sees it: MemFree plus the per-CPU page lists."""
+    return meminfo["memfree_kb"] + meminfo["pcp_pages"] * PAGE_SIZE // KiB
+
+
+def ns_cost_measured(parsed: dict) -> dict:
+    """The measured quantities of an ``ns_cost`` log: DRAM consumed by creating the
+    namespace, its size, usable size, capacity lost and creation time."""
+    ns = parsed["ns"]
+    if not ns:
+        raise LabLogError(f"serial log: test {parsed.get('test')!r} printed no namespace (ndctl failed?)")
+    mi = parsed["meminfo"]
+    if "before" not in mi or "after" not in mi:
+        raise LabLogError("serial log: meminfo before/after missing")
+    raw_size = int(parsed["attrs"].get("namespace0.0", {}).get("size", "0") or 0)
+    usable = int(ns["size"])
+    return {
+        "namespace_size": raw_size,
+        "usable_size": usable,
+        "capacity_lost": raw_size - usable,
+        "dram_consumed": (free_kb(mi["before"]) - free_kb(mi["after"])) * KiB,
+        "memtotal_delta": (mi["after"]["memtotal_kb"] - mi["before"]["memtotal_kb"]) * KiB,
+        "create_ms": parsed["times_ms"][0]["ms"] if parsed["times_ms"] else None,
+        "create_exit": parsed["times_ms"][0]["exit"] if parsed["times_ms"] else None,
+        "align": int(ns.get("align", 0)) or None,
+    }
+
+
+# --- daxsim's predictions, and what the kernel adds to them ---------------------------
+
+def model_layout(size: int, mode: str, map_: str, align: int):
+    """daxsim's own model (``namespace_layout``); devdax is laid out as fsdax is."""
+    return namespace_layout(size, "fsdax", map_, align)
+
+
+def kernel_layout(size: int, mode: str, map_: str, align: int) -> dict:
+    """What Linux 6.1 does, as a small extension of :func:`daxsim.namespace_layout`.
+
+    - nd_pfn_init() aligns the data offset to max(align, memremap_compat_align()), which
+      is 2 MiB on x86, so a 4K-aligned namespace also loses 2 MiB to its info block.
+    - devdax with ``--map=mem`` and an alignment above 4K uses compound pages, and
+      vmemmap_populate_compound_pages() maps only two vmemmap pages per compound page
+      (the head and one tail page; the other tail pages map the same page), and for a
+      compound page larger than a section, none for the sections after its first.
+      Those vmemmap pages are mapped with 4K PTEs: one page table per section.
+    - the 2 MiB vmemmap blocks of ``--map=mem`` fsdax are PMD-mapped; their page tables
+      (one PMD page per GiB of vmemmap) are below the lab's noise and left out.
+    """
+    eff_align = max(align, MEMREMAP_COMPAT_ALIGN)
+    lay = namespace_layout(size, "fsdax", map_, eff_align)
+    dram = lay.memmap_dram_bytes
+    if mode == "devdax" and map_ == "mem" and align > PAGE_SIZE:
+        vmemmap_pages = 2 * (size // align)
+        page_tables = (size // SECTION_SIZE) * PAGE_SIZE
+        dram = vmemmap_pages * PAGE_SIZE + page_tables
+    return {"memmap_dram_bytes": dram, "memmap_pmem_bytes": lay.memmap_pmem_bytes,
+            "capacity_lost": lay.capacity_lost, "dataoff": lay.dataoff}
+
+
+def predictions(params: dict) -> dict:
+    """daxsim's prediction (``model``) and the kernel-extended one (``kernel``) for an
+    ns_cost experiment's parameters."""
+    size, align = parse_size(params["size"]), parse_size(params["align"])
+    m = model_layout(size, params["mode"], params["map"], align)
+    return {
+        "model": {"memmap_dram_bytes": m.memmap_dram_bytes, "memmap_pmem_bytes": m.memmap_pmem_bytes,
+                  "capacity_lost": m.capacity_lost, "dataoff": m.dataoff},
+        "kernel": kernel_layout(size, params["mode"], params["map"], align),
+    }
+
+
+# --- the runner -----------------------------------------------------------------------
+
+def _versions() -> dict:
+    def out(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+    def dpkg(pkg):
+        return out(["dpkg-query", "-W", "-f", "${Version}", pkg])
+    kver = (LAB_DIR / "work" / "kver").read_text().strip()
+    return {"kernel": kver, "kernel_package": dpkg(f"linux-image-{kver}"),
+            "qemu": (out(["qemu-system-x86_64", "--version"]) or "").splitlines()[0] or None,
+            "qemu_package": dpkg("qemu-system-x86"), "ndctl_package": dpkg("ndctl"),
+            "busybox_package": dpkg("busybox-static")}
+
+
+def kernel_args(exp: dict) -> list[str]:
+    return [f"kl.{k}={v}" for k, v in exp["params"].items()]
+
+
+def boot(exp: dict, timeout: int = 300) -> tuple[str, float, str]:
+    """Boot one guest for ``exp``; returns (serial log, wall seconds, QEMU command line)."""
+    cmd = [str(LAB_DIR / "run-qemu.sh"), exp["test"], *kernel_args(exp)]
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TIMEOUT": str(timeout)})
+    wall = time.monotonic() - t0
+    qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
+    if p.returncode != 0:
+        tail = (p.stdout + p.stderr).strip().splitlines()[-5:]
+        raise RuntimeError(f"{exp['name']}: run-qemu.sh exited {p.returncode}: " + " | ".join(tail))
+    return p.stdout, wall, qemu_cmd
+
+
+def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
+    log, wall, qemu_cmd = boot(exp)
+    parsed = parse_log(log)
+    if parsed["status"] != 0 or parsed["errors"]:
+        raise RuntimeError(f"{exp['name']}: guest test failed (status {parsed['status']}, errors {parsed['errors']})")
+    record = {
+        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
+        "command": {"runner": "python -m daxsim.lab", "qemu": qemu_cmd},
+        "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
+        "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev")
+                if k in parsed},
+    }
+    if exp["test"] == "ns_cost":
+        record["measured"] = ns_cost_measured(parsed)
+        record["predicted"] = predictions(exp["params"])
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{exp['name']}.log").write_text(log)
+    (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
+    return record
+
+
+def _fmt(n):
+    return f"{n / MiB:9.2f} MiB" if n is not None else "        -"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m daxsim.lab", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default=None, help="run only experiments whose name contains this")
+    ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
+    ap.add_argument("--list", action="store_true", help="list the experiments and exit")
+    ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
+    args = ap.parse_args(argv)
+    exps = [SMOKE] if args.smoke else [e for e in EXPERIMENTS if args.only is None or args.only in e["name"]]
+    if args.list:
+        for e in EXPERIMENTS:
+            print(e["name"])
+        return 0
+    if not exps:
+        print(f"daxsim.lab: error: --only {args.only!r} matches no experiment (see --list)", file=sys.stderr)
+        return 2
+    if not (LAB_DIR / "work" / "initramfs.cpio.gz").exists():
+        print("daxsim.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
+        return 2
+    versions = _versions()
+    results = Path(args.results)
+    t0 = time.monotonic()
+    for i, exp in enumerate(exps, 1):
+        print(f"[{i}/{len(exps)}] {exp['name']}: booting ...", flush=True)
+        try:
+            rec = run_experiment(exp, results, versions)
+        except (RuntimeError, LabLogError) as e:
+            print(f"daxsim.lab: error: {e}", file=sys.stderr)
+            return 1
+        msg = f"      boot {rec['boot_wall_s']:.1f} s"
+        if "measured" in rec:
+            m, p = rec["measured"], rec["predicted"]["kernel"]
+            msg += (f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
+                    f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
+                    f" create {m['create_ms']:.0f} ms")
+        print(msg, flush=True)
+    print(f"daxsim.lab: {len(exps)} experiment(s) in {time.monotonic() - t0:.0f} s -> {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
