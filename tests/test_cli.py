@@ -30,7 +30,7 @@ def test_run_json_has_every_field():
 def test_compare_json_is_a_list_and_reproducible():
     args = ("compare", "--pmem", "400G", "--dram", "16G", "--workload", "w0:8k,r8k:4k", "--json")
     a, b = json.loads(cli(*args).stdout), json.loads(cli(*args).stdout)
-    assert [r["option"] for r in a] == ["0", "1a", "1b", "2", "3"]
+    assert [r["option"] for r in a] == ["0", "1a", "1b", "2", "3", "huge", "nvram"]
     for x, y in zip(a, b):
         x["metrics"].pop("wall_s"), y["metrics"].pop("wall_s")
     assert a == b

@@ -12,7 +12,7 @@ from daxsim.metrics import COUNTERS
 from daxsim.reference import run_reference
 from daxsim.units import KiB, MiB, PAGE_SIZE
 
-OPTIONS = list(daxsim.OPTIONS)  # 0, 1a, 1b, 2, 3 and the ideal bound
+OPTIONS = list(daxsim.OPTIONS)  # 0, 1a, 1b, 2, 3, huge, nvram and the ideal bound
 SAFE = [o for o in OPTIONS if o != "2"]
 
 
@@ -43,9 +43,12 @@ def machines_and_workloads(draw):
     workload = daxsim.Workload(
         ios=draw(st.integers(1, 60)), io_size=io_size, read_fraction=draw(st.sampled_from([0.0, 0.3, 0.5, 1.0])),
         pattern=draw(st.sampled_from(["random", "sequential"])), queue_depth=qd, file_size=file_pages * PAGE_SIZE,
-        extent_size=extent, truncate_rate=draw(st.sampled_from([0.0, 0.0, 0.1, 0.4])), seed=draw(st.integers(0, 2**31)))
+        extent_size=extent, truncate_rate=draw(st.sampled_from([0.0, 0.0, 0.1, 0.4])),
+        store_fraction=draw(st.sampled_from([0.0, 0.0, 0.2, 0.6])), store_size=draw(st.integers(1, 300)),
+        fsync_every=draw(st.integers(0, 20)), seed=draw(st.integers(0, 2**31)))
     pages_per_io = -(-io_size // PAGE_SIZE) + 1
-    extra = {"pool_pages": draw(st.integers(pages_per_io, 4 * pages_per_io * qd))}
+    extra = {"pool_pages": draw(st.integers(pages_per_io, 4 * pages_per_io * qd)),
+             "dirty_granularity": draw(st.sampled_from(["mapping", "4k"]))}
     return machine, workload, extra
 
 
@@ -56,6 +59,9 @@ def test_numba_path_equals_reference(option, case):
     """Counters and bytes, with truncate faults, small pools (1b stalls) and the guard."""
     machine, workload, extra = case
     kw = {"pool_pages": extra["pool_pages"]} if option == "1b" else {}
+    if option == "huge":
+        kw = {"dirty_granularity": extra["dirty_granularity"]}
+        machine = machine.replace(align="2M")  # a huge mapping needs a 2 MiB-aligned namespace
     if option == "2+guard":
         option, kw = "2", {"guard": True}
     check_against_reference(option, machine, workload, **kw)
@@ -236,3 +242,51 @@ def test_conflicting_operation_string_is_refused_at_once():
     with pytest.raises(ValueError, match="^ops: I/Os 1 and 2 overlap"):
         daxsim.Workload(ops="r512:1k,w0:4k", queue_depth=2, file_size="1M")
     assert daxsim.Workload(ops="r512:1k,w0:4k", queue_depth=1, file_size="1M").ios == 2
+
+
+def test_huge_pages_shrink_the_memmap_and_amplify_writeback():
+    from daxsim.hugepages import memmap_cost
+    from daxsim.units import GiB, TiB
+    # the kernel's documented figures (Documentation/mm/vmemmap_dedup.rst) and the thread's
+    assert memmap_cost(TiB, 2 * MiB, "devdax-dedup") == pytest.approx(4 * GiB, rel=0.01)  # "4G instead of 16G"
+    assert memmap_cost(TiB, GiB, "devdax-dedup") == 40 * MiB  # "40MB instead of 16G"
+    # HVO frees 7 of 8 vmemmap pages; the 4 KiB page tables that then map the vmemmap add 1/64 of that
+    assert memmap_cost(TiB, 2 * MiB, "hvo") == 16 * GiB / 8 * (1 + 1 / 64)
+    assert memmap_cost(400 * GiB, 2 * MiB, "superpage") == 25 * MiB  # "only a 25MB overhead per 400GB"
+    assert memmap_cost(TiB, 2 * MiB, "base") == 16 * GiB
+    m = daxsim.Machine("4G", "1G")
+    w = daxsim.Workload.from_preset("scatter-2b", ios=512, file_size="256M", seed=4)
+    base = daxsim.run("1a", m, w)
+    huge = daxsim.run("huge", m, w, memmap_variant="devdax-dedup")
+    fine = daxsim.run("huge", m, w, memmap_variant="devdax-dedup", dirty_granularity="4k")
+    assert huge.metrics["memmap_dram_bytes"] < base.metrics["memmap_dram_bytes"] / 3
+    assert base.metrics["bytes_flushed"] == base.metrics["dirty_units"] * 4096
+    assert huge.metrics["bytes_flushed"] == huge.metrics["dirty_units"] * 2 * MiB
+    assert huge.metrics["bytes_flushed"] > 100 * base.metrics["bytes_flushed"]  # 2 bytes dirty 2 MiB
+    assert fine.metrics["bytes_flushed"] == base.metrics["bytes_flushed"] and fine.metrics["dirty_tracking_bytes"] > 0
+    assert huge.metrics["xplines_dirtied"] == base.metrics["xplines_dirtied"]  # the media sees the same lines
+    assert huge.modelled.fsync_ns > 10 * base.modelled.fsync_ns
+    assert huge.modelled.media_bytes == 256 * huge.metrics["xplines_dirtied"]
+
+
+def test_huge_takes_one_reference_per_compound_page():
+    m = daxsim.Machine("64M", "64M")
+    r = daxsim.run("huge", m, daxsim.Workload(ops="w0:1M,r2M:8k", file_size="8M"))
+    assert r.metrics["compound_refs"] == 2 and r.metrics["refcount_ops"] == 4 and r.metrics["gup_pages"] == 258
+    with pytest.raises(ValueError, match="^page_size: 1 GiB pages need the namespace aligned"):
+        daxsim.run("huge", daxsim.Machine("4G", "1G"), page_size="1G")
+    with pytest.raises(ValueError, match="^memmap_variant: 'fancy'"):
+        daxsim.run("huge", m, memmap_variant="fancy")
+    with pytest.raises(ValueError, match="^page_size: only option huge"):
+        daxsim.run("1a", m, page_size="2M")
+
+
+def test_nvram_keeps_the_memmap_on_pmem_and_counts_its_wear():
+    m = daxsim.Machine("400G", "16G")
+    w = daxsim.Workload(ops="w0:8k,w0:8k,r4k:4k", file_size="1M")
+    r = daxsim.run("nvram", m, w)
+    assert r.machine.memmap == "pmem" and r.metrics["memmap_dram_bytes"] == 0
+    assert r.metrics["memmap_pmem_bytes"] == pytest.approx(400 * 2**30 / 64, rel=1e-3)
+    assert r.metrics["memmap_line_writes"] == r.metrics["refcount_ops"] == 10
+    assert r.metrics["memmap_line_max_writes"] == 6  # page 1 is referenced by all three I/Os
+    assert r.modelled.breakdown["gup"] == pytest.approx(5 / 3 * 118.0)

@@ -42,6 +42,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truncate-rate", type=float, help="probability of a truncate racing with each I/O (0..1)")
     p.add_argument("--pool-pages", type=int, help="option 1b: transient struct pages in the pool (default 4096)")
     p.add_argument("--guard", action="store_true", help="option 2: a filesystem range lock that truncate waits for")
+    p.add_argument("--store-fraction", type=float, help="share of events that are CPU stores through the mapping")
+    p.add_argument("--store-size", type=int, help="bytes per store (default 2)")
+    p.add_argument("--fsync-every", type=int, help="an fsync after every this many events")
+    p.add_argument("--page-size", help="option huge: mapping size 4K, 2M or 1G (default 2M)")
+    p.add_argument("--memmap-variant", help="option huge: base, hvo, devdax-dedup or superpage (default base)")
+    p.add_argument("--dirty-granularity", help="option huge: mapping (default) or 4k")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
                    help="the medium behind the pmem range")
@@ -69,7 +75,8 @@ def workload_from_args(a) -> Workload:
     over = {k: v for k, v in {
         "ios": a.ios, "io_size": a.io_size, "read_fraction": a.read_fraction, "pattern": a.pattern,
         "queue_depth": a.queue_depth, "file_size": a.file_size, "extent_size": a.extent_size,
-        "truncate_rate": a.truncate_rate,
+        "truncate_rate": a.truncate_rate, "store_fraction": a.store_fraction, "store_size": a.store_size,
+        "fsync_every": a.fsync_every,
     }.items() if v is not None}
     over["seed"] = a.seed
     if ":" in a.workload:
@@ -87,8 +94,14 @@ def main(argv=None) -> int:
         for o in opts:
             if o not in OPTIONS:
                 raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
+        huge = {"page_size": a.page_size, "memmap_variant": a.memmap_variant,
+                "dirty_granularity": a.dirty_granularity}
+        if a.command == "run" and a.option != "huge":
+            for name, value in huge.items():
+                if value is not None:
+                    raise ValueError(f"{name}: only option huge takes it (got option {a.option})")
         results = [run(o, machine, workload, pool_pages=a.pool_pages if o == "1b" else None,
-                       guard=a.guard and o == "2", **kw) for o in opts]
+                       guard=a.guard and o == "2", **(huge if o == "huge" else {}), **kw) for o in opts]
         if a.command == "run" and a.guard and a.option != "2":
             raise ValueError(f"guard: only option 2 takes a filesystem guard (got option {a.option})")
         if a.command == "run" and a.pool_pages is not None and a.option != "1b":

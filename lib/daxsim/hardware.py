@@ -185,6 +185,20 @@ class CostModel:
         14.1, "ns", "daxsim", "taking or dropping a reference on an extent: one atomic, like gup_ns_dram", True))
     range_lock_ns: Figure = field(default_factory=lambda: _f(
         100.0, "ns", "daxsim", "taking and releasing a filesystem range lock / layout lease (option 2 guarded)", True))
+    gup_compound_ns_dram: Figure = field(default_factory=lambda: _f(
+        1.45, "ns", _S25, "get_user_pages_fast per 4 KiB on compound (2 MiB) device-dax pages, memmap in DRAM"))
+    gup_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
+        2.2, "ns", _S25, "the same with the memmap on pmem (altmap)"))
+    put_compound_ns_dram: Figure = field(default_factory=lambda: _f(
+        5.2, "ns", _S25, "unpin per 4 KiB on compound pages, memmap in DRAM: 22 ms / 4 Mi pages"))
+    put_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
+        17.0, "ns", _S25, "put per 4 KiB on compound pages, altmap: 71 ms / 4 Mi pages"))
+    clwb_line_ns: Figure = field(default_factory=lambda: _f(
+        5.0, "ns", "daxsim", "issuing clwb on one 64-byte line during writeback (lines that did not change)", True))
+    dirty_fault_ns: Figure = field(default_factory=lambda: _f(
+        1000.0, "ns", "daxsim", "the write fault that marks a clean DAX entry dirty", True))
+    page_walk_ns: Figure = field(default_factory=lambda: _f(
+        15.0, "ns", "mccalpin2022tlb", "a TLB miss whose page walk hits the caches: ~20-50 cycles (rule of thumb)", True))
     memmap_init_cpu_ns: Figure = field(default_factory=lambda: _f(
         10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns"))
 

@@ -50,6 +50,16 @@ COUNTERS = {
     "range_locks": "filesystem range locks taken and released (option 2 with guard)",
     "bytes_zeroed": "bytes of new blocks zeroed when a hole was filled",
     "victim_bytes_written": "bytes another file wrote into blocks freed by a truncate",
+    "compound_refs": "references taken on compound (huge) pages, one per compound page per I/O",
+    "stores": "CPU stores through the DAX mapping",
+    "store_bytes": "bytes the CPU stored through the mapping",
+    "dirty_faults": "write faults that marked a clean mapping unit dirty",
+    "dirty_units": "mapping units written back by fsync",
+    "cache_lines_dirtied": "distinct 64-byte lines stored to, between fsyncs",
+    "xplines_dirtied": "distinct 256-byte media lines (Optane XPLines) stored to, between fsyncs",
+    "fsyncs": "fsync calls",
+    "memmap_line_writes": "writes to memmap cache lines (refcount changes) when the memmap is on pmem",
+    "memmap_line_max_writes": "most writes to any one memmap line (the wear hot spot)",
 }
 _IDX = {name: i for i, name in enumerate(COUNTERS)}
 N_COUNTERS = len(COUNTERS)
@@ -89,6 +99,16 @@ C_WAIT_BYTES = _IDX["wait_bytes"]
 C_RANGE_LOCKS = _IDX["range_locks"]
 C_ZEROED = _IDX["bytes_zeroed"]
 C_VICTIM_BYTES = _IDX["victim_bytes_written"]
+C_COMPOUND_REFS = _IDX["compound_refs"]
+C_STORES = _IDX["stores"]
+C_STORE_BYTES = _IDX["store_bytes"]
+C_DIRTY_FAULTS = _IDX["dirty_faults"]
+C_DIRTY_UNITS = _IDX["dirty_units"]
+C_LINES64 = _IDX["cache_lines_dirtied"]
+C_LINES256 = _IDX["xplines_dirtied"]
+C_FSYNCS = _IDX["fsyncs"]
+C_MEMMAP_WRITES = _IDX["memmap_line_writes"]
+C_MEMMAP_MAX_WRITES = _IDX["memmap_line_max_writes"]
 
 BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset (a pfn-based one is as large)
 PHYS_VEC_SIZE = 16  #: struct phys_vec / phyr: physical address, length
@@ -140,10 +160,14 @@ class Modelled:
     breakdown: dict
     memmap_init_s: float
     truncate_wait_ns: float = 0.0  #: mean time a truncate waited for in-flight DMA
+    store_ns: float = 0.0  #: mean cost of a store beyond the write itself: TLB misses, dirtying faults
+    fsync_ns: float = 0.0  #: mean cost of an fsync: clwb over every dirty unit, media writes of changed lines
+    media_bytes: int = 0  #: bytes written to the medium by fsyncs, in its own units (256 B on Optane)
 
     def to_dict(self) -> dict:
         return {"per_io_ns": self.per_io_ns, "breakdown_ns": dict(self.breakdown), "memmap_init_s": self.memmap_init_s,
-                "truncate_wait_ns": self.truncate_wait_ns}
+                "truncate_wait_ns": self.truncate_wait_ns, "store_ns": self.store_ns, "fsync_ns": self.fsync_ns,
+                "media_bytes": self.media_bytes}
 
 
 def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostModel) -> float:
@@ -157,15 +181,20 @@ def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostMod
 
 
 def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
-          struct_pages_initialised: int) -> Modelled:
-    """Turn counters into modelled ns per I/O (see :data:`FORMULA`).
+          struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096) -> Modelled:
+    """Turn counters into modelled ns per I/O (see :data:`FORMULA`), per store and per fsync.
 
-    The ``ideal`` bound is charged only the fixed cost and the DMA.
+    The ``ideal`` bound is charged only the fixed cost and the DMA. Huge pages pay the
+    per-4 KiB GUP cost measured on compound pages.
     """
     n = max(c["ios"], 1)
     on_pmem = memmap_placement == "pmem"
-    gup = float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram)
-    put = float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram)
+    if option == "huge":
+        gup = float(cost.gup_compound_ns_pmem if on_pmem else cost.gup_compound_ns_dram)
+        put = float(cost.put_compound_ns_pmem if on_pmem else cost.put_compound_ns_dram)
+    else:
+        gup = float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram)
+        put = float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram)
     dev = float(cost.device_bw)
     alloc = float(cost.pool_alloc_ns if option == "1b" else cost.page_alloc_ns)
     extent_refs = c["refcount_ops"] if option == "3" else 0
@@ -196,4 +225,9 @@ def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProf
         parts = {k: (v if k in ("fixed", "dma") else 0.0) for k, v in parts.items()}
     truncate_wait = rate(c["wait_bytes"], dev) / max(c["truncates"], 1)
     init_s = struct_pages_initialised * memmap_init_ns_per_page(memmap_placement or "dram", pmem, cost) / 1e9
-    return Modelled(sum(parts.values()), parts, init_s, truncate_wait)
+    store_ns = (c["stores"] * tlb_miss_rate * float(cost.page_walk_ns)
+                + c["dirty_faults"] * float(cost.dirty_fault_ns)) / max(c["stores"], 1)
+    media = c["xplines_dirtied"] * 256 if float(pmem.media_granularity) >= 256 else c["cache_lines_dirtied"] * 64
+    fsync_ns = (c["dirty_units"] * dirty_unit / 64 * float(cost.clwb_line_ns) + rate(media, float(pmem.ntstore_bw_1t))) \
+        / max(c["fsyncs"], 1) if c["fsyncs"] else 0.0
+    return Modelled(sum(parts.values()), parts, init_s, truncate_wait, store_ns, fsync_ns, int(media))

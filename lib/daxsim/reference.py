@@ -19,7 +19,7 @@ from .machine import INFO_BLOCK_SIZE, Machine
 from .metrics import COUNTERS
 from .paths import option1b, path_module
 from .units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
-from .workload import OP_READ, OP_TRUNC, OP_WRITE, Workload
+from .workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload
 
 MASK64 = (1 << 64) - 1
 DESC_BYTES = 16  # bio_vec, pfn vector entry, phys_vec: all 16 bytes
@@ -91,10 +91,15 @@ def _segments(o, n):
 
 
 def run_reference(option, machine: Machine, workload: Workload, pool_pages: int = 4096,
-                  guard: bool = False, queue_depth: int | None = None) -> ReferenceResult:
+                  guard: bool = False, queue_depth: int | None = None, page_size: int = 2 << 20,
+                  dirty_granularity: str = "mapping") -> ReferenceResult:
     """Run ``workload`` through ``option`` the slow way (data always moved)."""
     option = str(option)
     mod = path_module(option)
+    if option == "nvram":
+        machine = machine.replace(memmap="pmem")
+    huge_pages = page_size // PAGE_SIZE if option == "huge" else 1
+    unit = page_size if option == "huge" and dirty_granularity == "mapping" else PAGE_SIZE
     layout = machine.layout(mod.STRUCT_PAGES)
     pmem_base = machine.pmem_base_pfn
     f = create_file("buffer", workload.file_size, pmem_base + layout.dataoff // PAGE_SIZE,
@@ -102,9 +107,9 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
     op, off, length = (a.tolist() for a in workload.generate())
     c = dict.fromkeys(COUNTERS, 0)
     qd = int(queue_depth or workload.queue_depth)
-    io_pages = sorted({p for o, a, n in zip(op, off, length) if o != OP_TRUNC
+    io_pages = sorted({p for o, a, n in zip(op, off, length) if o in (OP_READ, OP_WRITE)
                        for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
-    all_pages = sorted({p for a, n in zip(off, length) for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
+    all_pages = sorted({p for a, n in zip(off, length) if n for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
     pmem: dict[int, bytearray] = {}
     fs = _Fs(f, int((f.ext_pfn + f.ext_len).max()), pmem, pmem_base, c)
     for fp in all_pages:
@@ -127,8 +132,20 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
 
     for fp in io_pages:  # set-up: the buffer is faulted in; with a memmap the touched part built
         pfn = fs.fault(fp)
-        if option == "1a":
+        if mod.STRUCT_PAGES:
             touch_memmap(pfn)
+    wear = {}
+
+    def ref(pfn, delta):  # 1a, nvram, huge: a refcount change on a struct page
+        refcount[pfn] = refcount.get(pfn, 1) + delta
+        c["refcount_ops"] += 1
+        if option == "nvram":
+            wear[pfn] = wear.get(pfn, 0) + 1
+            c["memmap_line_writes"] += 1
+            c["memmap_line_max_writes"] = max(c["memmap_line_max_writes"], wear[pfn])
+
+    def head_of(pfn):
+        return pfn // huge_pages * huge_pages
     free_dram = machine.managed_dram(layout) // PAGE_SIZE
     pool_used = 0
 
@@ -157,11 +174,17 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
                 entries.append([bounce, in_page, seg, pos])
                 continue
             pfn = fs.fault(fp)
-            if option == "1a":
+            if option in ("1a", "nvram"):
                 touch_memmap(pfn)
-                refcount[pfn] = refcount.get(pfn, 1) + 1
+                ref(pfn, +1)
                 c["gup_pages"] += 1
-                c["refcount_ops"] += 1
+            elif option == "huge":
+                h = head_of(pfn)
+                if not entries or head_of(entries[-1][0]) != h:
+                    touch_memmap(h)
+                    ref(h, +1)
+                    c["compound_refs"] += 1
+                c["gup_pages"] += 1
             elif option == "1b":
                 if pfn in refcount:
                     refcount[pfn] += 1
@@ -190,7 +213,7 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
 
     def complete(e, entries):
         nonlocal free_dram, pool_used
-        for ent in entries:
+        for idx, ent in enumerate(entries):
             target, in_page, seg, pos = ent[:4]
             fp = pos // PAGE_SIZE
             d = pos % PAGE_SIZE
@@ -222,11 +245,18 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
                     pmem[pfn][a:a + n] = dev[dfp][b:b + n]
                 done += n
             c["dma_from_pmem" if op[e] == OP_WRITE else "dma_to_pmem"] += seg
-            if option in ("1a", "1b"):
+            if option in ("1a", "nvram"):
+                ref(target, -1)
+                c["put_pages"] += 1
+            elif option == "huge":
+                c["put_pages"] += 1
+                if idx == 0 or head_of(entries[idx - 1][0]) != head_of(target):
+                    ref(head_of(target), -1)
+            elif option == "1b":
                 refcount[target] -= 1
                 c["put_pages"] += 1
                 c["refcount_ops"] += 1
-                if option == "1b" and refcount[target] == 0:
+                if refcount[target] == 0:
                     del refcount[target]
                     pool_used -= 1
                     c["frees"] += 1
@@ -243,8 +273,10 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
         if option in ("0", "2"):
             return any(off[e] < t_off + t_len and t_off < off[e] + length[e] for e, _ in inflight)
         pfns = {fs.map[fp] for fp in range(t_off // PAGE_SIZE, (t_off + t_len) // PAGE_SIZE) if fp in fs.map}
-        if option == "1a":
+        if option in ("1a", "nvram"):
             return any(refcount.get(p, 1) != 1 for p in pfns)
+        if option == "huge":
+            return any(refcount.get(head_of(p), 1) != 1 for p in pfns)
         if option == "1b":
             return any(p in refcount for p in pfns)
         return any(ent[0] + k in pfns for _, ents in inflight for ent in ents for k in range(ent[4]))  # 3
@@ -256,7 +288,30 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
             c[kind + "_ios"] += 1
             c[kind + "_bytes"] += length[e]
 
+    dirty_units, lines64, lines256 = set(), set(), set()
     for e in range(len(op)):
+        if op[e] == OP_STORE:
+            while inflight and any(off[x] < off[e] + length[e] and off[e] < off[x] + length[x] for x, _ in inflight):
+                complete_oldest(None)
+            for i in range(length[e]):
+                pos = off[e] + i
+                pmem[fs.fault(pos // PAGE_SIZE)][pos % PAGE_SIZE] = (e * 131 + i * 7 + 1) & 0xFF
+                if pos // unit not in dirty_units:
+                    dirty_units.add(pos // unit)
+                    c["dirty_faults"] += 1
+                lines64.add(pos // 64)
+                lines256.add(pos // 256)
+            c["stores"] += 1
+            c["store_bytes"] += length[e]
+            continue
+        if op[e] == OP_FSYNC:
+            c["dirty_units"] += len(dirty_units)
+            c["bytes_flushed"] += len(dirty_units) * unit
+            c["cache_lines_dirtied"] += len(lines64)
+            c["xplines_dirtied"] += len(lines256)
+            c["fsyncs"] += 1
+            dirty_units, lines64, lines256 = set(), set(), set()
+            continue
         if op[e] == OP_TRUNC:
             waited = 0
             while inflight and busy(off[e], length[e]):
@@ -286,7 +341,8 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
     if option == "1b":
         c["transient_dram_peak_bytes"] += option1b.table_slots(pool_pages) * option1b.HT_ENTRY_BYTES
     assert free_dram == machine.managed_dram(layout) // PAGE_SIZE, "reference: a bounce page leaked"
-    assert pool_used == 0 and (option != "1a" or all(v == 1 for v in refcount.values())), "reference: a reference leaked"
+    assert pool_used == 0 and (option == "1b" or all(v == 1 for v in refcount.values())), \
+        "reference: a reference leaked"
     return ReferenceResult(c, {k: bytes(v) for k, v in pmem.items()}, {k: bytes(v) for k, v in dev.items()})
 
 

@@ -10,7 +10,8 @@ _SIZES = ("memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes", 
 _COUNTS = ("ios", "struct_pages_initialised", "struct_pages_materialised", "refcount_ops", "gup_pages",
            "pfn_walks", "allocations", "descriptor_entries", "lookups", "pool_pages_peak", "pool_stalls", "page_faults",
            "truncates", "truncate_waits", "wait_ios", "corrupted_bytes", "corrupted_victim_bytes",
-           "corrupted_device_bytes", "files_corrupted", "leaked_pages")
+           "corrupted_device_bytes", "files_corrupted", "compound_refs", "stores", "dirty_faults", "dirty_units",
+           "xplines_dirtied", "fsyncs", "memmap_line_writes", "memmap_line_max_writes", "leaked_pages")
 
 
 def params_line(result) -> str:
@@ -24,9 +25,11 @@ def params_line(result) -> str:
             f"align={format_size(result.machine.align)} {what} queue_depth={w.queue_depth} "
             f"file_size={format_size(w.file_size)} extent_size="
             f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
-            f"truncate_rate={w.truncate_rate:g} hardware={result.hardware.name} data={result.data}"
+            f"truncate_rate={w.truncate_rate:g} store_fraction={w.store_fraction:g} store_size={w.store_size} "
+            f"fsync_every={w.fsync_every} hardware={result.hardware.name} data={result.data}"
             + (f" pool_pages={result.pool_pages}" if result.pool_pages else "")
-            + (" guard=True" if result.guard else ""))
+            + (" guard=True" if result.guard else "")
+            + "".join(f" {k}={format_size(v) if k == 'page_size' else v}" for k, v in (result.huge or {}).items()))
 
 
 def text_report(result) -> str:
@@ -45,6 +48,11 @@ def text_report(result) -> str:
         for k, v in result.modelled.breakdown.items():
             lines.append(f"    {k:<{width - 2}}  {v:,.1f}")
         lines.append(f"  {'memmap init at boot':<{width}}  {result.modelled.memmap_init_s:.3g} s (modelled)")
+        if result.metrics["stores"]:
+            lines.append(f"  {'store, mean extra':<{width}}  {result.modelled.store_ns:,.0f} ns (modelled)")
+        if result.metrics["fsyncs"]:
+            lines.append(f"  {'fsync, mean':<{width}}  {result.modelled.fsync_ns:,.0f} ns (modelled), "
+                         f"{format_size(result.modelled.media_bytes) if result.modelled.media_bytes else '0 B'} to media")
         if result.metrics["truncates"]:
             lines.append(f"  {'truncate wait, mean':<{width}}  {result.modelled.truncate_wait_ns:,.0f} ns (modelled)")
     lines.append(f"  {'emulator wall time':<{width}}  {result.wall_s:.3g} s")

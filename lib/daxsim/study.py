@@ -10,6 +10,8 @@ invariant raises :class:`InvariantError`.
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from dataclasses import dataclass
 
@@ -20,15 +22,17 @@ from .buddy import B_ALLOCATED
 from .daxfs import F_STATE, F_VICTIM, S_BUMP, S_NVICTIM
 from .hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
 from .machine import Booted, Machine, NamespaceLayout
-from .memory import STRUCT_PAGE
+from . import hugepages
+from .memory import STRUCT_PAGE, sparse_array
 from .metrics import C_TRANSIENT_PEAK, Modelled, counters_dict, model, new_counters
 from .paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, path_module, queue
 from .paths.common import (
-    M_GUARD, M_HT_MASK, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, boot_prefault, count_busy_pages, count_diff,
-    fill_pattern,
+    M_GUARD, M_HT_MASK, M_HUGE_SHIFT, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, M_WEAR, boot_prefault,
+    count_busy_pages, count_diff, fill_pattern,
 )
 from .units import PAGE_SHIFT, PAGE_SIZE, format_size
-from .workload import DEFAULT_PRESET, OP_TRUNC, Workload, touched_file_pages
+from .paths.writeback import dirty_state
+from .workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
 
 
 class InvariantError(RuntimeError):
@@ -52,6 +56,7 @@ class Result:
     wall_s: float
     pool_pages: int | None = None
     guard: bool = False
+    huge: dict | None = None
 
     def params(self) -> dict:
         return {
@@ -62,6 +67,7 @@ class Result:
             "data": self.data,
             "pool_pages": self.pool_pages,
             "guard": self.guard,
+            **(self.huge or {}),
             "cost": {k: f.value for k, f in self.cost.figures().items()},
         }
 
@@ -91,10 +97,24 @@ def _max_window_pages(pages, qd):
     return int((c[w:] - c[:-w]).max())
 
 
-def accounting(option, machine: Machine) -> tuple[NamespaceLayout, dict]:
-    """What the kernel would set aside for this option on this machine (no run needed)."""
+def accounting(option, machine: Machine, huge: dict | None = None) -> tuple[NamespaceLayout, dict]:
+    """What the kernel would set aside for this option on this machine (no run needed).
+
+    For option ``huge`` (``huge`` = its checked parameters) the memmap is the variant's;
+    the namespace keeps the layout of a 4 KiB memmap reserve (simpler than the kernel).
+    """
+    if str(option) == "nvram":
+        machine = machine.replace(memmap="pmem")
     layout = machine.layout(path_module(option).STRUCT_PAGES)
-    return layout, {
+    extra = {}
+    if huge:
+        cost = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"])
+        layout = dataclasses.replace(layout, memmap_dram_bytes=cost if layout.map == "mem" else 0,
+                                     memmap_pmem_bytes=cost if layout.map == "dev" else 0)
+        # dirty tracking at 4 KiB inside a huge mapping needs a bit per 4 KiB page
+        extra["dirty_tracking_bytes"] = (machine.pmem // PAGE_SIZE // 8
+                                         if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0)
+    return layout, {**extra,
         "memmap_dram_bytes": layout.memmap_dram_bytes,
         "memmap_pmem_bytes": layout.memmap_pmem_bytes,
         "pmem_capacity_lost_bytes": layout.capacity_lost,
@@ -113,13 +133,16 @@ def _warm(option: str) -> None:
         run(option, Machine("64M", "64M"), Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="1M", queue_depth=2))
 
 
-def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool) -> tuple:
+def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool, huge: dict | None = None) -> tuple:
     """The option's own state tuple (``ost`` in paths.queue): scalars first, then its arrays."""
     misc = np.zeros(M_LEN, np.int64)
     misc[M_MEMMAP_BASE] = b.memmap_base_pfn
     misc[M_GUARD] = int(guard)
-    if option == "1a":
-        return (misc, b.memmap, b.memmap_words, b.vmemmap_populated)
+    if option in ("1a", "huge", "nvram"):
+        misc[M_HUGE_SHIFT] = (huge["page_size"].bit_length() - 1) if huge else PAGE_SHIFT
+        misc[M_WEAR] = int(option == "nvram")
+        wear = sparse_array(len(b.memmap) * 4, np.uint32) if option == "nvram" else np.zeros(0, np.uint32)
+        return (misc, b.memmap, b.memmap_words, b.vmemmap_populated, wear)
     if option == "0":
         return (misc, b.dram, b.dram_pages, b.buddy)
     if option == "1b":
@@ -130,18 +153,21 @@ def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool) -> tuple
     return (misc,)
 
 
-def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False):
+def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False, huge=None):
     """Prefault, then run the events through the option's path; returns the wall time and its state."""
     mod = path_module(option)
-    io = op != OP_TRUNC
+    io = (op == OP_READ) | (op == OP_WRITE)
     boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
                   b.vmemmap_populated, b.memmap_base_pfn, counters)
     maxp = int(_pages_per_io(off[io], length[io]).max(initial=1))
     bv = tuple(np.zeros(qd * maxp, np.int64) for _ in range(4))
-    ost = _kernel_state(b, option, pool_pages, guard)
+    ost = _kernel_state(b, option, pool_pages, guard, huge)
+    nstores = int((op == OP_STORE).sum())
+    dirty = dirty_state(len(b.device), _dirty_shift(huge), 2 * nstores,
+                        int(((length[op == OP_STORE] + 127) // 64).sum()))
     args = (queue.token(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
             np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
-            getattr(mod, "ENTRY_TRANSIENT", 0), ost)
+            getattr(mod, "ENTRY_TRANSIENT", 0), ost, dirty)
     t0 = time.perf_counter()
     queue.run(*args)
     return time.perf_counter() - t0, ost
@@ -152,12 +178,16 @@ DEFAULT_POOL_PAGES = 4096  #: option 1b's pool: 4096 transient struct pages (256
 
 def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
         cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool = False,
+        page_size=None, memmap_variant: str | None = None, dirty_granularity: str | None = None,
         capture: dict | None = None) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``data=False`` runs the metadata path only (no bytes copied, nothing to verify).
     ``pool_pages`` sizes option 1b's pool of transient struct pages; ``guard`` gives
-    option 2 a filesystem range lock that truncate waits for.
+    option 2 a filesystem range lock that truncate waits for. Option ``huge`` takes the
+    mapping's ``page_size`` (4K, 2M, 1G; default 2M), the ``memmap_variant`` (see
+    :mod:`daxsim.hugepages`; default ``base``) and the ``dirty_granularity``
+    (``mapping``, the default, or ``4k``). Option ``nvram`` always keeps its memmap on pmem.
     ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
     pfn -> bytes, ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
     """
@@ -172,15 +202,18 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
         raise ValueError(f"guard: {guard!r} must be True or False")
     if guard and option != "2":
         raise ValueError(f"guard: only option 2 takes a filesystem guard (option {option} holds its own references)")
+    huge = _huge_params(option, page_size, memmap_variant, dirty_granularity, machine)
+    if option == "nvram":
+        machine = machine.replace(memmap="pmem")  # NV-RAM as RAM: the memmap lives on pmem
     hw = hardware_profile(hardware)
     cost = cost if cost is not None else CostModel()
-    layout, acct = accounting(option, machine)
+    layout, acct = accounting(option, machine, huge)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if workload.file_size > layout.npfns * PAGE_SIZE:
         raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
                          f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
     op, off, length = workload.generate()
-    io = op != OP_TRUNC
+    io = (op == OP_READ) | (op == OP_WRITE)
     pages = _pages_per_io(off[io], length[io])
     if option == "1b":
         pool_pages = DEFAULT_POOL_PAGES if pool_pages is None else pool_pages
@@ -197,7 +230,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
         if need > managed:
             feasible, reason = False, (f"{workload.queue_depth} I/Os in flight need {format_size(need * PAGE_SIZE)} "
                                        f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed")
-    truncated = int(length[~io].sum()) // PAGE_SIZE
+    truncated = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
     counters = new_counters()
     extra = {"corrupted_bytes": 0, "corrupted_victim_bytes": 0, "corrupted_device_bytes": 0,
              "corrupted_buffer_bytes": 0, "files_corrupted": 0, "leaked_pages": 0, "verified_bytes": 0,
@@ -219,11 +252,11 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
                 fill_pattern(m.pmem, pmem_starts, 0x1)
                 fill_pattern(m.device, dev_starts, 0x2)
         wall, st = _run_kernel(b, option, op, off, length, workload.queue_depth, data, counters, pool_pages or 0,
-                               guard)
+                               guard, huge)
         c = counters_dict(counters)
         if c["alloc_failures"]:
             raise InvariantError(f"option {option}: the page allocator ran dry although the run was judged feasible")
-        if option == "1a":
+        if mod.STRUCT_PAGES:
             extra["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated))
         extra["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(st[0][M_POOL_USED])
         if option == "1b":
@@ -245,10 +278,39 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     metrics["bytes_dma"] = c["dma_to_pmem"] + c["dma_from_pmem"] + c["dma_to_dram"] + c["dma_from_dram"]
     metrics["bytes_cpu_copied"] = c["copy_pmem_to_dram"] + c["copy_dram_to_pmem"]
     metrics["struct_pages_initialised"] = acct["struct_pages_boot"] + c["struct_pages_initialised_io"]
+    miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     modelled = model(c, option, machine.memmap if mod.STRUCT_PAGES else None, hw, cost,
-                     metrics["struct_pages_initialised"]) if feasible else None
+                     metrics["struct_pages_initialised"], miss, 1 << _dirty_shift(huge)) if feasible else None
     return Result(option, machine, workload, hw, cost, data, feasible, reason, metrics, modelled, wall,
-                  pool_pages if option == "1b" else None, bool(guard))
+                  pool_pages if option == "1b" else None, bool(guard), huge)
+
+
+def _huge_params(option, page_size, memmap_variant, dirty_granularity, machine: Machine) -> dict | None:
+    """Check and complete option huge's parameters (None for the other options)."""
+    given = {k: v for k, v in (("page_size", page_size), ("memmap_variant", memmap_variant),
+                               ("dirty_granularity", dirty_granularity)) if v is not None}
+    if option != "huge":
+        if given:
+            raise ValueError(f"{next(iter(given))}: only option huge takes it (got option {option})")
+        return None
+    size = hugepages.check_page_size("2M" if page_size is None else page_size)
+    variant = "base" if memmap_variant is None else memmap_variant
+    if variant not in hugepages.VARIANTS:
+        raise ValueError(f"memmap_variant: {variant!r} is not one of {', '.join(hugepages.VARIANTS)}")
+    dirty = "mapping" if dirty_granularity is None else dirty_granularity
+    if dirty not in ("mapping", "4k"):
+        raise ValueError(f"dirty_granularity: {dirty!r} is not one of mapping, 4k")
+    if size > machine.align:
+        raise ValueError(f"page_size: {format_size(size)} pages need the namespace aligned to {format_size(size)} "
+                         f"(Machine(align={format_size(size)!r}); it is aligned to {format_size(machine.align)})")
+    return {"page_size": size, "memmap_variant": variant, "dirty_granularity": dirty}
+
+
+def _dirty_shift(huge) -> int:
+    """log2 of the unit the mapping's dirty state is tracked in."""
+    if huge and huge["dirty_granularity"] == "mapping":
+        return huge["page_size"].bit_length() - 1
+    return PAGE_SHIFT
 
 
 def _bump_starts(b: Booted) -> np.ndarray:

@@ -17,6 +17,13 @@ and the hole is filled with new blocks when the buffer is next touched. ``t0:64k
 punches 64 KiB at offset 0; ``truncate_rate`` adds, after each I/O with that
 probability, a truncate of the range that I/O uses (a truncate racing with the I/O).
 
+The application may also **store** through its mapping (``s4096:2`` stores 2 bytes at
+offset 4096; no alignment needed) and **fsync** (``f0:0``): the kernel tracks dirty
+pages of a DAX mapping at the mapping's granularity, and fsync flushes each dirty unit
+whole. ``store_fraction`` makes that share of the events stores of ``store_size``
+bytes at random offsets; ``fsync_every`` adds an fsync after every that many events
+(and one at the end when there are stores).
+
 An operation string spells a hand-traceable workload: ``"w0:8k,r8k:4k"`` writes 8 KiB
 from buffer offset 0, then reads 4 KiB into buffer offset 8 KiB. Offsets and lengths
 take the usual size suffixes and must be multiples of 512 bytes (O_DIRECT alignment).
@@ -35,6 +42,8 @@ from .units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
 OP_READ = 0  #: device -> pmem buffer
 OP_WRITE = 1  #: pmem buffer -> device
 OP_TRUNC = 2  #: punch a hole in the DAX file (a fault, not an I/O)
+OP_STORE = 3  #: the application stores bytes through its DAX mapping (CPU writes, dirtying the mapping)
+OP_FSYNC = 4  #: fsync(): write back (flush) every dirty unit of the mapping
 
 PATTERNS = ("random", "sequential")
 
@@ -45,11 +54,12 @@ PRESETS: dict[str, dict] = {
     "rand-64k": dict(io_size=64 << 10, read_fraction=0.5, pattern="random", queue_depth=8),
     "seq-1m": dict(io_size=1 << 20, read_fraction=0.0, pattern="sequential", queue_depth=4),
     "log-512": dict(io_size=512, read_fraction=0.0, pattern="sequential", queue_depth=1),
+    "scatter-2b": dict(store_fraction=1.0, store_size=2, fsync_every=64),
 }
 DEFAULT_PRESET = "rand-4k"
 DEFAULT_FILE_SIZE = GiB
 
-_OP_RE = re.compile(r"^\s*([rwt])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
+_OP_RE = re.compile(r"^\s*([rwtsf])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,9 @@ class Workload:
     seed : seed of the random choices.
     ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern/truncate_rate.
     truncate_rate : probability that a truncate of its range races with each I/O (0..1).
+    store_fraction : share of events that are CPU stores through the mapping (0..1).
+    store_size : bytes per store (1 .. 4 KiB).
+    fsync_every : an fsync after every this many events (0: only one at the end).
     preset : the preset this workload was made from (a label only).
     """
 
@@ -82,6 +95,9 @@ class Workload:
     seed: int = 0
     ops: str | None = None
     truncate_rate: float = 0.0
+    store_fraction: float = 0.0
+    store_size: int = 2
+    fsync_every: int = 0
     preset: str | None = None
 
     def __post_init__(self):
@@ -105,6 +121,14 @@ class Workload:
             raise ValueError(f"read_fraction: {self.read_fraction!r} must be between 0 and 1")
         if not 0.0 <= float(self.truncate_rate) <= 1.0:
             raise ValueError(f"truncate_rate: {self.truncate_rate!r} must be between 0 and 1")
+        if not 0.0 <= float(self.store_fraction) <= 1.0:
+            raise ValueError(f"store_fraction: {self.store_fraction!r} must be between 0 and 1")
+        if isinstance(self.store_size, bool) or not isinstance(self.store_size, (int, np.integer)) \
+                or not 1 <= self.store_size <= PAGE_SIZE:
+            raise ValueError(f"store_size: {self.store_size!r} must be an integer from 1 to 4096 bytes")
+        if isinstance(self.fsync_every, bool) or not isinstance(self.fsync_every, (int, np.integer)) \
+                or self.fsync_every < 0:
+            raise ValueError(f"fsync_every: {self.fsync_every!r} must be a non-negative integer")
         if self.pattern not in PATTERNS:
             raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
         if isinstance(self.queue_depth, bool) or not isinstance(self.queue_depth, (int, np.integer)) \
@@ -113,7 +137,7 @@ class Workload:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
         if self.ops is not None:
-            set_("ios", int((self.generate()[0] != OP_TRUNC).sum()))  # validates the operation string, too
+            set_("ios", int(np.isin(self.generate()[0], (OP_READ, OP_WRITE)).sum()))  # validates the string, too
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> "Workload":
@@ -162,6 +186,11 @@ class Workload:
             off = (np.arange(n, dtype=np.int64) % slots) * self.io_size
         op = np.where(rng.random(n) < float(self.read_fraction), OP_READ, OP_WRITE).astype(np.int8)
         length = np.full(n, self.io_size, np.int64)
+        if self.store_fraction > 0:  # some events are CPU stores through the mapping instead
+            st = rng.random(n) < float(self.store_fraction)
+            op[st] = OP_STORE
+            off[st] = rng.integers(0, self.file_size - self.store_size + 1, int(st.sum()), dtype=np.int64)
+            length[st] = self.store_size
         if qd > 1 and self.pattern == "random":
             _redraw_conflicts(op, off, qd, slots, self.io_size, rng)
         if self.truncate_rate > 0:
@@ -176,7 +205,18 @@ class Workload:
             op2[~trunc], off2[~trunc], len2[~trunc] = op, off, length
             op2[trunc], off2[trunc], len2[trunc] = OP_TRUNC, first, t_len
             op, off, length = op2, off2, len2
+        if self.fsync_every or (op == OP_STORE).any():
+            op, off, length = _add_fsyncs(op, off, length, int(self.fsync_every))
         return op, off, length
+
+
+def _add_fsyncs(op, off, length, every):
+    """An fsync after every ``every`` events, and one at the end."""
+    at = np.arange(every, len(op), every) if every else np.zeros(0, np.int64)
+    op = np.append(np.insert(op, at, OP_FSYNC), np.int8(OP_FSYNC)).astype(np.int8)
+    off = np.append(np.insert(off, at, 0), 0)
+    length = np.append(np.insert(length, at, 0), 0)
+    return op, off, length
 
 
 def _redraw_conflicts(op, off, qd, slots, io_size, rng):
@@ -202,7 +242,7 @@ def first_conflict(op, off, length, qd):
     """
     if qd <= 1:
         return None
-    ios = np.flatnonzero(op != OP_TRUNC)
+    ios = np.flatnonzero((op == OP_READ) | (op == OP_WRITE))
     for k, b in enumerate(ios):
         for a in ios[max(0, k - qd + 1):k]:
             overlap = off[b] < off[a] + length[a] and off[a] < off[b] + length[b]
@@ -219,10 +259,19 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     for item in ops.split(","):
         m = _OP_RE.match(item)
         if not m:
-            raise ValueError(f"ops: {item.strip()!r} is not an I/O; accepted: r|w|t OFFSET:LENGTH, e.g. 'w0:8k'")
+            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s OFFSET:LENGTH or f0:0, "
+                             "e.g. 'w0:8k'")
         kind, off_s, len_s = m.groups()
         off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
+        if kind == "f":
+            out.append((OP_FSYNC, 0, 0))
+            continue
         length = parse_size(len_s, "ops length")
+        if kind == "s":
+            if length > PAGE_SIZE or off + length > file_size:
+                raise ValueError(f"ops: {item.strip()!r}: a store is 1 byte to 4 KiB inside the file")
+            out.append((OP_STORE, off, length))
+            continue
         if off % SECTOR_SIZE or length % SECTOR_SIZE:
             raise ValueError(f"ops: {item.strip()!r} is not 512-byte aligned (O_DIRECT needs sector alignment)")
         if off + length > file_size:
@@ -236,7 +285,9 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """Sorted distinct file pages that the I/Os touch."""
+    """Sorted distinct file pages that the events touch (an fsync, of length 0, touches none)."""
+    keep = length > 0
+    off, length = off[keep], length[keep]
     first = off // PAGE_SIZE
     last = (off + length - 1) // PAGE_SIZE
     counts = last - first + 1

@@ -22,7 +22,9 @@ M_GUARD = 1  # option 2: filesystem guard (range lock / layout lease) on
 M_POOL_USED = 2
 M_POOL_CAP = 3
 M_HT_MASK = 4
-M_LEN = 5
+M_HUGE_SHIFT = 5  # huge pages: log2 of the mapping size (12, 21, 30)
+M_WEAR = 6  # nvram: count writes to memmap lines
+M_LEN = 7
 
 PGMAP_COOKIE = 0x5A5A0000  #: stands for page->pgmap, the dev_pagemap of the namespace
 SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)

@@ -6,6 +6,10 @@ bio_vec per page. Completion: the device DMAs straight to or from pmem, and put_
 drops the references. A truncate waits while any page of its range has a reference
 above idle (``dax_layout_busy_page()``), so a late DMA never reaches a reused block.
 
+As **NV-RAM as RAM** (``nvram``) the same path runs with the memmap on pmem (the
+altmap) and counts every write a refcount change makes to a memmap line: the wear
+concern of 2015.
+
 Simpler than the kernel: one bio_vec per 4 KiB page (the 2015 block layer; since Linux
 5.1 a bio_vec may span physically contiguous pages), and no compound (huge) pages.
 """
@@ -16,19 +20,30 @@ from numba import njit
 
 from ..daxfs import dax_fault, fs_lookup
 from ..machine import IDLE_REFCOUNT
-from ..metrics import C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED, \
-    C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED
+from ..metrics import (
+    C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_MEMMAP_MAX_WRITES, C_MEMMAP_WRITES,
+    C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
+)
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
+from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
 
 
 @njit(cache=True)
+def _wear(wear, page, counters):
+    """A refcount change writes the struct page's cache line: on pmem, that is media wear."""
+    wear[page] += 1
+    counters[C_MEMMAP_WRITES] += 1
+    if wear[page] > counters[C_MEMMAP_MAX_WRITES]:
+        counters[C_MEMMAP_MAX_WRITES] = wear[page]
+
+
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """get_user_pages() + a bio_vec per page; returns the number of bio_vecs."""
-    misc, memmap, memmap_words, populated = ost
+    misc, memmap, memmap_words, populated, wear = ost
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
@@ -45,6 +60,8 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
         if populated[page >> VMEMMAP_SHIFT] == 0:
             populate_vmemmap_page(memmap_words, populated, page >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
         memmap[page].refcount += 1  # try_grab_page()
+        if misc[M_WEAR]:
+            _wear(wear, page, counters)
         bv_page[base + n] = page
         bv_off[base + n] = in_page
         bv_len[base + n] = seg
@@ -61,7 +78,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 @njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each."""
-    misc, memmap, memmap_words, populated = ost
+    misc, memmap, memmap_words, populated, wear = ost
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pmem_base = (pmem_base_pfn - memmap_base_pfn) * PAGE_SIZE  # pfn_to_page offset, in bytes
@@ -86,6 +103,8 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
     for k in range(base, base + n):
         memmap[bv_page[k]].refcount -= 1  # put_page()
+        if misc[M_WEAR]:
+            _wear(wear, bv_page[k], counters)
     counters[C_PUT_PAGES] += n
     counters[C_REFCOUNT_OPS] += n
 
@@ -93,7 +112,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 @njit(cache=True)
 def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): is any page of the range referenced beyond idle?"""
-    misc, memmap, memmap_words, populated = ost
+    misc, memmap, memmap_words, populated, wear = ost
     base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)

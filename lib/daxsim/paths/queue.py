@@ -26,12 +26,14 @@ from ..metrics import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS,
     C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
-from ..workload import OP_TRUNC
-from . import option0, option1a, option1b, option2, option3
-from .common import M_POOL_USED, prefetch_burst
+from ..workload import OP_FSYNC, OP_STORE, OP_TRUNC
+from . import option0, option1a, option1b, option2, option3, optionhuge
+from .common import M_POOL_USED, inflight_overlaps, prefetch_burst
+from .writeback import fsync, store
 
 #: option -> the dtype of the token that selects it
-TOKENS = {"0": np.int8, "1a": np.int16, "1b": np.int32, "2": np.uint8, "3": np.uint16, "ideal": np.uint32}
+TOKENS = {"0": np.int8, "1a": np.int16, "1b": np.int32, "2": np.uint8, "3": np.uint16, "ideal": np.uint32,
+          "huge": np.int64, "nvram": np.int16}
 _FUNCS = {
     types.int8: (option0.submit, option0.complete, option0.busy, option0.dma_start),
     types.int16: (option1a.submit, option1a.complete, option1a.busy, option1a.dma_start),
@@ -39,6 +41,7 @@ _FUNCS = {
     types.uint8: (option2.submit, option2.complete, option2.busy, option2.dma_start),
     types.uint16: (option3.submit, option3.complete, option3.busy, option3.dma_start),
     types.uint32: (option2.submit, option2.complete, option2.busy_ideal, option2.dma_start),
+    types.int64: (optionhuge.submit, optionhuge.complete, optionhuge.busy, optionhuge.dma_start),
 }
 
 
@@ -105,7 +108,7 @@ NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O y
 
 @njit(cache=True)
 def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
-        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, ost):
+        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, ost, dirty):
     """Run the events (I/Os and truncates) through the option ``token`` selects; count into ``counters``."""
     pte = fs[F_PTE]
     b0, b1, b2, b3 = bv
@@ -134,6 +137,18 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
                 counters[C_WAIT_IOS] += waited
             counters[C_TRUNCATES] += 1
             punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
+            continue
+        if op[e] == OP_STORE:  # the application does not store into a buffer under I/O
+            while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, qd):
+                _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
+                          data, counters, b0, b1, b2, b3, ost)
+                inflight_entries -= slot_n[head]
+                head = (head + 1) % qd
+                count -= 1
+            store(e, off[e], length[e], pte, fs, pmem, pmem_base_pfn, data, counters, dirty)
+            continue
+        if op[e] == OP_FSYNC:
+            fsync(counters, dirty)
             continue
         if count == qd:
             if data and count > 1:  # warm the next completion's first lines (a host hint)

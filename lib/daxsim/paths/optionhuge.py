@@ -1,0 +1,124 @@
+"""Huge pages: the DAX file mapped, and referenced, in 2 MiB or 1 GiB compound pages.
+
+Option 1a with compound pages: the mapping is PMD (2 MiB) or PUD (1 GiB) sized, and
+get_user_pages() takes one reference per compound page an I/O touches (on its head page,
+as grab_folio() does) instead of one per 4 KiB; the block layer still builds one bio_vec
+per 4 KiB page. What the memmap costs depends on the variant (see ``daxsim.hugepages``);
+the emulator keeps every struct page and reports what each variant would allocate.
+
+The price is dirty tracking: a store dirties the whole mapping unit, and fsync flushes
+each dirty unit whole (``paths.queue`` does the tracking for every option, at 4 KiB for
+the others). A truncate waits while a compound page of its range is referenced.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from ..daxfs import dax_fault, fs_lookup
+from ..machine import IDLE_REFCOUNT
+from ..metrics import (
+    C_COMPOUND_REFS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED,
+    C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
+)
+from ..units import PAGE_SHIFT, PAGE_SIZE
+from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
+
+STRUCT_PAGES = True
+ENTRY_BYTES = 16  #: struct bio_vec
+
+
+@njit(cache=True)
+def _head(page, misc):
+    """The head struct page of ``page``'s compound page (compound_head())."""
+    order = misc[M_HUGE_SHIFT] - PAGE_SHIFT
+    pfn = page + misc[M_MEMMAP_BASE]
+    return ((pfn >> order) << order) - misc[M_MEMMAP_BASE]
+
+
+@njit(cache=True)
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+    """get_user_pages() on a huge mapping: a reference per compound page, a bio_vec per page."""
+    misc, memmap, memmap_words, populated, wear = ost
+    memmap_base_pfn = misc[M_MEMMAP_BASE]
+    pos = off[e]
+    end = pos + length[e]
+    n = 0
+    refs = 0
+    last_head = -1
+    while pos < end:
+        in_page = pos & (PAGE_SIZE - 1)
+        seg = min(PAGE_SIZE - in_page, end - pos)
+        fp = pos >> PAGE_SHIFT
+        v = pte[fp]
+        if v == 0:
+            v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
+        page = v - 1 - memmap_base_pfn
+        head = _head(page, misc)
+        if head != last_head:
+            if populated[head >> VMEMMAP_SHIFT] == 0:
+                populate_vmemmap_page(memmap_words, populated, head >> VMEMMAP_SHIFT, memmap_base_pfn, counters)
+            memmap[head].refcount += 1  # one reference on the folio
+            refs += 1
+            last_head = head
+        b0[base + n] = page
+        b1[base + n] = in_page
+        b2[base + n] = seg
+        b3[base + n] = pos
+        n += 1
+        pos += seg
+    counters[C_GUP_PAGES] += n
+    counters[C_PAGES_SPANNED] += n
+    counters[C_COMPOUND_REFS] += refs
+    counters[C_REFCOUNT_OPS] += refs
+    counters[C_DESC_ENTRIES] += n
+    return n
+
+
+@njit(cache=True)
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+    """DMA each bio_vec; drop one reference per compound page."""
+    misc, memmap, memmap_words, populated, wear = ost
+    pmem_base = (pmem_base_pfn - misc[M_MEMMAP_BASE]) * PAGE_SIZE
+    moved = 0
+    refs = 0
+    last_head = -1
+    for k in range(base, base + n):
+        if data:
+            pa = b0[k] * PAGE_SIZE + b1[k] - pmem_base
+            if k + 1 < base + n:
+                prefetch_burst(device, b3[k + 1], pmem, b0[k + 1] * PAGE_SIZE + b1[k + 1] - pmem_base)
+            if op[e] == 1:
+                memcpy(device, b3[k], pmem, pa, b2[k])
+            else:
+                memcpy(pmem, pa, device, b3[k], b2[k])
+        moved += b2[k]
+        head = _head(b0[k], misc)
+        if head != last_head:
+            memmap[head].refcount -= 1
+            refs += 1
+            last_head = head
+    counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
+    counters[C_PUT_PAGES] += n
+    counters[C_REFCOUNT_OPS] += refs
+
+
+@njit(cache=True)
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+    """dax_layout_busy_page(): is a compound page of the range referenced beyond idle?"""
+    misc, memmap, memmap_words, populated, wear = ost
+    base = misc[M_MEMMAP_BASE]
+    for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
+        pfn = fs_lookup(fs, fp)
+        if pfn < 0:
+            continue
+        h = _head(pfn - base, misc)
+        if populated[h >> VMEMMAP_SHIFT] and memmap[h].refcount != IDLE_REFCOUNT:
+            return True
+    return False
+
+
+@njit(cache=True)
+def dma_start(k, b0, b1, pmem_base_pfn, ost):
+    """pmem byte offset of bio_vec ``k``."""
+    return (b0[k] + ost[0][M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]
