@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from daxsim.lab import (
-    EXPERIMENTS, RESULTS_DIR, LabLogError, kernel_layout, ns_cost_measured, parse_log, predictions,
+    EXPERIMENTS, RESULTS_DIR, LabLogError, kernel_layout, kmem_layout, kmem_measured, ns_cost_measured, parse_log,
+    predictions,
 )
 from daxsim.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
 
@@ -38,7 +39,7 @@ def load(path: Path) -> dict:
 
 
 def test_every_experiment_has_a_committed_result():
-    names = {p.stem for p in RESULTS}
+    names = {p.stem for p in RESULTS_DIR.glob("*.json")}
     missing = [e["name"] for e in EXPERIMENTS if e["name"] not in names]
     assert not missing, f"no committed lab result for {missing}: run `make lab`"
 
@@ -91,6 +92,38 @@ def test_compound_vmemmap_saves_most_of_the_devdax_memmap():
     assert fs > 3.5 * dd  # 64 B per 4 KiB against two vmemmap pages per 2 MiB
 
 
+# --- kmem: pmem as System RAM ---------------------------------------------------------
+
+KMEM = sorted(RESULTS_DIR.glob("kmem-*.json"))
+
+
+@pytest.mark.parametrize("path", KMEM, ids=lambda p: p.stem)
+def test_kmem_matches_daxsim(path):
+    """RAM added and memory blocks are exact (MemTotal, sysfs); DRAM taken has the noise
+    of the module docstring."""
+    rec = load(path)
+    m, p = rec["measured"], rec["params"]
+    assert "-accel tcg" in rec["command"]["qemu"]
+    pred = kmem_layout(parse_size(p["size"]), p["map"], m["namespace_start"], m["block_size"])
+    assert m["dax_size"] == pred["dax_size"]
+    assert m["ram_added"] == pred["ram_added"]
+    assert m["blocks_added"] == m["blocks_online"] == pred["blocks_added"]
+    assert m["lost_to_block_rounding"] == pred["lost_to_block_rounding"]
+    assert -DRAM_NOISE_BELOW <= m["dram_consumed"] - pred["dram_consumed"] <= DRAM_NOISE_ABOVE
+    assert m["memtotal_after_offline_delta"] == 0
+
+
+def test_kmem_on_61_ignores_memmap_on_memory():
+    """Linux 6.1's dax_kmem does not ask for MHP_MEMMAP_ON_MEMORY (6.5 does): the memmap
+    of hot-plugged pmem stays in DRAM even with memory_hotplug.memmap_on_memory=1."""
+    by = {p.stem: load(p) for p in KMEM}
+    on = by["kmem-devdax-dev-2G-memmap_on_memory"]
+    off = by["kmem-devdax-dev-2G"]
+    assert on["measured"]["memmap_on_memory"] == "Y" and off["measured"]["memmap_on_memory"] == "N"
+    assert "memory_hotplug.memmap_on_memory=1" in on["command"]["qemu"]
+    assert abs(on["measured"]["dram_consumed"] - off["measured"]["dram_consumed"]) < DRAM_NOISE_ABOVE
+
+
 # --- the parser on recorded logs ------------------------------------------------------
 
 LOGS = sorted(RESULTS_DIR.glob("*.log"))
@@ -108,7 +141,8 @@ def test_parser_reproduces_the_committed_numbers(path):
     assert parsed["status"] == 0 and not parsed["errors"]
     assert parsed["uname"] == rec["versions"]["guest_uname"]
     assert parsed["meminfo"] == rec["raw"]["meminfo"]
-    assert ns_cost_measured(parsed) == rec["measured"]
+    measured = {"ns_cost": ns_cost_measured, "kmem": kmem_measured}[rec["test"]]
+    assert measured(parsed) == rec["measured"]
 
 
 SAMPLE = """\

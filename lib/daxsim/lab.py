@@ -52,6 +52,13 @@ EXPERIMENTS = [
     _ns("devdax", "mem", "2G", "1G"),
     _ns("devdax", "dev", "2G", "1G"),
 ]
+#: pmem as System RAM (kmem), with and without memory_hotplug.memmap_on_memory
+EXPERIMENTS += [
+    {"name": "kmem-devdax-dev-2G", "test": "kmem", "params": {"map": "dev", "size": "2G"}},
+    {"name": "kmem-devdax-mem-2G", "test": "kmem", "params": {"map": "mem", "size": "2G"}},
+    {"name": "kmem-devdax-dev-2G-memmap_on_memory", "test": "kmem", "params": {"map": "dev", "size": "2G"},
+     "cmdline": ["memory_hotplug.memmap_on_memory=1"]},
+]
 SMOKE = {"name": "smoke", "test": "smoke", "params": {}}
 
 
@@ -109,6 +116,14 @@ def parse_log(text: str) -> dict:
                 out["blockdev"][f[0]] = int(f[1])
             elif key == "daxdev":
                 out["daxdev"][f[0]] = dict(kv.split("=", 1) for kv in f[1:])
+            elif key == "blocks":
+                out.setdefault("blocks", {})[f[0]] = {"total": int(f[1]), "online": int(f[2])}
+            elif key == "block_size":
+                out["block_size"] = int(f[0], 16)
+            elif key == "memmap_on_memory":
+                out["memmap_on_memory"] = rest
+            elif key in ("cmd", "meminfo_raw"):
+                out.setdefault(key, []).append(rest)
             elif key == "error":
                 out["errors"].append(rest)
             else:
@@ -193,6 +208,68 @@ def predictions(params: dict) -> dict:
     }
 
 
+def kmem_measured(parsed: dict) -> dict:
+    """The measured quantities of a ``kmem`` log: System RAM added, the DRAM its memmap
+    took (free pages before and after the memory was added, still offline), memory
+    blocks added (net of the devdax memmap freed when device_dax lets go of the range),
+    and how much of the devdax range was lost to memory-block rounding."""
+    mi, blocks = parsed["meminfo"], parsed.get("blocks", {})
+    for tag in ("devdax", "added", "online", "offline"):
+        if tag not in mi:
+            raise LabLogError(f"serial log: kmem meminfo {tag!r} missing")
+    dax = parsed["daxdev"].get("dax0.0", {})
+    dax_size = int(dax.get("size", 0))
+    added = (mi["online"]["memtotal_kb"] - mi["devdax"]["memtotal_kb"]) * KiB
+    times = [t["ms"] for t in parsed["times_ms"]]
+    return {
+        "namespace_size": int(parsed["attrs"]["namespace0.0"]["size"]),
+        "namespace_start": int(parsed["attrs"]["namespace0.0"]["resource"], 16),
+        "dax_size": dax_size, "dax_start": int(dax.get("start", "0"), 16),
+        "block_size": parsed.get("block_size"),
+        "memmap_on_memory": parsed.get("memmap_on_memory"),
+        "ram_added": added,
+        "lost_to_block_rounding": dax_size - added,
+        "blocks_added": blocks["added"]["total"] - blocks["devdax"]["total"],
+        "blocks_online": blocks["online"]["online"] - blocks["devdax"]["online"],
+        "dram_consumed": (free_kb(mi["devdax"]) - free_kb(mi["added"])) * KiB,
+        "memtotal_after_offline_delta": (mi["offline"]["memtotal_kb"] - mi["devdax"]["memtotal_kb"]) * KiB,
+        "create_ms": times[0] if times else None,
+        "reconfigure_ms": times[1] if len(times) > 1 else None,
+        "online_ms": times[2] if len(times) > 2 else None,
+        "offline_ms": times[3] if len(times) > 3 else None,
+    }
+
+
+def kmem_layout(size: int, map_: str, start: int, block_size: int, align: int = PMD_SIZE,
+                memmap_on_memory: bool = False) -> dict:
+    """System RAM that dax_kmem adds for a devdax namespace at physical ``start``.
+
+    dev_dax_kmem_probe() trims the device range to whole memory blocks (start rounded up,
+    end rounded down to ``memory_block_size_bytes()``); the hot-plugged memory gets an
+    ordinary vmemmap in DRAM, 64 bytes per 4 KiB page. Linux 6.1's kmem does not pass
+    MHP_MEMMAP_ON_MEMORY (that came in 6.5), so ``memmap_on_memory`` changes nothing
+    here; the argument is kept for the kernels that honour it. ``dram_consumed`` is net
+    of the devdax memmap (``--map=mem``) that is freed when device_dax unbinds.
+    """
+    lay = kernel_layout(size, "devdax", map_, align)
+    dax_start, dax_end = start + lay["dataoff"], start + size
+    first = align_up(dax_start, block_size)
+    last = dax_end // block_size * block_size
+    added = max(0, last - first)
+    memmap = 0 if memmap_on_memory else added // PAGE_SIZE * STRUCT_PAGE_SIZE
+    return {"dax_size": dax_end - dax_start, "ram_added": added, "blocks_added": added // block_size,
+            "lost_to_block_rounding": dax_end - dax_start - added, "memmap_dram_bytes": memmap,
+            "devdax_memmap_freed": lay["memmap_dram_bytes"],
+            "dram_consumed": memmap - lay["memmap_dram_bytes"]}
+
+
+def kmem_predictions(params: dict, measured: dict) -> dict:
+    """The kmem prediction for an experiment, given where the kernel placed the region
+    (``namespace_start``) and its memory block size: inputs, not results."""
+    return {"kernel": kmem_layout(parse_size(params["size"]), params["map"], measured["namespace_start"],
+                                  measured["block_size"])}
+
+
 # --- the runner -----------------------------------------------------------------------
 
 def _versions() -> dict:
@@ -211,7 +288,7 @@ def _versions() -> dict:
 
 
 def kernel_args(exp: dict) -> list[str]:
-    return [f"kl.{k}={v}" for k, v in exp["params"].items()]
+    return [*exp.get("cmdline", []), *(f"kl.{k}={v}" for k, v in exp["params"].items())]
 
 
 def boot(exp: dict, timeout: int = 300) -> tuple[str, float, str]:
@@ -238,12 +315,16 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
         "command": {"runner": "python -m daxsim.lab", "qemu": qemu_cmd},
         "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
-        "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev")
-                if k in parsed},
+        "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
+                                       "blocks", "block_size", "memmap_on_memory", "cmd") if k in parsed},
     }
     if exp["test"] == "ns_cost":
         record["measured"] = ns_cost_measured(parsed)
         record["predicted"] = predictions(exp["params"])
+    elif exp["test"] == "kmem":
+        record["command"]["kernel_cmdline_extra"] = exp.get("cmdline", [])
+        record["measured"] = kmem_measured(parsed)
+        record["predicted"] = kmem_predictions(exp["params"], record["measured"])
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{exp['name']}.log").write_text(log)
     (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
@@ -283,7 +364,12 @@ def main(argv=None) -> int:
             print(f"daxsim.lab: error: {e}", file=sys.stderr)
             return 1
         msg = f"      boot {rec['boot_wall_s']:.1f} s"
-        if "measured" in rec:
+        if rec["test"] == "kmem":
+            m, p = rec["measured"], rec["predicted"]["kernel"]
+            msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
+                    f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
+                    f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms")
+        elif "measured" in rec:
             m, p = rec["measured"], rec["predicted"]["kernel"]
             msg += (f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
                     f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
