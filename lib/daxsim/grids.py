@@ -369,3 +369,127 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
     df = pd.DataFrame(rows, columns=["event", "file range", "pfns", "blocks belong to"])
     df.insert(0, "step", np.arange(1, len(df) + 1))
     return df
+
+
+# --------------------------------------------------------------------------- huge pages, NV-RAM as RAM
+
+_PAGE_LABEL = {PAGE_SIZE: "4 KiB", 2 << 20: "2 MiB", 1 << 30: "1 GiB"}
+
+
+def memmap_variant_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
+                        page_sizes=("4K", "2M", "1G"), variants=None) -> pd.DataFrame:
+    """The memmap of each variant (:data:`daxsim.hugepages.VARIANTS`) over DIMM size x page size.
+
+    No run needed: :func:`daxsim.hugepages.memmap_cost`. Columns: ``pmem``, ``pmem_gib``,
+    ``page_size`` (bytes), ``page`` (a label), ``variant``, ``variant_text``,
+    ``memmap_bytes``, ``memmap_mib``, ``memmap_pct`` (of the pmem) and ``saved_pct``
+    (against one struct page per 4 KiB).
+    """
+    from . import hugepages
+
+    variants = hugepages.VARIANTS if variants is None else tuple(variants)
+    rows = []
+    for pm, ps, v in itertools.product(pmem_sizes, page_sizes, variants):
+        size, page = parse_size(pm), hugepages.check_page_size(ps)
+        cost = hugepages.memmap_cost(size, page, v)
+        base = hugepages.memmap_cost(size, page, "base")
+        rows.append({"pmem": pm, "pmem_gib": size / GiB, "page_size": page, "page": _PAGE_LABEL[page],
+                     "variant": v, "variant_text": hugepages.VARIANT_TEXT[v], "memmap_bytes": cost,
+                     "memmap_mib": cost / (1 << 20), "memmap_pct": 100 * cost / size,
+                     "saved_pct": 100 * (1 - cost / base)})
+    return pd.DataFrame(rows)
+
+
+def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4096), fsync_every=(1, 8, 64, 512),
+                       dirty_4k=("2M",), stores=1024, file_size="1G", pmem="8G", dram="16G", seed=1,
+                       hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+    """Write amplification of scattered stores over page size x store size x fsync interval.
+
+    Option ``huge`` with every event a store of ``store_size`` bytes at a random offset of
+    a ``file_size`` file, and an fsync after every ``fsync_every`` stores (metadata path:
+    the dirty tracking counts the same without the bytes). Page sizes in ``dirty_4k`` are
+    also run with 4 KiB dirty tracking inside the huge mapping. Columns: those of
+    :func:`daxsim.frame` plus ``page``, ``series``, ``store_size``, ``fsync_every``,
+    ``flush_amplification`` (bytes flushed / bytes stored), ``media_amplification``
+    (media bytes / bytes stored), ``fsync_ns``, ``store_ns`` and ``dirty_tracking_bytes``.
+    """
+    from . import hugepages
+
+    machine = Machine(pmem=pmem, dram=dram, align="1G")
+    results, meta = [], []
+    for ps, ss, fe in itertools.product(page_sizes, store_sizes, fsync_every):
+        w = Workload(ios=stores, store_fraction=1.0, store_size=int(ss), fsync_every=int(fe), file_size=file_size,
+                     seed=seed)
+        page = hugepages.check_page_size(ps)
+        for dg in ("mapping", "4k") if ps in dirty_4k else ("mapping",):
+            results.append(run("huge", machine, w, hardware=hardware, cost=cost, data=False, page_size=ps,
+                               dirty_granularity=dg))
+            label = f"{_PAGE_LABEL[page]} pages" + (", 4 KiB dirty tracking" if dg == "4k" else "")
+            meta.append((_PAGE_LABEL[page], label, int(ss), int(fe)))
+    df = frame(results)
+    df["page"], df["series"], df["store_size"], df["fsync_every"] = zip(*meta)
+    df["flush_amplification"] = df["bytes_flushed"] / df["store_bytes"]
+    df["media_bytes"] = [r.modelled.media_bytes for r in results]
+    df["media_amplification"] = df["media_bytes"] / df["store_bytes"]
+    df["fsync_ns"] = [r.modelled.fsync_ns for r in results]
+    df["store_ns"] = [r.modelled.store_ns for r in results]
+    return df
+
+
+#: the per-page GUP / put costs with the memmap on each medium. Optane's are measured
+#: (gup_test, memmap on pmem); the others are labelled assumptions: NVDIMM-N is DRAM to the
+#: CPU (its vendor's claim), a CXL expander scales the DRAM figures by its latency ratio.
+def memmap_medium_cost(hardware, cost: CostModel | None = None) -> CostModel:
+    """The cost model with ``gup_ns_pmem`` / ``put_ns_pmem`` for a memmap on ``hardware``.
+
+    daxsim's cost model carries one pair of "memmap on pmem" figures, measured on Optane.
+    For another medium this returns a copy whose figures are labelled assumptions: the
+    DRAM figures scaled by the medium's read latency over DRAM's.
+    """
+    from .hardware import DDR4
+
+    cost = cost or CostModel()
+    hw = hardware_profile(hardware)
+    if hw.name == "optane-pmem-100":
+        return cost
+    scale = float(hw.read_latency_ns) / float(DDR4.read_latency_ns)
+    return cost.replace(gup_ns_pmem=float(cost.gup_ns_dram) * scale, put_ns_pmem=float(cost.put_ns_dram) * scale)
+
+
+def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G", "768G"),
+               hardware=("optane-pmem-100", "nvdimm-n", "cxl-expander"), ios=64, file_size="64M", seed=1,
+               cost=None) -> pd.DataFrame:
+    """DRAM:pmem ratios x DRAM size x medium x memmap placement, option 1a against nvram.
+
+    ``placement`` ``"dram"`` is option 1a with ``--map=mem``; ``"pmem"`` is option
+    ``nvram`` (the memmap on the device). Each point is a run (metadata path, ``ios``
+    random 4 KiB I/Os) with :func:`memmap_medium_cost` for the medium. Infeasible points
+    stay, with their reason and no modelled time. Columns: those of :func:`daxsim.frame`
+    plus ``ratio`` (pmem per DRAM), ``ratio_label``, ``pmem_tib``, ``placement``,
+    ``status``, ``dram_left_gib`` (DRAM left for the kernel after both memmaps),
+    ``dram_left_pct`` and ``gup_ns_memmap`` (the per-page GUP cost used).
+    """
+    results, meta = [], []
+    for r, dr, hw in itertools.product(ratios, dram_sizes, hardware):
+        d = parse_size(dr)
+        c = memmap_medium_cost(hw, cost)
+        w = Workload(ios=ios, io_size=4096, file_size=file_size, seed=seed)
+        for pl, o in (("dram", "1a"), ("pmem", "nvram")):
+            m = Machine(pmem=d * r, dram=d, memmap=pl)
+            results.append(run(o, m, w, hardware=hw, cost=c, data=False))
+            meta.append((r, pl, float(c.gup_ns_pmem if pl == "pmem" else c.gup_ns_dram)))
+    df = frame(results)
+    df["ratio"], df["placement"], df["gup_ns_memmap"] = zip(*meta)
+    df["ratio_label"] = [f"1:{r}" for r in df["ratio"]]
+    df["pmem_tib"] = df["pmem"] / (1 << 40)
+    df["dram_gib"] = df["dram"] / GiB
+    df["dram_size"] = [format_size(d) for d in df["dram"]]
+    own = df["dram"] // 64
+    df["dram_left_gib"] = (df["dram"] - own - df["memmap_dram_bytes"]) / GiB
+    df["dram_left_pct"] = 100 * (df["dram"] - own - df["memmap_dram_bytes"]) / df["dram"]
+    df["status"] = [f"{'feasible' if ok else 'infeasible'}, {_MEMMAP_LABEL[pl]}"
+                    for ok, pl in zip(df["feasible"], df["placement"])]
+    return df
+
+
+__all__ += ["memmap_variant_grid", "amplification_grid", "memmap_medium_cost", "ratio_grid"]

@@ -22,6 +22,7 @@ import time
 
 import ipywidgets as widgets
 
+from . import hugepages
 from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
 from .machine import Machine
 from .paths import DESCRIPTIONS, OPTIONS
@@ -102,11 +103,34 @@ def _result_table(results, extra=False) -> str:
     return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
 
 
+def _store_table(results) -> str:
+    """Option huge's and nvram's extra columns: references, stores, flushes, media lines, memmap wear."""
+    rows = []
+    for r in results:
+        m = r.metrics
+        mod = r.modelled
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(_label(r))}</b></td>"
+            f"<td>{m['refcount_ops']:,}</td><td>{m['compound_refs']:,}</td>"
+            f"<td>{m['stores']:,}</td><td>{format_size(m['bytes_flushed']) if m['bytes_flushed'] else '0'}</td>"
+            f"<td>{m['xplines_dirtied']:,}</td>"
+            f"<td>{f'{mod.fsync_ns:,.0f}' if mod else '&ndash;'}</td>"
+            f"<td>{m['memmap_line_writes']:,}</td><td>{m['memmap_line_max_writes']:,}</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>option</th><th>refcount changes</th><th>compound refs</th><th>stores</th>"
+            "<th>bytes flushed</th><th>XPLines dirtied</th><th>modelled ns per fsync</th>"
+            "<th>memmap line writes</th><th>most writes to one line</th></tr>")
+    return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
+
+
 class Explorer(widgets.VBox):
     """The widget :func:`explorer` returns; ``update()`` re-runs, ``timings`` holds update times (s)."""
 
     def __init__(self, options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
-                 file_size, cost, show_report, pool_pages=None, truncate_rate=None, extent_size=False):
+                 file_size, cost, show_report, pool_pages=None, truncate_rate=None, extent_size=False,
+                 page_size=None, memmap_variant=None, dirty_granularity=None):
         self.options = [str(o) for o in options]
         for o in self.options:
             if _option_spec(o)[0] not in OPTIONS or (_option_spec(o)[1] and _option_spec(o)[0] != "2"):
@@ -122,7 +146,7 @@ class Explorer(widgets.VBox):
         self.timings: list[float] = []
         self.last_results = []
         self._quiet = False
-        preset = PRESETS[workload]
+        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[workload]}
         c = self.controls = {
             "pmem": widgets.SelectionSlider(options=_size_options(_with(PMEM_SIZES, pmem)), value=pmem,
                                             description="pmem size", style=_STYLE, continuous_update=False),
@@ -161,6 +185,16 @@ class Explorer(widgets.VBox):
                 options=[("one extent" if e is None else f"{e} extents", e) for e in
                          (sizes if ext in sizes else [*sizes, ext])],
                 value=ext, description="file fragmentation", style=_STYLE)
+        self.huge = "huge" in self.options
+        self.nvram = "nvram" in self.options
+        if self.huge:
+            c["page_size"] = widgets.Dropdown(options=[("4 KiB", "4K"), ("2 MiB", "2M"), ("1 GiB", "1G")],
+                                              value=page_size or "2M", description="huge: page size", style=_STYLE)
+            c["memmap_variant"] = widgets.Dropdown(options=list(hugepages.VARIANTS), value=memmap_variant or "base",
+                                                   description="huge: memmap variant", style=_STYLE)
+            c["dirty_granularity"] = widgets.Dropdown(
+                options=[("per mapping unit", "mapping"), ("per 4 KiB", "4k")], value=dirty_granularity or "mapping",
+                description="huge: dirty tracking", style=_STYLE)
         figs = self.base_cost.figures()
         self.cost_controls = {
             k: widgets.BoundedFloatText(value=figs[k].value, min=1e-3, max=1e9, description=f"{k} ({figs[k].unit})",
@@ -187,7 +221,7 @@ class Explorer(widgets.VBox):
     # --- callbacks -----------------------------------------------------------------------
 
     def _on_preset(self, change):
-        preset = PRESETS[change["new"]]
+        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[change["new"]]}
         self._quiet = True
         try:
             self.controls["io_size"].value = preset["io_size"]
@@ -205,7 +239,7 @@ class Explorer(widgets.VBox):
     def settings(self):
         """The machine, workload, hardware and cost model the controls describe."""
         c = {k: w.value for k, w in self.controls.items()}
-        machine = Machine(pmem=c["pmem"], dram=c["dram"], memmap=c["memmap"])
+        machine = Machine(pmem=c["pmem"], dram=c["dram"], memmap=c["memmap"], align="1G" if self.huge else "2M")
         io_size = int(c["io_size"])
         qd = int(c["queue_depth"])
         ios = max(qd, min(self.ios, BYTE_BUDGET // io_size))
@@ -227,8 +261,10 @@ class Explorer(widgets.VBox):
             results = []
             for spec in self.options:
                 o, guard = _option_spec(spec)
+                huge = {k: self.controls[k].value for k in ("page_size", "memmap_variant", "dirty_granularity")} \
+                    if o == "huge" else {}
                 results.append(run(o, machine, workload, hardware=hw, cost=cost, data=data, guard=guard,
-                                   pool_pages=pool if o == "1b" else None))
+                                   pool_pages=pool if o == "1b" else None, **huge))
         except ValueError as e:
             self.last_results = []
             self.result.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
@@ -250,7 +286,8 @@ class Explorer(widgets.VBox):
                            + (f"; extent_size={format_size(workload.extent_size)}" if workload.extent_size else "")
                            + ("" if data else "; metadata path only (bytes not copied, same counters"
                               + (", corruption not checked)" if workload.truncate_rate else ")")))
-        self.result.value = f"<p><small>{what}</small></p>{_result_table(results, self.extra)}{flag}{reports}"
+        more = _store_table(results) if (self.huge or self.nvram) else ""
+        self.result.value = f"<p><small>{what}</small></p>{_result_table(results, self.extra)}{more}{flag}{reports}"
         self.timings.append(time.perf_counter() - t0)
 
 
@@ -263,7 +300,8 @@ def _with(values, extra):
 
 def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", workload="rand-4k", io_size=None,
              queue_depth=None, hardware=DEFAULT_HARDWARE, seed=1, ios=200, file_size="64M", cost=None,
-             show_report=True, pool_pages=None, truncate_rate=None, extent_size=False) -> Explorer:
+             show_report=True, pool_pages=None, truncate_rate=None, extent_size=False, page_size=None,
+             memmap_variant=None, dirty_granularity=None) -> Explorer:
     """A live explorer: controls that re-run :func:`daxsim.compare` for ``options``.
 
     Parameters
@@ -284,12 +322,16 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
     truncate_rate : if given, a slider for the workload's truncate rate (truncate faults
         racing with the I/O); ``"2+guard"`` in ``options`` is option 2 with its range lock.
     extent_size : if given (``None`` = one extent), a dropdown for the file's fragmentation.
+    page_size, memmap_variant, dirty_granularity : option ``huge``'s starting knobs; with
+        ``"huge"`` among ``options`` dropdowns set them (the machine is then aligned to 1 GiB).
 
     With any of options 1b, 2, 3 or these knobs, the table adds descriptor entries, pool
-    stalls, truncate waits and corrupted bytes.
+    stalls, truncate waits and corrupted bytes. With ``"huge"`` or ``"nvram"``, a second
+    table gives references, stores, bytes flushed, XPLines, fsync time and memmap wear.
     """
     return Explorer(options, pmem, dram, memmap, workload, io_size, queue_depth, hardware, seed, ios,
-                    file_size, cost, show_report, pool_pages, truncate_rate, extent_size)
+                    file_size, cost, show_report, pool_pages, truncate_rate, extent_size, page_size,
+                    memmap_variant, dirty_granularity)
 
 
 def predict(question: str, answer: float, unit: str = "", explanation: str = "") -> widgets.VBox:
