@@ -13,10 +13,12 @@ NVDIMM_SIZE=${NVDIMM_SIZE:-$((4 * 1024 * 1024 * 1024 + 128 * 1024))}
 MEM=${MEM:-2G} SMP=${SMP:-2} TIMEOUT=${TIMEOUT:-300} FRESH=${FRESH:-1}
 ACCEL=${ACCEL:-tcg,thread=multi}
 IMG=${IMG:-$WORK/nvdimm-$$.img}
+VDISK=$WORK/vdisk-$$.img   # a 256 MiB sparse virtio-blk disk: an O_DIRECT target
 [ -s "$WORK/vmlinux" ] && [ -s "$WORK/initramfs.cpio.gz" ] || { echo "run-qemu.sh: run lab/setup.sh first" >&2; exit 2; }
 if [ "$FRESH" = 1 ]; then rm -f "$IMG"; fi
 [ -e "$IMG" ] || truncate -s "$NVDIMM_SIZE" "$IMG"
-cleanup() { [ "$FRESH" = 1 ] && rm -f "$IMG"; }
+truncate -s 256M "$VDISK"
+cleanup() { rm -f "$VDISK"; [ "$FRESH" = 1 ] && rm -f "$IMG"; }
 trap cleanup EXIT
 set -x
 timeout --foreground "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -display none \
@@ -25,5 +27,6 @@ timeout --foreground "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -
   -machine pc,nvdimm=on -m "$MEM",slots=2,maxmem=16G \
   -object memory-backend-file,id=mem1,share=on,mem-path="$IMG",size="$NVDIMM_SIZE" \
   -device nvdimm,id=nvdimm1,memdev=mem1,label-size=128K \
+  -drive file="$VDISK",if=virtio,format=raw,cache=none,aio=threads \
   -kernel "$WORK/vmlinux" -initrd "$WORK/initramfs.cpio.gz" \
   -append "console=ttyS0 loglevel=4 panic=-1 kl.test=$TEST $*"

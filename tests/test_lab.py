@@ -140,8 +140,9 @@ def test_parser_reproduces_the_committed_numbers(path):
     assert parsed["test"] == rec["test"]
     assert parsed["status"] == 0 and not parsed["errors"]
     assert parsed["uname"] == rec["versions"]["guest_uname"]
-    assert parsed["meminfo"] == rec["raw"]["meminfo"]
-    measured = {"ns_cost": ns_cost_measured, "kmem": kmem_measured}[rec["test"]]
+    assert parsed["meminfo"] == rec["raw"].get("meminfo", {})
+    measured = {"ns_cost": ns_cost_measured, "kmem": kmem_measured,
+                "odirect": lambda p: {"odirect": p["odirect"], "pin": p["pin"]}}[rec["test"]]
     assert measured(parsed) == rec["measured"]
 
 
@@ -194,3 +195,23 @@ def test_runner_rejects_bad_input_in_one_line():
                        capture_output=True, text=True)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and "matches no experiment" in p.stderr
+
+
+# --- O_DIRECT from a DAX mapping, and long-term pins ---------------------------------
+
+def test_odirect_from_dax_mappings_works_and_longterm_pins_are_refused_on_fsdax():
+    """What daxsim's option 1a assumes (DAX-GUP: a DAX mapping is an O_DIRECT buffer like
+    any other), and what the kernel refuses: FOLL_LONGTERM on fsdax (check_vma_flags()
+    returns EOPNOTSUPP), and io_uring fixed buffers on any file-backed mapping."""
+    rec = load(RESULTS_DIR / "odirect.json")
+    cases = rec["measured"]["odirect"]
+    bufs = {c["buf"] for c in cases}
+    assert len(bufs) == 4 and len(cases) == 20
+    for c in cases:
+        assert (c["write"], c["wverify"], c["read"], c["rverify"]) == ("ok",) * 4, c
+    pin = rec["measured"]["pin"]
+    assert pin["anon"] == {"xdp": "ok", "uring": "ok"}
+    assert pin["/mnt/e4dax/buf"] == pin["/mnt/xfsdax/buf"] == {"xdp": "EOPNOTSUPP", "uring": "EOPNOTSUPP"}
+    devdax = next(b for b in pin if b.startswith("/dev/dax"))
+    assert pin[devdax] == {"xdp": "ok", "uring": "EOPNOTSUPP"}
+    assert any("dax=always" in m for m in rec["raw"]["mount"] if "e4dax" in m)

@@ -59,6 +59,8 @@ EXPERIMENTS += [
     {"name": "kmem-devdax-dev-2G-memmap_on_memory", "test": "kmem", "params": {"map": "dev", "size": "2G"},
      "cmdline": ["memory_hotplug.memmap_on_memory=1"]},
 ]
+#: O_DIRECT with a DAX mapping as the user buffer, and long-term pins of it (one boot)
+EXPERIMENTS += [{"name": "odirect", "test": "odirect", "params": {}}]
 SMOKE = {"name": "smoke", "test": "smoke", "params": {}}
 
 
@@ -122,7 +124,14 @@ def parse_log(text: str) -> dict:
                 out["block_size"] = int(f[0], 16)
             elif key == "memmap_on_memory":
                 out["memmap_on_memory"] = rest
-            elif key in ("cmd", "meminfo_raw"):
+            elif key == "odirect":
+                out.setdefault("odirect", []).append(
+                    {"buf": f[0], "target": f[1], **dict(kv.split("=", 1) for kv in f[2:])})
+            elif key == "pin":
+                out.setdefault("pin", {})[f[0]] = dict(kv.split("=", 1) for kv in f[1:])
+            elif key == "devices":
+                out["devices"] = f
+            elif key in ("cmd", "meminfo_raw", "mount", "dmesg"):
                 out.setdefault(key, []).append(rest)
             elif key == "error":
                 out["errors"].append(rest)
@@ -316,11 +325,14 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         "command": {"runner": "python -m daxsim.lab", "qemu": qemu_cmd},
         "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
         "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
-                                       "blocks", "block_size", "memmap_on_memory", "cmd") if k in parsed},
+                                       "blocks", "block_size", "memmap_on_memory", "cmd", "devices", "mount",
+                                       "dmesg") if k in parsed},
     }
     if exp["test"] == "ns_cost":
         record["measured"] = ns_cost_measured(parsed)
         record["predicted"] = predictions(exp["params"])
+    elif exp["test"] == "odirect":
+        record["measured"] = {"odirect": parsed.get("odirect", []), "pin": parsed.get("pin", {})}
     elif exp["test"] == "kmem":
         record["command"]["kernel_cmdline_extra"] = exp.get("cmdline", [])
         record["measured"] = kmem_measured(parsed)
@@ -369,6 +381,11 @@ def main(argv=None) -> int:
             msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
                     f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
                     f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms")
+        elif rec["test"] == "odirect":
+            m = rec["measured"]
+            ok = sum(all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify")) for c in m["odirect"])
+            msg += f"; O_DIRECT {ok}/{len(m['odirect'])} verified; pins " + ", ".join(
+                f"{b}: xdp={v['xdp']} uring={v['uring']}" for b, v in m["pin"].items())
         elif "measured" in rec:
             m, p = rec["measured"], rec["predicted"]["kernel"]
             msg += (f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
