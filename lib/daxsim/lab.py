@@ -61,6 +61,9 @@ EXPERIMENTS += [
 ]
 #: O_DIRECT with a DAX mapping as the user buffer, and long-term pins of it (one boot)
 EXPERIMENTS += [{"name": "odirect", "test": "odirect", "params": {}}]
+#: persistence: data stored through DAX mappings survives a power-off with no sync
+EXPERIMENTS += [{"name": "persistence", "test": "persistence", "params": {},
+                 "boots": [("persist_write", ["kl.nosync=1"]), ("persist_read", [])]}]
 SMOKE = {"name": "smoke", "test": "smoke", "params": {}}
 
 
@@ -300,24 +303,74 @@ def kernel_args(exp: dict) -> list[str]:
     return [*exp.get("cmdline", []), *(f"kl.{k}={v}" for k, v in exp["params"].items())]
 
 
-def boot(exp: dict, timeout: int = 300) -> tuple[str, float, str]:
-    """Boot one guest for ``exp``; returns (serial log, wall seconds, QEMU command line)."""
-    cmd = [str(LAB_DIR / "run-qemu.sh"), exp["test"], *kernel_args(exp)]
+def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout: int = 300
+         ) -> tuple[str, float, str]:
+    """Boot one guest running ``test``; returns (serial log, wall seconds, QEMU command line)."""
+    cmd = [str(LAB_DIR / "run-qemu.sh"), test, *args]
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TIMEOUT": str(timeout)})
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       env={**os.environ, "TIMEOUT": str(timeout), **(env or {})})
     wall = time.monotonic() - t0
     qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
     if p.returncode != 0:
         tail = (p.stdout + p.stderr).strip().splitlines()[-5:]
-        raise RuntimeError(f"{exp['name']}: run-qemu.sh exited {p.returncode}: " + " | ".join(tail))
+        raise RuntimeError(f"{name}: run-qemu.sh exited {p.returncode}: " + " | ".join(tail))
     return p.stdout, wall, qemu_cmd
 
 
-def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
-    log, wall, qemu_cmd = boot(exp)
+def _checked(name: str, log: str) -> dict:
     parsed = parse_log(log)
     if parsed["status"] != 0 or parsed["errors"]:
-        raise RuntimeError(f"{exp['name']}: guest test failed (status {parsed['status']}, errors {parsed['errors']})")
+        raise RuntimeError(f"{name}: guest test failed (status {parsed['status']}, errors {parsed['errors']})")
+    return parsed
+
+
+def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
+    """Two boots from one NVDIMM backing file: write, power off without sync, read."""
+    img = LAB_DIR / "work" / f"persist-{os.getpid()}.img"
+    img.unlink(missing_ok=True)
+    env = {"FRESH": "0", "IMG": str(img)}
+    boots = []
+    try:
+        for test, args in exp["boots"]:
+            log, wall, qemu_cmd = boot(exp["name"], test, args, env)
+            boots.append({"test": test, "log": log, "wall": wall, "qemu": qemu_cmd,
+                          "parsed": _checked(exp["name"], log)})
+    finally:
+        img.unlink(missing_ok=True)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{exp['name']}.log").write_text("".join(b["log"] for b in boots))
+    record = {
+        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {**versions, "guest_uname": boots[0]["parsed"].get("uname"),
+                     "guest_ndctl": boots[0]["parsed"].get("ndctl")},
+        "command": {"runner": "python -m daxsim.lab", "qemu": [b["qemu"] for b in boots]},
+        "boot_wall_s": [round(b["wall"], 2) for b in boots],
+        "raw": {b["test"]: {"devices": b["parsed"].get("devices"), "kl": b["parsed"]["kl"]} for b in boots},
+        "measured": persistence_measured([b["parsed"] for b in boots]),
+    }
+    (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def persistence_measured(parsed: list[dict]) -> dict:
+    """{path: {"write": result, "check": result, "map_sync": ...}} over the two boots."""
+    out: dict = {}
+    for p in parsed:
+        for op, path, res, *extra in (ln.split()[1:] for ln in p["kl"] if ln.startswith("pattern ")):
+            out.setdefault(path, {})[op] = res
+            for kv in extra:
+                k, v = kv.split("=", 1)
+                out[path][k] = v
+    return out
+
+
+def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
+    if "boots" in exp:
+        return run_persistence(exp, results, versions)
+    log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp))
+    parsed = _checked(exp["name"], log)
     record = {
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -375,8 +428,11 @@ def main(argv=None) -> int:
         except (RuntimeError, LabLogError) as e:
             print(f"daxsim.lab: error: {e}", file=sys.stderr)
             return 1
-        msg = f"      boot {rec['boot_wall_s']:.1f} s"
-        if rec["test"] == "kmem":
+        walls = rec["boot_wall_s"] if isinstance(rec["boot_wall_s"], list) else [rec["boot_wall_s"]]
+        msg = "      boot " + " + ".join(f"{w:.1f}" for w in walls) + " s"
+        if rec["test"] == "persistence":
+            msg += "; " + ", ".join(f"{k}: {v}" for k, v in rec["measured"].items())
+        elif rec["test"] == "kmem":
             m, p = rec["measured"], rec["predicted"]["kernel"]
             msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
                     f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"

@@ -203,7 +203,8 @@ class Booted:
         self.vmemmap_populated = sparse_array(max(nvm, 1))
         rng = np.random.default_rng(seed)
         self.file: DaxFile = create_file("buffer", file_size, self.first_data_pfn, self.end_pfn, extent_size, rng)
-        self.device = sparse_array(file_size)
+        # the block device is persistent too when pmem is (a power loss keeps both)
+        self.device = sparse_array(file_size, path=None if machine.pmem_file is None else machine.pmem_file + ".device")
         f = self.file
         self.bump_start = int((f.ext_pfn + f.ext_len).max())  # new blocks come from past the file
         if truncated_pages > self.end_pfn - self.bump_start:

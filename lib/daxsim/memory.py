@@ -74,6 +74,15 @@ def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = N
     return np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
 
 
+def msync(arr: np.ndarray) -> None:
+    """Flush a file-backed array made by :func:`sparse_array` to its file (msync)."""
+    base = arr.base
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = getattr(base, "obj", None) if isinstance(base, memoryview) else getattr(base, "base", None)
+    if base is not None:
+        base.flush()
+
+
 def struct_pages(raw: np.ndarray) -> np.ndarray:
     """View a byte array (a multiple of 64 bytes) as an array of struct page."""
     return raw.view(STRUCT_PAGE)

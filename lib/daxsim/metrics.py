@@ -60,6 +60,7 @@ COUNTERS = {
     "fsyncs": "fsync calls",
     "memmap_line_writes": "writes to memmap cache lines (refcount changes) when the memmap is on pmem",
     "memmap_line_max_writes": "most writes to any one memmap line (the wear hot spot)",
+    "inflight_lost": "I/Os still in flight when the run was cut short (power loss): never completed",
 }
 _IDX = {name: i for i, name in enumerate(COUNTERS)}
 N_COUNTERS = len(COUNTERS)
@@ -109,6 +110,7 @@ C_LINES256 = _IDX["xplines_dirtied"]
 C_FSYNCS = _IDX["fsyncs"]
 C_MEMMAP_WRITES = _IDX["memmap_line_writes"]
 C_MEMMAP_MAX_WRITES = _IDX["memmap_line_max_writes"]
+C_INFLIGHT_LOST = _IDX["inflight_lost"]
 
 BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset (a pfn-based one is as large)
 PHYS_VEC_SIZE = 16  #: struct phys_vec / phyr: physical address, length
@@ -181,11 +183,13 @@ def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostMod
 
 
 def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
-          struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096) -> Modelled:
+          struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096,
+          bounce: HardwareProfile = DDR4) -> Modelled:
     """Turn counters into modelled ns per I/O (see :data:`FORMULA`), per store and per fsync.
 
     The ``ideal`` bound is charged only the fixed cost and the DMA. Huge pages pay the
-    per-4 KiB GUP cost measured on compound pages.
+    per-4 KiB GUP cost measured on compound pages. ``bounce`` is the memory option 0's
+    bounce pages live in: DRAM, or pmem onlined as System RAM (kmem).
     """
     n = max(c["ios"], 1)
     on_pmem = memmap_placement == "pmem"
@@ -213,12 +217,12 @@ def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProf
         "lookup": c["lookups"] * float(cost.lookup_ns) / n,
         "extent_ref": extent_refs * float(cost.extent_ref_ns) / n,
         "range_lock": c["range_locks"] * float(cost.range_lock_ns) / n,
-        "cpu_copy": (rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(DDR4.ntstore_bw_1t)))
-                     + rate(c["copy_dram_to_pmem"], min(float(DDR4.read_bw_1t), float(pmem.clwb_bw_1t)))) / n,
+        "cpu_copy": (rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(bounce.ntstore_bw_1t)))
+                     + rate(c["copy_dram_to_pmem"], min(float(bounce.read_bw_1t), float(pmem.clwb_bw_1t)))) / n,
         "dma": (rate(c["dma_to_pmem"], min(dev, float(pmem.write_bw)))
                 + rate(c["dma_from_pmem"], min(dev, float(pmem.read_bw)))
-                + rate(c["dma_to_dram"], min(dev, float(DDR4.write_bw)))
-                + rate(c["dma_from_dram"], min(dev, float(DDR4.read_bw)))) / n,
+                + rate(c["dma_to_dram"], min(dev, float(bounce.write_bw)))
+                + rate(c["dma_from_dram"], min(dev, float(bounce.read_bw)))) / n,
         "stall": rate(c["stall_bytes"], dev) / n,
     }
     if option == "ideal":

@@ -20,7 +20,7 @@ import pandas as pd
 
 from .buddy import B_ALLOCATED
 from .daxfs import F_STATE, F_VICTIM, S_BUMP, S_NVICTIM
-from .hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
+from .hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
 from .machine import Booted, Machine, NamespaceLayout
 from . import hugepages
 from .memory import STRUCT_PAGE, sparse_array
@@ -57,6 +57,7 @@ class Result:
     pool_pages: int | None = None
     guard: bool = False
     huge: dict | None = None
+    bounce_node: str = "dram"
 
     def params(self) -> dict:
         return {
@@ -68,6 +69,7 @@ class Result:
             "pool_pages": self.pool_pages,
             "guard": self.guard,
             **(self.huge or {}),
+            "bounce_node": self.bounce_node,
             "cost": {k: f.value for k, f in self.cost.figures().items()},
         }
 
@@ -153,7 +155,8 @@ def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool, huge: di
     return (misc,)
 
 
-def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False, huge=None):
+def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, pool_pages=0, guard=False, huge=None,
+                drain=True):
     """Prefault, then run the events through the option's path; returns the wall time and its state."""
     mod = path_module(option)
     io = (op == OP_READ) | (op == OP_WRITE)
@@ -167,7 +170,7 @@ def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, poo
                         int(((length[op == OP_STORE] + 127) // 64).sum()))
     args = (queue.token(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
             np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
-            getattr(mod, "ENTRY_TRANSIENT", 0), ost, dirty)
+            getattr(mod, "ENTRY_TRANSIENT", 0), ost, dirty, drain)
     t0 = time.perf_counter()
     queue.run(*args)
     return time.perf_counter() - t0, ost
@@ -179,7 +182,7 @@ DEFAULT_POOL_PAGES = 4096  #: option 1b's pool: 4096 transient struct pages (256
 def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
         cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool = False,
         page_size=None, memmap_variant: str | None = None, dirty_granularity: str | None = None,
-        capture: dict | None = None) -> Result:
+        bounce_node: str = "dram", capture: dict | None = None) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``data=False`` runs the metadata path only (no bytes copied, nothing to verify).
@@ -188,6 +191,8 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     mapping's ``page_size`` (4K, 2M, 1G; default 2M), the ``memmap_variant`` (see
     :mod:`daxsim.hugepages`; default ``base``) and the ``dirty_granularity``
     (``mapping``, the default, or ``4k``). Option ``nvram`` always keeps its memmap on pmem.
+    ``bounce_node="pmem"`` puts option 0's bounce pages on pmem onlined as System RAM
+    (the kmem node; see :mod:`daxsim.kmem`): they are costed at pmem's figures.
     ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
     pfn -> bytes, ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
     """
@@ -203,6 +208,10 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     if guard and option != "2":
         raise ValueError(f"guard: only option 2 takes a filesystem guard (option {option} holds its own references)")
     huge = _huge_params(option, page_size, memmap_variant, dirty_granularity, machine)
+    if bounce_node not in ("dram", "pmem"):
+        raise ValueError(f"bounce_node: {bounce_node!r} is not one of dram, pmem")
+    if bounce_node == "pmem" and option != "0":
+        raise ValueError(f"bounce_node: only option 0 bounces through memory pages (got option {option})")
     if option == "nvram":
         machine = machine.replace(memmap="pmem")  # NV-RAM as RAM: the memmap lives on pmem
     hw = hardware_profile(hardware)
@@ -226,7 +235,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     feasible, reason = machine.feasibility(layout)
     need = _max_window_pages(pages, workload.queue_depth)
     if feasible and option == "0":
-        managed = acct["dram_managed_bytes"] // PAGE_SIZE
+        managed = (acct["dram_managed_bytes"] if bounce_node == "dram" else machine.pmem - workload.file_size) // PAGE_SIZE
         if need > managed:
             feasible, reason = False, (f"{workload.queue_depth} I/Os in flight need {format_size(need * PAGE_SIZE)} "
                                        f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed")
@@ -280,9 +289,10 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     metrics["struct_pages_initialised"] = acct["struct_pages_boot"] + c["struct_pages_initialised_io"]
     miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     modelled = model(c, option, machine.memmap if mod.STRUCT_PAGES else None, hw, cost,
-                     metrics["struct_pages_initialised"], miss, 1 << _dirty_shift(huge)) if feasible else None
+                     metrics["struct_pages_initialised"], miss, 1 << _dirty_shift(huge),
+                     hw if bounce_node == "pmem" else DDR4) if feasible else None
     return Result(option, machine, workload, hw, cost, data, feasible, reason, metrics, modelled, wall,
-                  pool_pages if option == "1b" else None, bool(guard), huge)
+                  pool_pages if option == "1b" else None, bool(guard), huge, bounce_node)
 
 
 def _huge_params(option, page_size, memmap_variant, dirty_granularity, machine: Machine) -> dict | None:

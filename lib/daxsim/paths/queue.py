@@ -24,7 +24,7 @@ from numba.extending import overload
 from ..daxfs import F_PTE, punch_hole
 from ..metrics import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS,
-    C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
+    C_INFLIGHT_LOST, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
 from ..workload import OP_FSYNC, OP_STORE, OP_TRUNC
 from . import option0, option1a, option1b, option2, option3, optionhuge
@@ -108,8 +108,12 @@ NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O y
 
 @njit(cache=True)
 def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
-        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, ost, dirty):
-    """Run the events (I/Os and truncates) through the option ``token`` selects; count into ``counters``."""
+        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, ost, dirty, drain):
+    """Run the events (I/Os and truncates) through the option ``token`` selects; count into ``counters``.
+
+    With ``drain`` false the run stops dead after the last event, as at a power loss: the
+    I/Os still in flight never complete (``inflight_lost``).
+    """
     pte = fs[F_PTE]
     b0, b1, b2, b3 = bv
     misc = ost[0]
@@ -184,7 +188,8 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
         desc = inflight_entries * entry_bytes
         desc_peak = max(desc_peak, desc)
         held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
-    while count > 0:
+    counters[C_INFLIGHT_LOST] += 0 if drain else count
+    while drain and count > 0:
         _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data, counters,
                  b0, b1, b2, b3, ost)
         head = (head + 1) % qd

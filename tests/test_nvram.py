@@ -1,0 +1,74 @@
+"""NV-RAM as RAM: pmem as System RAM (kmem), and a power loss that really kills a process."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import daxsim
+from daxsim import powerloss
+from daxsim.kmem import kmem_online
+from daxsim.units import GiB, MiB
+
+CHILD = """
+import json, os, signal, sys, daxsim
+from daxsim import powerloss
+m = daxsim.Machine("256M", "128M", memmap="pmem", pmem_file=sys.argv[1])
+w = daxsim.Workload(ios=400, io_size="16k", queue_depth=8, file_size="32M", seed=3)
+print(json.dumps(powerloss.crash(sys.argv[2], m, w, stop_after=int(sys.argv[3]))), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("option", ["1a", "nvram", "3"])
+def test_power_loss_keeps_every_completed_io(option, tmp_path):
+    path = str(tmp_path / "pmem.img")
+    p = subprocess.run([sys.executable, "-c", CHILD, path, option, "250"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == -signal.SIGKILL, p.stderr  # the process was killed, not finished
+    done = json.loads(p.stdout)
+    assert done["submitted"] == 250 and done["inflight_lost"] == 8 and done["completed"] == 242
+    m = daxsim.Machine("256M", "128M", memmap="pmem", pmem_file=path)
+    w = daxsim.Workload(ios=400, io_size="16k", queue_depth=8, file_size="32M", seed=3)
+    after = powerloss.recover(option, m, w, completed=done["completed"])
+    assert after["bytes_lost"] == 0 and after["bytes_checked"] > 0
+    if option in ("1a", "nvram"):  # the memmap on pmem still holds the lost I/Os' references
+        assert after["stale_struct_pages"] > 0 and after["memmap_reinit_struct_pages"] > 0
+    else:  # option 3 keeps no struct pages: nothing stale, nothing to initialise again
+        assert after["stale_struct_pages"] == 0 and after["memmap_reinit_struct_pages"] == 0
+    # the check has teeth: claiming the in-flight I/Os completed too finds bytes that are not there
+    assert powerloss.recover(option, m, w, completed=done["submitted"])["bytes_lost"] > 0
+
+
+def test_power_loss_refuses_what_it_cannot_model(tmp_path):
+    m = daxsim.Machine("256M", "128M", pmem_file=str(tmp_path / "x.img"))
+    with pytest.raises(ValueError, match="^workload: power-loss runs take I/O only"):
+        powerloss.crash("1a", m, daxsim.Workload(ios=10, store_fraction=0.5, file_size="8M"), 5)
+    with pytest.raises(ValueError, match="^pmem_file: "):
+        powerloss.crash("1a", m.replace(pmem_file=None), daxsim.Workload(ios=10, file_size="8M"), 5)
+    with pytest.raises(ValueError, match="^stop_after: "):
+        powerloss.crash("1a", m, daxsim.Workload(ios=10, file_size="8M"), 0)
+
+
+def test_kmem_rounds_to_memory_blocks_and_places_the_memmap():
+    off = kmem_online("2G", map="mem")
+    # the 2 MiB info-block padding pushes the first whole 128 MiB block up: one block lost
+    assert off["blocks"] == 15 and off["rounding_lost_bytes"] == 128 * MiB - 2 * MiB
+    assert off["ram_added_bytes"] == 15 * 128 * MiB and off["memmap_dram_bytes"] == 15 * 2 * MiB
+    on = kmem_online("2G", map="mem", memmap_on_memory=True)
+    assert on["memmap_dram_bytes"] == 0 and on["ram_added_bytes"] == 15 * (128 - 2) * MiB
+    dev = kmem_online("64G", map="dev")
+    assert dev["namespace_memmap_pmem_bytes"] == pytest.approx(GiB, rel=0.01)  # 64 GiB / 64
+    with pytest.raises(ValueError, match="^block: "):
+        kmem_online("2G", block="100M")
+
+
+def test_bounce_pages_on_the_pmem_node_cost_more():
+    m = daxsim.Machine("8G", "1G")
+    w = daxsim.Workload(ios=100, file_size="64M")
+    dram, pmem = (daxsim.run("0", m, w, bounce_node=n) for n in ("dram", "pmem"))
+    assert pmem.modelled.breakdown["cpu_copy"] > dram.modelled.breakdown["cpu_copy"]
+    assert pmem.to_dict()["params"]["bounce_node"] == "pmem"
+    with pytest.raises(ValueError, match="^bounce_node: only option 0"):
+        daxsim.run("1a", m, w, bounce_node="pmem")
