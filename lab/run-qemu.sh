@@ -3,7 +3,8 @@
 # sparse NVDIMM backing file and run /tests/TEST.sh; the serial console goes to stdout.
 # Environment: NVDIMM_SIZE (backend bytes incl. label area, default 4 GiB + 128 KiB),
 # MEM (guest DRAM, default 2G), SMP (default 2), TIMEOUT (seconds, default 300),
-# FRESH (1: new backing file, the default), ACCEL (default tcg,thread=multi).
+# FRESH (1: new backing file, removed after the boot, the default; 0: keep IMG), IMG
+# (the backing file), ACCEL (default tcg,thread=multi).
 set -euo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 WORK=$LAB/work
@@ -18,7 +19,7 @@ VDISK=$WORK/vdisk-$$.img   # a 256 MiB sparse virtio-blk disk: an O_DIRECT targe
 if [ "$FRESH" = 1 ]; then rm -f "$IMG"; fi
 [ -e "$IMG" ] || truncate -s "$NVDIMM_SIZE" "$IMG"
 truncate -s 256M "$VDISK"
-cleanup() { rm -f "$VDISK"; [ "$FRESH" = 1 ] && rm -f "$IMG"; }
+cleanup() { rm -f "$VDISK"; if [ "$FRESH" = 1 ]; then rm -f "$IMG"; fi; }
 trap cleanup EXIT
 set -x
 timeout --foreground "$TIMEOUT" qemu-system-x86_64 -nodefaults -no-user-config -display none \

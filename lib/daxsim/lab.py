@@ -282,6 +282,90 @@ def kmem_predictions(params: dict, measured: dict) -> dict:
                                   measured["block_size"])}
 
 
+# --- the committed results as tables (the chapter) -----------------------------------
+
+def load_results(results: Path | str = RESULTS_DIR) -> dict[str, dict]:
+    """Every committed result, by experiment name."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(Path(results).glob("*.json"))}
+
+
+def ns_cost_table(results: Path | str = RESULTS_DIR):
+    """One row per memmap-cost experiment: measured, daxsim's model, model + kernel (MiB)."""
+    import pandas as pd
+    rows = []
+    for name, r in load_results(results).items():
+        if r["test"] != "ns_cost":
+            continue
+        p, m, pr = r["params"], r["measured"], r["predicted"]
+        rows.append({
+            "mode": p["mode"], "map": p["map"], "size": p["size"], "align": p["align"],
+            "DRAM measured": m["dram_consumed"] / MiB,
+            "DRAM daxsim": pr["model"]["memmap_dram_bytes"] / MiB,
+            "DRAM daxsim+kernel": pr["kernel"]["memmap_dram_bytes"] / MiB,
+            "lost measured": m["capacity_lost"] / MiB,
+            "lost daxsim": pr["model"]["capacity_lost"] / MiB,
+            "lost daxsim+kernel": pr["kernel"]["capacity_lost"] / MiB,
+            "create (ms, TCG)": m["create_ms"],
+        })
+    return pd.DataFrame(rows).sort_values(["mode", "map", "align", "size"], ignore_index=True)
+
+
+def ns_cost_long(results: Path | str = RESULTS_DIR):
+    """:func:`ns_cost_table` in long form for a chart: one row per experiment, quantity
+    (DRAM consumed, pmem capacity lost) and source (measured, daxsim, daxsim+kernel)."""
+    import pandas as pd
+    t = ns_cost_table(results)
+    rows = []
+    for _, r in t.iterrows():
+        config = f"{r['mode']} {r['map']} {r['align']}"
+        for q, label in (("DRAM", "DRAM consumed"), ("lost", "pmem capacity lost")):
+            for src in ("measured", "daxsim", "daxsim+kernel"):
+                rows.append({"namespace": config, "size": r["size"], "quantity": label,
+                             "source": "kernel (measured)" if src == "measured" else src,
+                             "MiB": round(r[f"{q} {src}"], 3)})
+    return pd.DataFrame(rows)
+
+
+def kmem_table(results: Path | str = RESULTS_DIR):
+    """One row per kmem experiment: measured against predicted (MiB)."""
+    import pandas as pd
+    rows = []
+    for name, r in load_results(results).items():
+        if r["test"] != "kmem":
+            continue
+        m, pk = r["measured"], r["predicted"]["kernel"]
+        rows.append({
+            "devdax": f"--map={r['params']['map']} {r['params']['size']}",
+            "memmap_on_memory": m["memmap_on_memory"],
+            "RAM added measured": m["ram_added"] / MiB, "RAM added predicted": pk["ram_added"] / MiB,
+            "lost to blocks measured": m["lost_to_block_rounding"] / MiB,
+            "lost to blocks predicted": pk["lost_to_block_rounding"] / MiB,
+            "DRAM taken measured": round(m["dram_consumed"] / MiB, 2),
+            "DRAM taken predicted": round(pk["dram_consumed"] / MiB, 2),
+            "online (ms, TCG)": m["online_ms"],
+        })
+    return pd.DataFrame(rows)
+
+
+def odirect_table(results: Path | str = RESULTS_DIR):
+    """O_DIRECT outcome per buffer (rows) and target (columns): 'ok' when both directions
+    completed and verified, else the errors."""
+    import pandas as pd
+    r = load_results(results)["odirect"]["measured"]
+    rows = [{"buffer": c["buf"], "target": c["target"],
+             "result": "ok" if all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify"))
+             else f"write={c['write']}/{c['wverify']} read={c['read']}/{c['rverify']}"} for c in r["odirect"]]
+    return pd.DataFrame(rows).pivot(index="buffer", columns="target", values="result")
+
+
+def pin_table(results: Path | str = RESULTS_DIR):
+    """Long-term pins (FOLL_LONGTERM) of each buffer: AF_XDP umem and io_uring fixed buffers."""
+    import pandas as pd
+    r = load_results(results)["odirect"]["measured"]["pin"]
+    return pd.DataFrame([{"buffer": b, "AF_XDP umem (XDP_UMEM_REG)": v["xdp"],
+                          "io_uring fixed buffer": v["uring"]} for b, v in r.items()]).set_index("buffer")
+
+
 # --- the runner -----------------------------------------------------------------------
 
 def _versions() -> dict:
