@@ -65,7 +65,7 @@ def bench_data_path(results):
     for preset, ios in (("rand-64k", 16384), ("oltp-4k", 262144)):
         w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
         times = {}
-        for option in ("1a", "0", "1b", "2", "3"):
+        for option in ("1a", "0", "1b", "2", "3", "huge", "nvram"):
             daxsim.run(option, m, w.replace(ios=1000))  # warm: compile or load numba's cache
             times[option] = best(lambda: daxsim.run(option, m, w).wall_s)
         nbytes = ios * w.io_size
@@ -82,6 +82,27 @@ def bench_data_path(results):
             results.append(check(f"option {option} vs 1a, {preset}: time ratio", round(times[option], 4),
                                  round(times["1a"], 4), limit / ratio, 1.0, "s (option vs 1a)",
                                  f"option {option} takes {ratio:.2f}x 1a's time; limit {limit}x"))
+
+
+def bench_stores(results):
+    """Stores and fsync through the mapping (scatter-2b), 4 KiB tracking against 2 MiB."""
+    m = daxsim.Machine("400G", "16G")
+    w = daxsim.Workload.from_preset("scatter-2b", ios=200_000, file_size="4G", seed=1)
+    times = {}
+    for option, kw in (("1a", {}), ("huge", {"page_size": "2M"})):
+        daxsim.run(option, m, w.replace(ios=1000), **kw)
+        holder = {}
+
+        def go():
+            holder["r"] = daxsim.run(option, m, w, **kw)
+            return holder["r"].wall_s
+
+        times[option] = best(go)
+        r = holder["r"]
+        results.append(check(f"stores and fsync (scatter-2b), option {option}", round(w.ios / times[option] / 1e6, 2),
+                             None, 1.0, None, "M stores/s",
+                             f"{r.metrics['bytes_flushed'] >> 20} MiB flushed for {r.metrics['store_bytes'] >> 10} KiB "
+                             f"stored"))
 
 
 def bench_metadata(results):
@@ -165,6 +186,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     results = []
     bench_data_path(results)
+    bench_stores(results)
     bench_metadata(results)
     if not a.quick:
         bench_memmap_populate(results)
