@@ -62,7 +62,7 @@ test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
 	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m "browser or book"
-	lab/setup.sh && $(BIN)/python -m daxsim.lab --smoke --results "$$(mktemp -d)"
+	lab/setup.sh && $(BIN)/python -m daxsim.lab --smoke --results lab/work/smoke
 
 # --- live ------------------------------------------------------------------------------
 

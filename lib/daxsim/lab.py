@@ -455,6 +455,8 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         return run_persistence(exp, results, versions)
     log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp))
     parsed = _checked(exp["name"], log)
+    if exp["test"] == "smoke" and (not parsed["ns"] or parsed.get("other", {}).get("ok") != "pmem"):
+        raise RuntimeError("smoke: the guest created no fsdax namespace with a /dev/pmem block device")
     record = {
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
