@@ -492,6 +492,10 @@ def main(argv=None) -> int:
     ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
     ap.add_argument("--list", action="store_true", help="list the experiments and exit")
     ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
+    def one_line_error(message):
+        print(f"daxsim.lab: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+    ap.error = one_line_error
     args = ap.parse_args(argv)
     exps = [SMOKE] if args.smoke else [e for e in EXPERIMENTS if args.only is None or args.only in e["name"]]
     if args.list:
