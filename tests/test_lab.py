@@ -74,15 +74,15 @@ def test_kernel_matches_daxsim(path):
 
 @pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.stem)
 def test_model_differs_from_kernel_only_where_the_extension_says(path):
-    """daxsim.namespace_layout alone: right except for the two documented kernel effects."""
+    """daxsim.namespace_layout alone: right except for devdax's shared vmemmap (the info
+    block padding to 2 MiB, found by this lab, is in the model now)."""
     rec = load(path)
     p = rec["params"]
     align = parse_size(p["align"])
     model = predictions(p)["model"]
     kernel = predictions(p)["kernel"]
-    padded = align < 2 * MiB                      # memremap_compat_align(): 2 MiB on x86
     compound = p["mode"] == "devdax" and p["map"] == "mem" and align > PAGE_SIZE
-    assert (model["capacity_lost"] == kernel["capacity_lost"]) == (not padded)
+    assert model["capacity_lost"] == kernel["capacity_lost"]
     assert (model["memmap_dram_bytes"] == kernel["memmap_dram_bytes"]) == (not compound)
     assert model["memmap_pmem_bytes"] == kernel["memmap_pmem_bytes"]
 

@@ -62,6 +62,7 @@ def test_numba_path_equals_reference(option, case):
     if option == "huge":
         kw = {"dirty_granularity": extra["dirty_granularity"]}
         machine = machine.replace(align="2M")  # a huge mapping needs a 2 MiB-aligned namespace
+        workload = workload.replace(file_size=-(-workload.file_size // (2 * MiB)) * 2 * MiB)  # in whole huge pages
     if option == "2+guard":
         option, kw = "2", {"guard": True}
     check_against_reference(option, machine, workload, **kw)
@@ -72,7 +73,7 @@ def test_numba_path_equals_reference(option, case):
                                  "r0:16k,t0:16k,w64k:4k,w0:8k"])
 def test_hand_traced_operation_strings(option, ops):
     m = daxsim.Machine("64M", "64M")
-    check_against_reference(option, m, daxsim.Workload(ops=ops, file_size="1M", queue_depth=2))
+    check_against_reference(option, m, daxsim.Workload(ops=ops, file_size="2M", queue_depth=2))
 
 
 RACE = "r0:16k,t0:16k,w64k:4k,w128k:4k"  # the read is in flight when its blocks are punched out
@@ -290,3 +291,8 @@ def test_nvram_keeps_the_memmap_on_pmem_and_counts_its_wear():
     assert r.metrics["memmap_line_writes"] == r.metrics["refcount_ops"] == 10
     assert r.metrics["memmap_line_max_writes"] == 6  # page 1 is referenced by all three I/Os
     assert r.modelled.breakdown["gup"] == pytest.approx(5 / 3 * 118.0)
+
+
+def test_huge_mapping_needs_whole_huge_pages():
+    with pytest.raises(ValueError, match="^file_size: 3 MiB is not a whole number of 2 MiB pages"):
+        daxsim.run("huge", daxsim.Machine("64M", "64M"), daxsim.Workload(ios=4, file_size="3M"))

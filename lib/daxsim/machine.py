@@ -62,19 +62,20 @@ def namespace_layout(size: int, mode: str = "fsdax", map: str = "mem", align: in
                      struct_page_size: int = STRUCT_PAGE_SIZE) -> NamespaceLayout:
     """Lay out a namespace as nd_pfn_init() does.
 
-    ``map="dev"``: offset = ALIGN(8K + struct_page_size * PHYS_PFN(size - 8K), align);
-    ``map="mem"``: offset = ALIGN(8K, align). Then npfns = PHYS_PFN(size - offset).
+    ``map="dev"``: offset = ALIGN(8K + struct_page_size * PHYS_PFN(size - 8K), a);
+    ``map="mem"``: offset = ALIGN(8K, a), with a = max(align, 2 MiB): x86's compatible
+    alignment, as the real-kernel lab measured with --align=4K. Then npfns = PHYS_PFN(size - offset).
     With the memmap in DRAM the kernel maps struct pages for the whole range.
     """
     if mode == "raw":
         return NamespaceLayout(size, "raw", None, align, 0, size // PAGE_SIZE, 0, 0, 0)
     if map == "dev":
         page_map_size = struct_page_size * ((size - INFO_BLOCK_SIZE) // PAGE_SIZE)
-        offset = align_up(INFO_BLOCK_SIZE + page_map_size, align)
+        offset = align_up(INFO_BLOCK_SIZE + page_map_size, max(align, PMD_SIZE))
         npfns = (size - offset) // PAGE_SIZE
         return NamespaceLayout(size, mode, "dev", align, offset, npfns, 0, page_map_size, npfns)
     if map == "mem":
-        offset = align_up(INFO_BLOCK_SIZE, align)
+        offset = align_up(INFO_BLOCK_SIZE, max(align, PMD_SIZE))
         npfns = (size - offset) // PAGE_SIZE
         return NamespaceLayout(size, mode, "mem", align, offset, npfns, memmap_bytes(size), 0, size // PAGE_SIZE)
     raise ValueError(f"map: {map!r} is not one of mem, dev")

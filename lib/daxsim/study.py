@@ -132,7 +132,7 @@ def _warm(option: str) -> None:
     """Compile (or load from numba's cache) the kernels outside any timed region."""
     if option not in _WARM:
         _WARM.add(option)
-        run(option, Machine("64M", "64M"), Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="1M", queue_depth=2))
+        run(option, Machine("64M", "64M"), Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2))
 
 
 def _kernel_state(b: Booted, option: str, pool_pages: int, guard: bool, huge: dict | None = None) -> tuple:
@@ -218,6 +218,9 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     cost = cost if cost is not None else CostModel()
     layout, acct = accounting(option, machine, huge)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
+    if huge and workload.file_size % huge["page_size"]:
+        raise ValueError(f"file_size: {format_size(workload.file_size)} is not a whole number of "
+                         f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages")
     if workload.file_size > layout.npfns * PAGE_SIZE:
         raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
                          f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
