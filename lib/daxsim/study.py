@@ -172,7 +172,7 @@ def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, poo
             np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
             getattr(mod, "ENTRY_TRANSIENT", 0), ost, dirty, drain)
     t0 = time.perf_counter()
-    queue.run(*args)
+    queue.loop(option)(*args)
     return time.perf_counter() - t0, ost
 
 
