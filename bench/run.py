@@ -151,7 +151,8 @@ def bench_6tib(results, ios):
 import json, daxsim
 m = daxsim.Machine("6T", "128G", memmap="pmem")
 r = daxsim.run("1a", m, daxsim.Workload(ios={ios}, file_size="5T", seed=1))
-peak = [int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+from daxsim.memory import host_peak_rss_bytes
+peak = host_peak_rss_bytes()
 print(json.dumps({{"peak": peak, "ok": r.feasible,
                    "verified": r.metrics["verified_bytes"], "wall": r.wall_s}}))
 """

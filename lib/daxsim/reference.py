@@ -346,4 +346,4 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
     return ReferenceResult(c, {k: bytes(v) for k, v in pmem.items()}, {k: bytes(v) for k, v in dev.items()})
 
 
-__all__ = ["run_reference", "ReferenceResult", "pattern_page", "OP_READ"]
+__all__ = ["run_reference", "ReferenceResult", "pattern_page"]
