@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import daxsim
 from daxsim.metrics import COUNTERS
 from daxsim.reference import run_reference
-from daxsim.units import KiB, MiB, PAGE_SIZE
+from daxsim.units import MiB, PAGE_SIZE
 
 OPTIONS = list(daxsim.OPTIONS)  # 0, 1a, 1b, 2, 3, huge, nvram and the ideal bound
 SAFE = [o for o in OPTIONS if o != "2"]

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from .machine import namespace_layout
-from .units import GiB, KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
+from .units import KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
 
 LAB_DIR = Path(__file__).resolve().parents[2] / "lab"
 RESULTS_DIR = LAB_DIR / "results"

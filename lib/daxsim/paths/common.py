@@ -14,7 +14,7 @@ from ..machine import IDLE_REFCOUNT
 from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
 from ..daxfs import F_PTE, dax_fault
 from ..metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
-from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+from ..units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 
 # Scalars of an option's state (``ost[0]`` in paths.queue), by index.
 M_MEMMAP_BASE = 0  # pfn of memmap[0]

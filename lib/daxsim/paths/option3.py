@@ -25,8 +25,8 @@ ENTRY_BYTES = 16  #: struct phys_vec: physical address, length
 @njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Build the extent list (one entry per physically contiguous run); returns its length."""
-    ex_addr, ex_pages, ex_len, ex_dev = b0, b1, b2, b3
-    # entries: pmem byte address, pages covered, bytes, device offset
+    ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
+    # entries: pmem byte address, bytes, device offset
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -42,10 +42,8 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
         addr = (v - 1 - pmem_base_pfn) * PAGE_SIZE + in_page
         if addr == last_end:
             ex_len[base + n - 1] += seg
-            ex_pages[base + n - 1] += 1
         else:
             ex_addr[base + n] = addr
-            ex_pages[base + n] = 1
             ex_len[base + n] = seg
             ex_dev[base + n] = pos
             n += 1
@@ -62,7 +60,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 @njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA each extent in one burst; drop the extent references."""
-    ex_addr, ex_pages, ex_len, ex_dev = b0, b1, b2, b3
+    ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
     moved = 0
     for k in range(base, base + n):
         if data:
