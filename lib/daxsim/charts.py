@@ -34,11 +34,12 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "RENDERER",
     "MAX_ROWS",
+    "RENDERER",
+    "bar_breakdown",
     "enable_book_renderer",
     "grid_chart",
-    "bar_breakdown",
+    "timeline_chart",
 ]
 
 #: Name of the altair renderer registered by :func:`enable_book_renderer`.
@@ -473,3 +474,103 @@ def bar_breakdown(
 def _tooltip_titles(columns, titles):
     for c in dict.fromkeys(columns):
         yield c, titles.get(c) or c
+
+
+def timeline_chart(
+    df: pd.DataFrame,
+    when: str,
+    lane: str,
+    color: str | None = None,
+    *,
+    title: str,
+    highlight: str | None = None,
+    upto: str | None = None,
+    lane_order: Sequence[str] | None = None,
+    lane_title: str | None = None,
+    color_title: str | None = None,
+    upto_title: str | None = None,
+    tooltip: Sequence[str] | Mapping[str, str] | None = None,
+    width: int = 560,
+    height: int | None = None,
+) -> alt.Chart:
+    """Events as points along time, one row (lane) per category, offline-interactive.
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per event; at most :data:`MAX_ROWS` rows.
+    when : str
+        Column of ISO dates (``"2015-08-27"``): the x axis, fixed to whole years.
+    lane : str
+        Column whose values are the rows of the timeline, in *lane_order* if given.
+    color : str, optional
+        Column coloured by (e.g. the kind of event).
+    highlight : str, optional
+        Column bound to a dropdown of ``"all"`` and its values: rows with the picked
+        value are drawn solid, the others faint.
+    upto : str, optional
+        Numeric column (e.g. ``"year"``) bound to a slider: only rows whose value is at
+        most the slider's are drawn. The slider starts at the largest value.
+    tooltip : list of str, or dict column -> title, optional
+        Columns in the tooltip (default: *when*, *lane*, *color*).
+    """
+    tips = _labels(tooltip) or {c: c for c in (when, lane, color) if c}
+    _check_columns(df, [c for c in (when, lane, color, highlight, upto) if c] + list(tips))
+    if len(df) > MAX_ROWS:
+        raise ValueError(f"df has {len(df)} rows; keep it <= {MAX_ROWS}")
+    dates = pd.to_datetime(df[when], format="ISO8601", errors="coerce")
+    if dates.isna().any():
+        bad = df[when][dates.isna()].iloc[0]
+        raise ValueError(f"when: column {when!r} holds {bad!r}, not an ISO date (YYYY-MM-DD)")
+    lanes = list(lane_order) if lane_order else sorted(df[lane].unique().tolist())
+    missing = sorted(set(df[lane]) - set(lanes))
+    if missing:
+        raise ValueError(f"lane_order: {missing} are in column {lane!r} but not in lane_order {lanes}")
+    keep = list(dict.fromkeys([c for c in (when, lane, color, highlight, upto) if c] + list(tips)))
+    first, last = dates.min().year, dates.max().year
+    enc = {
+        "x": alt.X(when, type="temporal", title=None,
+                   scale=alt.Scale(domain=[alt.DateTime(year=first, month=1, date=1),
+                                           alt.DateTime(year=last, month=12, date=31)]),
+                   axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1}, labelAngle=0)),
+        "y": alt.Y(lane, type="nominal", title=lane_title or lane, sort=lanes, scale=alt.Scale(domain=lanes)),
+        "tooltip": [alt.Tooltip(c, title=t) for c, t in tips.items()],
+    }
+    if color:
+        enc["color"] = alt.Color(color, type="nominal", title=color_title or color,
+                                 legend=alt.Legend(orient="bottom", direction="horizontal"))
+    params, filters, shown = [], [], []
+    if upto:
+        if not pd.api.types.is_numeric_dtype(df[upto]):
+            raise ValueError(f"upto: column {upto!r} must be numeric")
+        lo, hi = _py(df[upto].min()), _py(df[upto].max())
+        if lo == hi:
+            raise ValueError(f"upto: column {upto!r} needs at least 2 distinct values")
+        name = _param_name(upto)
+        params.append(alt.param(name=name, value=hi, bind=alt.binding_range(
+            min=lo, max=hi, step=1, name=(upto_title or upto) + " ")))
+        filters.append(f"datum[{_js(upto)}] <= {name}")
+        shown.append(f"'up to ' + {name}")
+    if highlight:
+        name = _param_name(highlight)
+        values = sorted(df[highlight].dropna().unique().tolist(), key=str)
+        if highlight == lane:
+            values = [v for v in lanes if v in values]
+        params.append(alt.param(name=name, value="all", bind=alt.binding_select(
+            options=["all", *[_py(v) for v in values]],
+            name=((lane_title or lane) if highlight == lane else highlight) + " ")))
+        enc["opacity"] = alt.condition(f"{name} == 'all' || datum[{_js(highlight)}] == {name}",
+                                       alt.value(1.0), alt.value(0.12))
+        shown.append(f"'highlight: ' + {name}")
+    # events on the same day of the same lane sit side by side, not on top of each other
+    # (with an offset the lanes become bands, and the offset is measured from a band's top)
+    height = height or max(160, 34 * len(lanes))
+    band = height / len(lanes)
+    group = df.groupby([lane, when])
+    spread = group.cumcount() - (group[lane].transform("size") - 1) / 2
+    data = df[keep].assign(**{"(same day)": spread})
+    enc["yOffset"] = alt.YOffset("(same day)", type="quantitative",
+                                 scale=alt.Scale(domain=[-2, 2], range=[0.1 * band, 0.9 * band]))
+    chart = alt.Chart(data).mark_point(filled=True, size=110).encode(**enc)
+    return _finish(chart, title, params, filters, shown, {}, width, height)
+
