@@ -280,37 +280,50 @@ def events_frame(events=EVENTS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def scorecard(events: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per option, in the book's order: how many events, how many merged into Linux,
+    posted as code, or set back, and the first and latest dates."""
+    df = events_frame() if events is None else events
+    rows = []
+    for o in OPTIONS:
+        e = df[df["option"] == o]
+        kinds = e["kind"].value_counts()
+        rows.append({"option": OPTION_TEXT[o], "events": len(e), **{k: int(kinds.get(k, 0)) for k in KINDS},
+                     "first": e["date"].iloc[0] if len(e) else "—", "latest": e["date"].iloc[-1] if len(e) else "—"})
+    return pd.DataFrame(rows).set_index("option")
+
+
 # --------------------------------------------------------------------------- the numbers
 
-#: the kernel's published figures: (topic, quantity, value, unit, source, what the source says)
+#: the kernel's published figures: (topic, quantity, value, unit, source, what the source says, short label)
 #: GB/TB in a source are read as GiB/TiB, as the kernel's own 1/64 arithmetic does
 PUBLISHED = (
     ("memmap size", "memmap share of memory, 4 KiB pages", 1 / 64, "ratio", "linuxdoc2024memoryhotplug",
-     "the memory map is \"usually 1/64ths of memory\""),
+     "the memory map is \"usually 1/64ths of memory\"", "memmap / memory"),
     ("memmap size", "memmap for 400 GB", 6.4 * GiB, "bytes", "wilcox2015overhead",
-     "\"a 400GB DIMM ... occupies 6.4GB\" (2015, rounded)"),
+     "\"a 400GB DIMM ... occupies 6.4GB\" (2015, rounded)", "400 GB"),
     ("memmap size", "memmap for 1 TB", 16 * GiB, "bytes", "ndctl2024createnamespace",
-     "\"64-bytes per 4K (16GB per 1TB) on x86\""),
-    ("memmap size", "memmap for 2 TB", 32 * GiB, "bytes", "oracle2021structpage", "32 GB per 2 TB"),
+     "\"64-bytes per 4K (16GB per 1TB) on x86\"", "1 TB"),
+    ("memmap size", "memmap for 2 TB", 32 * GiB, "bytes", "oracle2021structpage", "32 GB per 2 TB", "2 TB"),
     ("memmap size", "memmap for 4 TB of PMEM", 64 * GiB, "bytes", "linux2022kmsanstructpage",
-     "\"4TB of PMEM consumes 64GB of space just for 'struct page'\""),
-    ("memmap size", "memmap for 8 TB", 128 * GiB, "bytes", "oracle2021structpage", "128 GB per 8 TB"),
+     "\"4TB of PMEM consumes 64GB of space just for 'struct page'\"", "4 TB"),
+    ("memmap size", "memmap for 8 TB", 128 * GiB, "bytes", "oracle2021structpage", "128 GB per 8 TB", "8 TB"),
     ("vmemmap savings", "HVO: vmemmap pages freed per 2 MiB page", 7, "pages", "linuxdoc2024vmemmapdedup",
-     "8 vmemmap pages, 7 freed"),
+     "8 vmemmap pages, 7 freed", "HVO, 2 MiB"),
     ("vmemmap savings", "HVO: vmemmap pages freed per 1 GiB page", 4095, "pages", "linuxdoc2024vmemmapdedup",
-     "4,096 vmemmap pages, PAGE_SIZE - 1 = 4,095 freed"),
+     "4,096 vmemmap pages, PAGE_SIZE - 1 = 4,095 freed", "HVO, 1 GiB"),
     ("vmemmap savings", "device-dax dedup: memmap per TB, 2 MiB pages", 4 * GiB, "bytes", "linux2022devdaxdedup",
-     "\"with 2M pages we lose 4G instead of 16G\""),
+     "\"with 2M pages we lose 4G instead of 16G\"", "dedup, 2 MiB"),
     ("vmemmap savings", "device-dax dedup: memmap per TB, 1 GiB pages", 40 * MiB, "bytes", "linux2022devdaxdedup",
-     "\"with 1G pages ... 40MB instead of 16G\""),
+     "\"with 1G pages ... 40MB instead of 16G\"", "dedup, 1 GiB"),
     ("GUP cost", "pin 16 GiB of device-dax, memmap in DRAM", 59e-3, "s", "martins2022gup",
-     "gup_test: 59 ms for 4 Mi pages"),
+     "gup_test: 59 ms for 4 Mi pages", "pin, DRAM"),
     ("GUP cost", "pin 16 GiB of device-dax, memmap on pmem (altmap)", 494e-3, "s", "martins2022gup",
-     "gup_test: 494 ms for 4 Mi pages"),
-    ("GUP cost", "unpin 16 GiB, memmap in DRAM", 71e-3, "s", "martins2022gup", "71 ms for 4 Mi pages"),
-    ("GUP cost", "unpin 16 GiB, memmap on pmem (altmap)", 525e-3, "s", "martins2022gup", "525 ms for 4 Mi pages"),
+     "gup_test: 494 ms for 4 Mi pages", "pin, altmap"),
+    ("GUP cost", "unpin 16 GiB, memmap in DRAM", 71e-3, "s", "martins2022gup", "71 ms for 4 Mi pages", "unpin, DRAM"),
+    ("GUP cost", "unpin 16 GiB, memmap on pmem (altmap)", 525e-3, "s", "martins2022gup", "525 ms for 4 Mi pages", "unpin, altmap"),
     ("GUP cost", "unpin 16 GiB of 2 MiB compound pages, memmap in DRAM", 22e-3, "s", "martins2022gup",
-     "22 ms for 4 Mi pages"),
+     "22 ms for 4 Mi pages", "unpin, compound"),
 )
 
 #: relative tolerance within which daxsim should meet each figure (None: not expected to agree)
@@ -370,14 +383,14 @@ def _show(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-def _row(topic, quantity, kernel, daxsim, unit, source, says, tolerance, how):
+def _row(topic, quantity, kernel, daxsim, unit, source, says, tolerance, how, label=None):
     ratio = daxsim / kernel
     return {
         "topic": topic, "quantity": quantity, "kernel": _show(kernel, unit), "daxsim": _show(daxsim, unit),
         "kernel_value": float(kernel), "daxsim_value": float(daxsim), "unit": unit,
         "ratio": ratio, "tolerance": tolerance,
         "agrees": None if tolerance is None else bool(abs(ratio - 1) <= tolerance),
-        "source": source, "source_says": says, "daxsim_how": how,
+        "source": source, "source_says": says, "daxsim_how": how, "label": label or quantity,
     }
 
 
@@ -398,14 +411,37 @@ def published_vs_daxsim(init_placement: str = "dram", hardware: str = "optane-pm
     """
     ours = _daxsim_values()
     rows = [_row(topic, q, value, ours[q], unit, src, says, TOLERANCE.get(q, 0.0 if topic != "GUP cost" else 0.01),
-                 _HOW[topic])
-            for topic, q, value, unit, src, says in PUBLISHED]
+                 _HOW[topic], label)
+            for topic, q, value, unit, src, says, label in PUBLISHED]
     ns = memmap_init_ns_per_page(init_placement, hardware_profile(hardware), CostModel())
-    for _, r in grids.published_init_rates().iterrows():
+    rates = grids.published_init_rates()
+    series = rates["series"].where(rates["series"] != "").ffill()
+    for (_, r), who in zip(rates.iterrows(), series):
         rows.append(_row("memmap init", r["measurement"], r["reported_s"], r["pages"] * ns / 1e9, "s",
                          r["source"], f"{r['reported_s']:g} s for {r['pages']:,} struct pages", None,
-                         f"struct pages x memmap_init_ns_per_page({init_placement!r}) = {ns:.1f} ns"))
+                         f"struct pages x memmap_init_ns_per_page({init_placement!r}) = {ns:.1f} ns",
+                         " ".join([who, *_init_tags(r["measurement"])])))
     return pd.DataFrame(rows)
+
+
+def _init_tags(measurement: str) -> list[str]:
+    """The namespace mode and kernel release a published init measurement names."""
+    return [t for t in ("fsdax", "devdax", "v7.1-rc3", "v7.2-rc1") if t in measurement]
+
+
+def side_by_side(numbers: pd.DataFrame) -> pd.DataFrame:
+    """:func:`published_vs_daxsim` as the book shows it: kernel and daxsim beside each
+    other, the ratio, the tolerance and the verdict in words."""
+    verdict = {True: "yes", False: "NO"}
+    return pd.DataFrame({
+        "topic": numbers["topic"], "figure": numbers["quantity"],
+        "the kernel's": numbers["kernel"], "daxsim's": numbers["daxsim"],
+        "daxsim ÷ kernel": numbers["ratio"].round(3),
+        "tolerance": [("exact" if t == 0 else f"± {t:.0%}") if pd.notna(t) else "shown for scale"
+                      for t in numbers["tolerance"]],
+        "agree": [verdict.get(a, "—") for a in numbers["agrees"]],
+        "source": numbers["source"],
+    })
 
 
 def lab_vs_daxsim(results=None) -> pd.DataFrame:
@@ -433,4 +469,6 @@ __all__ = [
     "midpoint",
     "parse_date",
     "published_vs_daxsim",
+    "scorecard",
+    "side_by_side",
 ]
