@@ -1,0 +1,193 @@
+"""The explorer's comparison: chosen options on one machine and workload, as rows and a chart.
+
+:func:`compare_specs` runs option specs (``"2+guard"`` is option 2 with its filesystem
+range lock) on one machine and workload; :func:`comparison_frame` turns the results into
+one row per option with what the explorer shows: the **DRAM held** (memmap in DRAM plus
+the peak of transient structures plus, for huge pages tracked per 4 KiB, the dirty
+bitmap), the modelled time per I/O, and a **status**: ``feasible``, ``hazard`` (the run
+corrupted data: option 2's truncate/DMA race) or ``infeasible`` (with the kernel's
+reason; the DRAM held is then what the option would need). Nothing is dropped.
+
+:func:`explorer_grid` precomputes that frame over a small grid at build time, and
+:func:`explorer_chart` draws it (DRAM held against time per I/O) with the grid's
+parameters bound to sliders and dropdowns, so the static book's page stays interactive;
+the live explorer (:func:`daxsim.widgets.live_explorer`) draws the same chart for one point.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import charts
+from .hardware import DEFAULT_HARDWARE
+from .machine import Machine
+from .paths import OPTIONS
+from .study import run
+from .units import MiB, format_size, parse_size
+from .workload import PRESETS, Workload
+
+__all__ = [
+    "SPECS",
+    "STATUSES",
+    "compare_specs",
+    "comparison_frame",
+    "explorer_chart",
+    "explorer_grid",
+    "parse_spec",
+    "spec_label",
+]
+
+#: what the explorer compares: every option, and option 2 with its range lock
+SPECS = ("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram")
+#: a row's status, in the order the chart's legend lists them
+STATUSES = ("feasible", "hazard: corrupted data", "infeasible")
+
+
+def parse_spec(spec) -> tuple[str, bool]:
+    """``"2+guard"`` -> ``("2", True)``; ``"1a"`` -> ``("1a", False)``."""
+    spec = str(spec)
+    option, guard = (spec.removesuffix("+guard"), True) if spec.endswith("+guard") else (spec, False)
+    if option not in OPTIONS or option == "ideal" or (guard and option != "2"):
+        raise ValueError(f"options: {spec!r} is not an option; accepted: {', '.join(SPECS)}")
+    return option, guard
+
+
+def spec_label(spec) -> str:
+    """The row label: ``"option 2 + guard"``."""
+    option, guard = parse_spec(spec)
+    return f"option {option}" + (" + guard" if guard else "")
+
+
+def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_HARDWARE, cost=None,
+                  data: bool = True, pool_pages: int | None = None, huge: dict | None = None) -> list:
+    """Run every spec in ``specs`` on the same machine and workload (see :func:`daxsim.run`).
+
+    ``pool_pages`` goes to option 1b only, ``huge`` (page_size, memmap_variant,
+    dirty_granularity) to option huge only. An empty ``specs`` is an error.
+    """
+    specs = [str(s) for s in specs]
+    if not specs:
+        raise ValueError(f"options: none chosen; accepted: any of {', '.join(SPECS)}")
+    results = []
+    for spec in specs:
+        option, guard = parse_spec(spec)
+        results.append(run(option, machine, workload, hardware=hardware, cost=cost, data=data, guard=guard,
+                           pool_pages=pool_pages if option == "1b" else None,
+                           **((huge or {}) if option == "huge" else {})))
+    return results
+
+
+def _dram_held(m: dict) -> int:
+    return int(m["memmap_dram_bytes"] + m["transient_dram_peak_bytes"] + m.get("dirty_tracking_bytes", 0))
+
+
+def comparison_frame(results) -> pd.DataFrame:
+    """One row per result: the option, its status, DRAM held and modelled time per I/O.
+
+    Columns: ``option`` (label), ``status`` (one of :data:`STATUSES`), ``reason``,
+    ``per_io_ns`` (NaN when infeasible), ``dram_held_bytes``, ``dram_held_mib``,
+    ``memmap_dram_bytes``, ``memmap_pmem_bytes``, ``transient_dram_peak_bytes``,
+    ``bytes_cpu_copied``, ``truncates``, ``truncate_waits``, ``corrupted_bytes``,
+    ``dram_bytes`` (installed) and ``pmem_bytes``.
+    """
+    rows = []
+    for r in results:
+        m = r.metrics
+        if not r.feasible:
+            status = STATUSES[2]
+        elif m["corrupted_bytes"]:
+            status = STATUSES[1]
+        else:
+            status = STATUSES[0]
+        held = _dram_held(m)
+        rows.append({
+            "option": f"option {r.option}" + (" + guard" if r.guard else ""),
+            "status": status,
+            "reason": r.reason if not r.feasible else "",
+            "per_io_ns": r.modelled.per_io_ns if r.feasible else np.nan,
+            "dram_held_bytes": held,
+            "dram_held_mib": held / MiB,
+            "memmap_dram_bytes": int(m["memmap_dram_bytes"]),
+            "memmap_pmem_bytes": int(m["memmap_pmem_bytes"]),
+            "transient_dram_peak_bytes": int(m["transient_dram_peak_bytes"]),
+            "bytes_cpu_copied": int(m["bytes_cpu_copied"]),
+            "truncates": int(m["truncates"]),
+            "truncate_waits": int(m["truncate_waits"]),
+            "corrupted_bytes": int(m["corrupted_bytes"]),
+            "dram_bytes": r.machine.dram,
+            "pmem_bytes": r.machine.pmem,
+        })
+    return pd.DataFrame(rows)
+
+
+def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G", "1T"),
+                  hardware=("ddr4-2666", "optane-pmem-100", "nvdimm-n", "cxl-expander"),
+                  workloads=("rand-4k", "oltp-4k", "seq-1m"), truncate_rates=(0.0, 0.1), ios=128,
+                  byte_budget="2M", file_size="64M", seed=1) -> pd.DataFrame:
+    """:func:`comparison_frame` at every grid point (the static book's explorer).
+
+    The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
+    what fits in ``byte_budget`` (never below one queue), data copied and checked (the
+    truncate/DMA hazard only shows in the bytes). Adds the columns ``pmem``, ``dram``
+    (labels such as ``"400 GiB"``), ``pmem_gib``, ``hardware``, ``workload``,
+    ``truncate_rate`` and ``ios``.
+    """
+    budget = parse_size(byte_budget, "byte_budget")
+    huge = "huge" in [str(s) for s in specs]
+    frames = []
+    for pm, dr, wl, tr in itertools.product(pmem_sizes, dram_sizes, workloads, truncate_rates):
+        machine = Machine(pmem=pm, dram=dr, align="1G" if huge else "2M")
+        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[wl]}
+        n = max(preset["queue_depth"], min(int(ios), budget // preset["io_size"]))
+        w = Workload.from_preset(wl, ios=n, file_size=file_size, seed=seed, truncate_rate=tr)
+        for hw in hardware:
+            df = comparison_frame(compare_specs(specs, machine, w, hardware=hw))
+            frames.append(df.assign(pmem=format_size(machine.pmem), dram=format_size(machine.dram),
+                                    pmem_gib=machine.pmem / 2**30, hardware=hw, workload=wl, truncate_rate=tr, ios=n))
+    return pd.concat(frames, ignore_index=True)
+
+
+def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
+                   width: int = 480, height: int = 300) -> alt.Chart:
+    """DRAM held (x, MiB, symlog) against modelled time per I/O (y), one point per option.
+
+    Shape gives the status: hazards are triangles; infeasible options have no time and
+    are drawn as crosses along the top of the chart, at the DRAM they would need. The
+    y domain is the whole frame's, so moving a bound control moves the points.
+    ``sliders``, ``dropdowns`` and ``defaults`` bind columns as in
+    :func:`daxsim.charts.grid_chart`.
+    """
+    sliders, dropdowns = charts._labels(sliders), charts._labels(dropdowns)
+    charts._check_columns(df, ["option", "status", "per_io_ns", "dram_held_mib", *sliders, *dropdowns])
+    if len(df) > charts.MAX_ROWS:
+        raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
+    times = df["per_io_ns"].dropna()
+    top = float(times.max()) * 1.12 if len(times) else 1.0
+    plot = df.assign(
+        y=df["per_io_ns"].fillna(top),
+        time=[f"{t:,.0f} ns" if np.isfinite(t) else "none: infeasible" for t in df["per_io_ns"]],
+        held=[format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
+        why=df["reason"].where(df["reason"] != "", df["status"]),
+    )
+    keep = list(dict.fromkeys(["option", "status", "y", "time", "held", "why", "dram_held_mib", *sliders,
+                               *dropdowns]))
+    data, params, filters, shown, readouts = charts._bind(plot[keep], sliders, dropdowns, defaults or {})
+    x_max = max(float(df["dram_held_mib"].max()), 1.0) * 1.5
+    base = alt.Chart(data).mark_point(filled=True, size=90, opacity=0.9).encode(
+        x=alt.X("dram_held_mib", type="quantitative", title="DRAM held: memmap + transient peak (MiB, symlog)",
+                scale=alt.Scale(type="symlog", domain=[0, x_max])),
+        y=alt.Y("y", type="quantitative", title="modelled time per I/O (ns)", scale=alt.Scale(domain=[0, top * 1.04])),
+        color=alt.Color("option", type="nominal", title="option",
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=480)),
+        shape=alt.Shape("status", type="nominal", title="status",
+                        scale=alt.Scale(domain=list(STATUSES), range=["circle", "triangle-up", "cross"]),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+        tooltip=[alt.Tooltip("option"), alt.Tooltip("status"), alt.Tooltip("time", title="modelled time per I/O"),
+                 alt.Tooltip("held", title="DRAM held"), alt.Tooltip("why", title="why"),
+                 *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()]],
+    )
+    return charts._finish(base, title, params, filters, shown, readouts, width, height)
