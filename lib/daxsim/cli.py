@@ -1,4 +1,4 @@
-"""python -m daxsim run | compare: the emulator from the command line.
+"""python -m daxsim run | compare | sweep: the emulator from the command line.
 
 Every run prints its parameters first (seed included), so any output can be reproduced.
 Bad input exits with status 2 and one line that names the parameter, the value and what
@@ -16,6 +16,7 @@ from .machine import MEMMAP_PLACEMENTS, Machine
 from .paths import OPTIONS
 from .report import text_report
 from .study import run
+from .units import format_size
 from .workload import DEFAULT_PRESET, PRESETS, Workload
 
 
@@ -67,7 +68,81 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--options", default=",".join(designs),
                    help=f"comma-separated options (default: {', '.join(designs)}; 'ideal' is the bound)")
     _common(c)
+    s = sub.add_parser("sweep", help="run every point of a parameter grid, in parallel, into a CSV or Parquet table")
+    s.add_argument("--grid", help="a TOML or YAML file: parameter = value or list (flags given too override it)")
+    for axis, text in _SWEEP_FLAGS.items():
+        s.add_argument("--" + axis.replace("_", "-"), help=f"comma-separated {text}")
+    s.add_argument("--no-data", action="store_true", help="metadata only: move no bytes (corruption is not checked)")
+    s.add_argument("--out", help="write the table here (.csv, or .parquet with pyarrow); resumes an interrupted "
+                                 "sweep; default: CSV on stdout")
+    s.add_argument("--jobs", type=int, help="worker processes (default: every core)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     return p
+
+
+#: sweep axes that take a comma-separated list on the command line
+_SWEEP_FLAGS = {
+    "option": f"options (default: all of {', '.join(o for o in OPTIONS if o != 'ideal')})",
+    "pmem": "pmem sizes, e.g. 8G,400G,6T",
+    "dram": "DRAM sizes, e.g. 16G,1T",
+    "memmap": "memmap placements: dram, pmem",
+    "hardware": f"hardware profiles: {', '.join(HARDWARE)}",
+    "workload": f"workload presets: {', '.join(PRESETS)} (operation strings: in a --grid file)",
+    "ios": "numbers of I/Os per point",
+    "truncate_rate": "truncate rates, 0..1",
+    "seed": "seeds",
+}
+
+
+def _sweep_list(axis: str, text: str) -> list:
+    """One flag's comma-separated values, numbers converted (the sweep checks ranges)."""
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise ValueError(f"{axis}: {text!r} has an empty item; give a comma-separated list like 8G,400G")
+    if axis == "workload" and any(":" in t for t in items):
+        raise ValueError(f"workload: {text!r}: operation strings contain commas; put them in a --grid file")
+    if axis in ("ios", "seed", "truncate_rate"):
+        conv = float if axis == "truncate_rate" else int
+        out = []
+        for t in items:
+            try:
+                out.append(conv(t))
+            except ValueError:
+                kind = "a number between 0 and 1" if axis == "truncate_rate" else "an integer"
+                raise ValueError(f"{axis}: {t!r} is not {kind}") from None
+        return out
+    return items
+
+
+def sweep_main(a) -> int:
+    """``python -m daxsim sweep``: the grid from --grid and the flags, the table to --out or stdout."""
+    from .sweep import check_jobs, check_out, normalise_grid, points, read_grid_file, sweep
+
+    try:
+        grid = read_grid_file(a.grid) if a.grid else {}
+        for axis in _SWEEP_FLAGS:
+            if getattr(a, axis) is not None:
+                grid[axis] = _sweep_list(axis, getattr(a, axis))
+        if a.no_data:
+            grid["data"] = [False]
+        g = normalise_grid(grid)
+        n = len(points(grid))
+        check_jobs(a.jobs)
+        if a.out:
+            check_out(a.out)
+        shown = " ".join(f"{k}={','.join(format_size(x) if k in ('pmem', 'dram') else str(x) for x in v)}"
+                         for k, v in g.items())
+        print(f"ARG {shown} jobs={a.jobs or 'all'} out={a.out or '-'} points={n}", file=sys.stderr)
+        df = sweep(grid, jobs=a.jobs, out=a.out, progress=not a.quiet)
+    except ValueError as e:
+        print(f"daxsim: error: {e}", file=sys.stderr)
+        return 2
+    print(f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations), "
+          f"{df.attrs['reused']} already in {a.out}" if a.out else
+          f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations)", file=sys.stderr)
+    if not a.out:
+        df.to_csv(sys.stdout, index=False)
+    return 0
 
 
 def workload_from_args(a) -> Workload:
@@ -86,6 +161,8 @@ def workload_from_args(a) -> Workload:
 
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
+    if a.command == "sweep":
+        return sweep_main(a)
     try:
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)

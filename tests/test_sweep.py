@@ -1,0 +1,201 @@
+"""Sweeps: one row per grid point, re-modelling per hardware, worker processes, resume."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import daxsim
+import pandas as pd
+import pytest
+from daxsim import sweep as sw
+from daxsim.hardware import HARDWARE
+
+SMALL = {"option": ["0", "1a", "2"], "pmem": ["8G", "6T"], "dram": ["16G"],
+         "hardware": ["optane-pmem-100", "cxl-expander"], "workload": ["rand-4k"], "ios": [40], "seed": [1]}
+
+
+def cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "daxsim", "sweep", *args], capture_output=True, text=True,
+                          timeout=600, check=False, **kw)
+
+
+def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.drop(columns="wall_s").reset_index(drop=True),
+                                  b.drop(columns="wall_s").reset_index(drop=True), check_dtype=False)
+
+
+@pytest.mark.parametrize("option", sw.DESIGNS)
+def test_remodel_is_what_a_run_on_that_hardware_gives(option):
+    m = daxsim.Machine("64G", "16G", memmap="dram")
+    w = daxsim.Workload.from_preset("oltp-4k", ios=64, seed=2, truncate_rate=0.05)
+    base = daxsim.run(option, m, w, hardware="optane-pmem-100")
+    for hw in HARDWARE:
+        direct, again = daxsim.run(option, m, w, hardware=hw).to_dict(), sw.remodel(base, hw).to_dict()
+        direct["metrics"].pop("wall_s"), again["metrics"].pop("wall_s")
+        assert again == direct, (option, hw)
+    # the figures really enter the model: option 0 copies through DRAM at the medium's bandwidth
+    if option == "0":
+        assert sw.remodel(base, "cxl-expander").modelled.per_io_ns != base.modelled.per_io_ns
+
+
+def test_one_row_per_point_in_grid_order_infeasible_kept():
+    df = sw.sweep(SMALL, jobs=1)
+    pts = sw.points(SMALL)
+    assert len(df) == len(pts) == 3 * 2 * 2 and list(df.columns) == list(sw.COLUMNS)
+    assert [tuple(r[k] for k in sw.AXES) for r in df.to_dict("records")] == [tuple(p.values()) for p in pts]
+    # hardware only re-models: 6 emulations for 12 points
+    assert df.attrs == {"computed": 12, "reused": 0, "emulations": 6}
+    bad = df[(df.option == "1a") & (df.pmem == 6 * 2**40)]
+    assert len(bad) == 2 and not bad.feasible.any() and bad.per_io_ns.isna().all()
+    assert bad.reason.str.contains("memmap of 6 TiB").all()
+    ok = df[df.feasible]
+    assert len(ok) == 10 and (ok.per_io_ns > 0).all() and (ok.ios_completed == 40).all()
+    parts = [c for c in sw.COLUMNS if c.startswith("ns_")]
+    assert (ok[parts].sum(axis=1) - ok.per_io_ns).abs().max() < 1e-6
+    # the same numbers as a run, under the names run --json prints
+    r = daxsim.run("2", daxsim.Machine("8G", "16G"), daxsim.Workload.from_preset("rand-4k", ios=40, seed=1),
+                   hardware="cxl-expander").to_dict()
+    row = df[(df.option == "2") & (df.pmem == 8 * 2**30) & (df.hardware == "cxl-expander")].iloc[0]
+    for k, v in r["metrics"].items():
+        if k not in ("modelled", "wall_s"):
+            assert row["ios_completed" if k == "ios" else k] == v, k
+    assert row["per_io_ns"] == r["metrics"]["modelled"]["per_io_ns"]
+
+
+def test_every_metric_of_every_option_has_a_column():
+    for o in sw.DESIGNS:
+        r = daxsim.run(o, daxsim.Machine("8G", "16G"), daxsim.Workload(ios=4, file_size="64M"))
+        assert {("ios_completed" if k == "ios" else k) for k in r.metrics} <= set(sw.METRICS), o
+
+
+def test_worker_processes_give_the_same_table_in_the_same_order():
+    one = sw.sweep(SMALL, jobs=1)
+    two = sw.sweep(SMALL, jobs=2)
+    same(one, two)
+
+
+def test_option_2_corruption_is_a_column_not_an_error():
+    df = sw.sweep({"option": ["2", "3"], "pmem": ["8G"], "workload": ["rand-64k"], "ios": [64],
+                   "truncate_rate": [0.0, 0.2], "seed": [1]}, jobs=1)
+    two = df[df.option == "2"].set_index("truncate_rate")
+    assert two.loc[0.2, "truncates"] > 0 and two.loc[0.2, "corrupted_bytes"] > 0 and two.loc[0.0, "corrupted_bytes"] == 0
+    assert (df[df.option == "3"].corrupted_bytes == 0).all() and df.feasible.all()
+
+
+def test_resume_after_a_killed_sweep_computes_only_the_missing_points(tmp_path):
+    """Kill a real sweep partway (SIGKILL, no clean-up), then resume it."""
+    args = ["--option", "0,1a,1b,2,3,huge,nvram", "--pmem", "8G,64G", "--dram", "16G",
+            "--hardware", "optane-pmem-100,nvdimm-n", "--workload", "seq-1m", "--ios", "48", "--seed", "1",
+            "--jobs", "1", "--quiet"]
+    grid = {"option": list(sw.DESIGNS), "pmem": ["8G", "64G"], "dram": ["16G"],
+            "hardware": ["optane-pmem-100", "nvdimm-n"], "workload": ["seq-1m"], "ios": [48], "seed": [1]}
+    total = len(sw.points(grid))
+    out = tmp_path / "sweep.csv"
+    p = subprocess.Popen([sys.executable, "-m", "daxsim", "sweep", *args, "--out", str(out)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        rows = max(0, len(out.read_text().splitlines()) - 1) if out.exists() else 0
+        if rows >= 4 or p.poll() is not None:
+            break
+        time.sleep(0.02)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    p.stderr.close()
+    kept = len(sw._read_csv(out))
+    assert 4 <= kept < total, f"the sweep was not interrupted partway ({kept} of {total} points written)"
+    resumed = sw.sweep(grid, jobs=2, out=out)
+    assert resumed.attrs["reused"] == kept and resumed.attrs["computed"] == total - kept
+    whole = sw.sweep(grid, jobs=1)
+    same(resumed, whole)
+    same(sw.read_table(out), whole)  # the file ends in grid order, complete
+    again = sw.sweep(grid, jobs=2, out=out)
+    assert again.attrs["computed"] == 0 and again.attrs["emulations"] == 0
+    same(again, whole)
+
+
+def test_a_line_cut_short_is_recomputed_and_other_grids_rows_stay(tmp_path):
+    out = tmp_path / "s.csv"
+    first = sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)
+    text = out.read_text()
+    out.write_text(text[:-40])  # the last row cut short, as a kill in the middle of a write leaves it
+    grid = {**SMALL, "option": ["1a"]}
+    df = sw.sweep([{**SMALL, "option": ["2"]}, grid], jobs=1, out=out)
+    assert df.attrs["computed"] == 1 + len(sw.points(grid)) and len(df) == len(first) + len(sw.points(grid))
+    only_1a = sw.sweep(grid, jobs=1, out=out)
+    assert only_1a.attrs["computed"] == 0 and (only_1a.option == "1a").all()
+    on_disk = sw.read_table(out)
+    assert list(on_disk.option) == ["1a"] * 4 + ["2"] * 4  # this grid first, the other grid's rows kept after
+
+
+def test_grid_files_and_flags_agree(tmp_path):
+    toml = tmp_path / "g.toml"
+    toml.write_text('option = ["0", "2"]\npmem = ["8G", "6T"]\ndram = "16G"\nworkload = "rand-4k"\nios = 20\n'
+                    "seed = 1\n")
+    yml = tmp_path / "g.yaml"
+    yml.write_text("option: ['0', '2']\npmem: [8G, 6T]\ndram: 16G\nworkload: rand-4k\nios: 20\nseed: 1\n")
+    a = cli("--grid", str(toml), "--out", str(tmp_path / "a.csv"), "--quiet")
+    b = cli("--grid", str(yml), "--out", str(tmp_path / "b.csv"), "--quiet", "--jobs", "2")
+    c = cli("--option", "0,2", "--pmem", "8G,6T", "--dram", "16G", "--workload", "rand-4k", "--ios", "20",
+            "--seed", "1", "--quiet")
+    assert a.returncode == b.returncode == c.returncode == 0, a.stderr + b.stderr + c.stderr
+    assert a.stderr.startswith("ARG option=0,2 pmem=8 GiB,6 TiB dram=16 GiB")
+    fa, fb = sw.read_table(tmp_path / "a.csv"), sw.read_table(tmp_path / "b.csv")
+    (tmp_path / "c.csv").write_text(c.stdout)
+    fc = sw.read_table(tmp_path / "c.csv")
+    same(fa, fb)
+    same(fa, fc)
+    assert len(fa) == 4
+    flag_wins = cli("--grid", str(toml), "--option", "3", "--quiet")
+    (tmp_path / "d.csv").write_text(flag_wins.stdout)
+    assert flag_wins.returncode == 0 and set(sw.read_table(tmp_path / "d.csv").option) == {"3"}
+
+
+def test_parquet_needs_pyarrow(tmp_path):
+    out = tmp_path / "s.parquet"
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        p = cli("--option", "2", "--out", str(out))
+        assert p.returncode == 2 and p.stderr.count("\n") == 1
+        assert "pyarrow" in p.stderr and "out:" in p.stderr and "Traceback" not in p.stderr
+        with pytest.raises(ValueError, match="pyarrow"):
+            sw.sweep({"option": "2"}, out=out)
+    else:
+        df = sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)
+        same(sw.read_table(out), df)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--option", "0,9"], "option: '9'"),
+    (["--pmem", "8G,lots"], "pmem: 'lots'"),
+    (["--dram", "16G,,1T"], "dram: "),
+    (["--ios", "x"], "ios: 'x'"),
+    (["--ios", "0"], "ios: 0"),
+    (["--seed", "-1"], "seed: -1"),
+    (["--truncate-rate", "2"], "truncate_rate: 2.0"),
+    (["--hardware", "tape"], "hardware: 'tape'"),
+    (["--memmap", "disk"], "memmap: 'disk'"),
+    (["--workload", "w0:4k,r8k:4k"], "workload: "),
+    (["--workload", "nope"], "workload: 'nope'"),
+    (["--grid", "/nonexistent/g.toml"], "grid: "),
+    (["--out", "table.txt"], "out: 'table.txt'"),
+    (["--jobs", "0"], "jobs: 0"),
+])
+def test_bad_input_exits_2_with_one_line(args, needle):
+    p = cli(*args)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.count("\n") == 1 and needle in p.stderr and "Traceback" not in p.stderr, p.stderr
+
+
+def test_bad_grid_file_names_the_parameter(tmp_path):
+    g = tmp_path / "g.toml"
+    g.write_text('pmem = ["8G"]\ncolour = ["blue"]\n')
+    p = cli("--grid", str(g))
+    assert p.returncode == 2 and "grid: unknown parameter 'colour'" in p.stderr and p.stderr.count("\n") == 1
+    with pytest.raises(ValueError, match="truncate_rate: .* presets only"):
+        sw.sweep({"option": "2", "workload": "w0:4k", "truncate_rate": 0.1}, jobs=1)
+    with pytest.raises(ValueError, match="option: an empty list"):
+        sw.points({"option": []})
