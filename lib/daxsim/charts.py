@@ -490,7 +490,7 @@ def timeline_chart(
     color_title: str | None = None,
     upto_title: str | None = None,
     tooltip: Sequence[str] | Mapping[str, str] | None = None,
-    width: int = 560,
+    width: int = 460,
     height: int | None = None,
 ) -> alt.Chart:
     """Events as points along time, one row (lane) per category, offline-interactive.
