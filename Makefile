@@ -76,8 +76,10 @@ lab: $(STAMP)
 	lab/setup.sh
 	$(BIN)/python -m daxsim.lab
 
+# prints one JSON document and saves it (with the machine it ran on) for the book's
+# benchmark appendix; commit bench/results/latest.json after a run on a quiet machine
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --output bench/results/latest.json
 
 clean:
 	rm -rf _build $(VENDOR) .pytest_cache .hypothesis

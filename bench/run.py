@@ -15,16 +15,16 @@ import subprocess
 import sys
 import time
 
+import daxsim
 import numba
 import numpy as np
-
-import daxsim
 from daxsim.machine import Booted
 from daxsim.metrics import new_counters
 from daxsim.paths.common import populate_memmap
 from daxsim.units import GiB
 
 REPS = 3
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def best(fn, reps=REPS):
@@ -52,10 +52,13 @@ def copy_time(nbytes: int, copies: int = 1) -> float:
     return best(go)
 
 
-def check(name, value, baseline, ratio, target, unit, note=""):
+def check(group, label, name, value, baseline, ratio, target, unit, note=""):
+    """One result: ``value`` against ``baseline`` as a ratio where higher is better; it
+    passes when the ratio reaches ``target`` (no target: measured, not judged). ``group``
+    and ``label`` (short, unique in its group) place it in the book's chart."""
     ok = ratio >= target if target is not None else None
-    return {"name": name, "value": value, "baseline": baseline, "ratio": round(ratio, 3), "target": target,
-            "unit": unit, "pass": ok, "note": note}
+    return {"group": group, "label": label, "name": name, "value": value, "baseline": baseline,
+            "ratio": round(ratio, 3), "target": target, "unit": unit, "pass": ok, "note": note}
 
 
 def bench_data_path(results):
@@ -67,19 +70,19 @@ def bench_data_path(results):
         times = {}
         for option in ("1a", "0", "1b", "2", "3", "huge", "nvram"):
             daxsim.run(option, m, w.replace(ios=1000))  # warm: compile or load numba's cache
-            times[option] = best(lambda: daxsim.run(option, m, w).wall_s)
+            times[option] = best(lambda option=option, w=w: daxsim.run(option, m, w).wall_s)
         nbytes = ios * w.io_size
         for option, t in times.items():
             copies = 2 if option == "0" else 1
             tc = copy_time(nbytes, copies)
             what = "twice the copy" if copies == 2 else "np.copyto"
             results.append(check(
-                f"data path, option {option}, {preset} on a 400 GiB DIMM, against {what}", round(nbytes / t / 1e9, 3),
+                f"data path, {preset}", option, f"data path, option {option}, {preset} on a 400 GiB DIMM, against {what}", round(nbytes / t / 1e9, 3),
                 round(nbytes * copies / tc / 1e9, 3), tc / t, targets_copy.get((option, preset)),
                 "GB/s (emulator vs baseline)", f"baseline: {what} over the same {nbytes >> 20} MiB"))
         for option, limit in (("1b", 1.5), ("3", 1.5), ("2", 1.0)):
             ratio = times[option] / times["1a"]
-            results.append(check(f"option {option} vs 1a, {preset}: time ratio", round(times[option], 4),
+            results.append(check(f"options against 1a, {preset}", option, f"option {option} vs 1a, {preset}: time ratio", round(times[option], 4),
                                  round(times["1a"], 4), limit / ratio, 1.0, "s (option vs 1a)",
                                  f"option {option} takes {ratio:.2f}x 1a's time; limit {limit}x"))
 
@@ -93,13 +96,13 @@ def bench_stores(results):
         daxsim.run(option, m, w.replace(ios=1000), **kw)
         holder = {}
 
-        def go():
+        def go(option=option, kw=kw, holder=holder):
             holder["r"] = daxsim.run(option, m, w, **kw)
             return holder["r"].wall_s
 
         times[option] = best(go)
         r = holder["r"]
-        results.append(check(f"stores and fsync (scatter-2b), option {option}", round(w.ios / times[option] / 1e6, 2),
+        results.append(check("stores and fsync", option, f"stores and fsync (scatter-2b), option {option}", round(w.ios / times[option] / 1e6, 2),
                              None, 1.0, None, "M stores/s",
                              f"{r.metrics['bytes_flushed'] >> 20} MiB flushed for {r.metrics['store_bytes'] >> 10} KiB "
                              f"stored"))
@@ -117,7 +120,7 @@ def bench_metadata(results):
 
     t = best(go)
     rate = holder["r"].metrics["pages_spanned"] / t / 1e6
-    results.append(check("metadata only (--no-data), option 1a, seq-1m", round(rate, 1), 40.0, rate / 40.0, 1.0,
+    results.append(check("metadata only", "1a, seq-1m", "metadata only (--no-data), option 1a, seq-1m", round(rate, 1), 40.0, rate / 40.0, 1.0,
                          "M pages/s (target 40)", "GUP + refcount get/put + bio_vec per page, one core"))
 
 
@@ -141,7 +144,7 @@ def bench_memmap_populate(results):
     nbytes = layout.memmap_dram_bytes
     assert int(c[daxsim.metrics.C_SP_MATERIALISED]) == nbytes // 64
     del b
-    results.append(check("memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
+    results.append(check("memmap init", "400 GiB DIMM", "memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
                          tn / t, 1 / 1.5, "s (emulator vs numpy filling the same bytes)",
                          f"{nbytes // 64:,} struct pages; ratio >= 0.667 means within 1.5x"))
 
@@ -158,7 +161,7 @@ print(json.dumps({{"peak": peak, "ok": r.feasible,
 """
     out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     peak = out["peak"] / GiB
-    results.append(check(f"6 TiB pmem, {ios:,} I/Os (rand-4k, memmap on pmem): peak host memory", round(peak, 3),
+    results.append(check("host memory", "6 TiB", f"6 TiB pmem, {ios:,} I/Os (rand-4k, memmap on pmem): peak host memory", round(peak, 3),
                          4.0, 4.0 / peak, 1.0, "GiB (limit 4)", f"verified {out['verified'] >> 20} MiB"))
 
 
@@ -166,7 +169,7 @@ def bench_explorer(results):
     try:
         from daxsim import widgets
     except ImportError as e:  # the live explorer is part of the book's chapters
-        results.append({"name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
+        results.append({"group": "live explorer", "label": "update", "name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
         return
     ex = widgets.explorer()
     ex.update()  # warm-up: compile or load numba's cache
@@ -177,14 +180,62 @@ def bench_explorer(results):
         return time.perf_counter() - t0
 
     t = best(go, reps=5)
-    results.append(check("live explorer update, default workload", round(t * 1e3, 1), 150.0, 0.150 / t, 1.0,
+    results.append(check("live explorer", "update", "live explorer update, default workload", round(t * 1e3, 1), 150.0, 0.150 / t, 1.0,
                          "ms (limit 150)", "after warm-up, best of 5"))
+
+
+def _read(path, prefix):
+    """The value of the first line of ``path`` starting with ``prefix`` (Linux /proc files)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _git(*args):
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
+                              cwd=REPO_ROOT).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def machine_info():
+    """The machine, software and source tree the numbers were measured on."""
+    mem_kib = _read("/proc/meminfo", "MemTotal")
+    os_name = None
+    try:
+        os_name = platform.freedesktop_os_release().get("PRETTY_NAME")
+    except OSError:
+        pass
+    return {
+        "cpu": _read("/proc/cpuinfo", "model name") or platform.processor() or platform.machine(),
+        "arch": platform.machine(),
+        "cores": os.cpu_count(),
+        "memory_bytes": int(mem_kib.split()[0]) * 1024 if mem_kib else None,
+        "os": os_name or platform.system(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "daxsim": daxsim.__version__,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no", "--", "lib", "bench")),
+    }
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="skip the 6.25 GiB memmap and the 6 TiB run")
+    p.add_argument("--output", metavar="PATH", help="also write the JSON document to PATH (make bench: "
+                   "bench/results/latest.json)")
     a = p.parse_args(argv)
+    started = time.time()
+    load_before = os.getloadavg()
     results = []
     bench_data_path(results)
     bench_stores(results)
@@ -194,13 +245,21 @@ def main(argv=None):
         bench_6tib(results, 100_000)
     bench_explorer(results)
     doc = {
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__, "numba": numba.__version__,
-                    "daxsim": daxsim.__version__},
+        "machine": machine_info(),
         "date": time.strftime("%Y-%m-%d"),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+        "duration_s": round(time.time() - started, 1),
+        "quick": a.quick,
+        "reps": REPS,
+        "loadavg_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
         "results": results,
     }
-    print(json.dumps(doc, indent=1))
+    text = json.dumps(doc, indent=1)
+    print(text)
+    if a.output:
+        os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)
+        with open(a.output, "w") as f:
+            f.write(text + "\n")
     return 0
 
 
