@@ -132,10 +132,13 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
 
     The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
     what fits in ``byte_budget`` (never below one queue), data copied and checked (the
-    truncate/DMA hazard only shows in the bytes). Adds the columns ``pmem``, ``dram``
+    truncate/DMA hazard only shows in the bytes); each run is re-costed for every
+    hardware profile (:func:`daxsim.sweep.remodel`). Adds the columns ``pmem``, ``dram``
     (labels such as ``"400 GiB"``), ``pmem_gib``, ``hardware``, ``workload``,
     ``truncate_rate`` and ``ios``.
     """
+    from .sweep import remodel
+
     budget = parse_size(byte_budget, "byte_budget")
     huge = "huge" in [str(s) for s in specs]
     frames = []
@@ -144,8 +147,9 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
         preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[wl]}
         n = max(preset["queue_depth"], min(int(ios), budget // preset["io_size"]))
         w = Workload.from_preset(wl, ios=n, file_size=file_size, seed=seed, truncate_rate=tr)
-        for hw in hardware:
-            df = comparison_frame(compare_specs(specs, machine, w, hardware=hw))
+        runs = compare_specs(specs, machine, w, hardware=hardware[0])
+        for hw in hardware:  # only the cost model sees the hardware: re-cost the same counters
+            df = comparison_frame([remodel(r, hw) for r in runs])
             frames.append(df.assign(pmem=format_size(machine.pmem), dram=format_size(machine.dram),
                                     pmem_gib=machine.pmem / 2**30, hardware=hw, workload=wl, truncate_rate=tr, ios=n))
     return pd.concat(frames, ignore_index=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-from . import explore, hugepages, powerloss
+from . import charts, explore, hugepages, powerloss
 from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
 from .machine import Machine
 from .paths import DESCRIPTIONS, OPTIONS
@@ -364,7 +364,8 @@ class LiveExplorer(widgets.VBox):
     with the CSS class ``daxsim-result``) and the chart (an ``Output`` widget,
     ``daxsim-live-chart``); ``cut_power()`` runs the power-loss check into
     ``daxsim-powerloss``. ``timings`` holds the update times (s), ``last_frame`` the
-    :func:`daxsim.explore.comparison_frame` last shown (empty after an error).
+    :func:`daxsim.explore.comparison_frame` last shown (None after an error),
+    ``last_power`` the power-loss outcome per option (``crash`` and ``recover``'s keys).
     """
 
     def __init__(self, options, pmem, dram, memmap, workload, ops, hardware, truncate_rate, seed, ios, file_size,
@@ -381,6 +382,7 @@ class LiveExplorer(widgets.VBox):
         self.chart = chart
         self.timings: list[float] = []
         self.last_frame = None
+        self.last_power = None
         self._quiet = False
         preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[workload]}
         self.option_boxes = {
@@ -517,9 +519,10 @@ class LiveExplorer(widgets.VBox):
         chart = explore.explorer_chart(
             df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} DRAM, {hw}, "
                       f"{workload.ops or workload.preset}")
+        bundle = charts._render(chart.to_dict(validate=False))  # the book's renderer, minus schema validation
         self.chart_out.clear_output(wait=True)
         with self.chart_out:
-            display(chart)
+            display(bundle, raw=True)
 
     def cut_power(self):
         """Crash each chosen power-loss option half-way through the workload, boot again, check."""
@@ -541,8 +544,10 @@ class LiveExplorer(widgets.VBox):
                     after = powerloss.recover(option, m, workload, completed=before["completed"])
                     rows.append((explore.spec_label(spec), before, after))
         except ValueError as e:
+            self.last_power = None
             self._error(e, self.power)
             return
+        self.last_power = {label: {**b, **a} for label, b, a in rows}
         if not rows:
             self.power.value = (f"<p class='daxsim-error'>Tick one of options {', '.join(POWERLOSS_OPTIONS)} "
                                 "to run power loss.</p>")
