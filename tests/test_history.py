@@ -203,3 +203,30 @@ def test_timeline_refuses_non_dates():
     df = history.events_frame().assign(when="late 2015")
     with pytest.raises(ValueError, match=r"^when: column 'when' holds 'late 2015', not an ISO date"):
         charts.timeline_chart(df, "when", "option_label", title="t")
+
+
+def test_scorecard_counts_every_event_once():
+    score = history.scorecard()
+    assert list(score.index) == list(history.OPTION_TEXT.values())
+    assert score["events"].sum() == len(EVENTS)
+    assert (score[list(history.KINDS)].sum(axis=1) == score["events"]).all()
+    row = score.loc[history.OPTION_TEXT["1b"]]
+    assert row["first"] == row["latest"] == next(e.date for e in EVENTS if e.option == "1b")
+
+
+def test_side_by_side_words_the_verdict(numbers):
+    table = history.side_by_side(numbers)
+    assert len(table) == len(numbers)
+    assert set(table["agree"]) == {"yes", "—"}
+    assert set(table.loc[numbers["tolerance"].isna(), "tolerance"]) == {"shown for scale"}
+    assert set(table.loc[numbers["tolerance"] == 0, "tolerance"]) == {"exact"}
+
+
+def test_every_topic_has_a_tolerance():
+    assert {row[0] for row in history.PUBLISHED} == set(history.TOPIC_TOLERANCE)
+    assert set(history.TOLERANCE) <= {row[1] for row in history.PUBLISHED}
+
+
+def test_lab_rows_read_a_results_folder(tmp_path):
+    with pytest.raises(ValueError, match=r"^results: '.*' holds no ns_cost results; accepted: a folder"):
+        history.lab_vs_daxsim(tmp_path)  # no results: no table, never an invented one
