@@ -66,7 +66,11 @@ test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 
 # --- live ------------------------------------------------------------------------------
 
+# Voila serves every chapter as an app; the explorer (notebooks/explorer.ipynb) is the one
+# that compares all the options live.
 live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
+	@echo "make live: the explorer:     http://127.0.0.1:$(PORT)/voila/render/explorer.ipynb"
+	@echo "make live: every chapter:    http://127.0.0.1:$(PORT)/   (Ctrl-C stops the server)"
 	$(BIN)/voila notebooks/ --template=daxsim --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
 
 # --- the real-kernel lab (QEMU TCG + emulated NVDIMM); replaces lab/results/*.json --------
