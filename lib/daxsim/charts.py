@@ -532,7 +532,8 @@ def timeline_chart(
         "x": alt.X(when, type="temporal", title=None,
                    scale=alt.Scale(domain=[alt.DateTime(year=first, month=1, date=1),
                                            alt.DateTime(year=last, month=12, date=31)]),
-                   axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1}, labelAngle=0)),
+                   axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1}, labelAngle=0,
+                                 labelFontSize=9, labelOverlap="greedy")),
         "y": alt.Y(lane, type="nominal", title=lane_title or lane, sort=lanes, scale=alt.Scale(domain=lanes)),
         "tooltip": [alt.Tooltip(c, title=t) for c, t in tips.items()],
     }

@@ -463,7 +463,7 @@ def lab_vs_daxsim(results=None) -> pd.DataFrame:
     t = lab.ns_cost_table(results)
     t = t.assign(namespace=t["mode"] + " --map=" + t["map"] + " " + t["size"] + ", align " + t["align"])
     return t[["namespace", "DRAM measured", "DRAM daxsim", "DRAM daxsim+kernel",
-              "lost measured", "lost daxsim", "lost daxsim+kernel"]]
+              "lost measured", "lost daxsim", "lost daxsim+kernel"]].round(3)
 
 
 __all__ = [
