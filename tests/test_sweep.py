@@ -199,3 +199,53 @@ def test_bad_grid_file_names_the_parameter(tmp_path):
         sw.sweep({"option": "2", "workload": "w0:4k", "truncate_rate": 0.1}, jobs=1)
     with pytest.raises(ValueError, match="option: an empty list"):
         sw.points({"option": []})
+
+
+# ------------------------------------------------------------------------- the verdict
+
+
+def _frame(rows):
+    """A minimal annotated-able sweep table: one slice, the options given as (option, held, ns, feasible, bad)."""
+    base = {a: v[0] for a, v in sw.DEFAULT_GRID.items()}
+    base.update(pmem=400 * 2**30, dram=16 * 2**30)
+    out = []
+    for option, held, ns, feasible, corrupted in rows:
+        out.append({**base, "option": option, "feasible": feasible, "reason": "" if feasible else "too big",
+                    "memmap_dram_bytes": held, "transient_dram_peak_bytes": 0, "dirty_tracking_bytes": 0,
+                    "corrupted_bytes": corrupted, "per_io_ns": ns if feasible else float("nan")})
+    return pd.DataFrame(out)
+
+
+def test_pareto_front_by_hand():
+    from daxsim import verdict
+    df = verdict.pareto(verdict.annotate(_frame([
+        ("0", 4096, 3000.0, True, 0),      # beaten by 3 (more DRAM, slower)
+        ("1a", 6 << 30, 1610.0, True, 0),  # faster than 3, more DRAM: on the front
+        ("1b", 1 << 17, 1700.0, True, 0),  # beaten by 3
+        ("2", 16, 1500.0, True, 99),       # fastest and leanest, but corrupted: not safe, not on the front
+        ("3", 16, 1620.0, True, 0),        # the leanest safe point: on the front
+        ("huge", 6 << 30, 1610.0, True, 0),  # ties 1a exactly: neither beats the other, the walk keeps the first
+        ("nvram", 96 << 30, 0.0, False, 0),  # infeasible: never on the front
+    ])))
+    on = dict(zip(df.option, df.pareto))
+    assert on["3"] and not on["0"] and not on["1b"] and not on["2"] and not on["nvram"]
+    assert on["1a"] != on["huge"]  # equal points: one of them represents the tie
+    st = dict(zip(df.option, df.status))
+    assert st["2"] == verdict.STATUSES[1] and st["nvram"] == verdict.STATUSES[3] and st["3"] == verdict.STATUSES[0]
+    w = verdict.winners(df).iloc[0]
+    assert w["winner"] in ("1a", "huge") and w["leanest"] == "3" and w["unsafe"] == "2"
+    assert w["infeasible"] == "nvram"
+    t = verdict.which_option_when(df).iloc[0]
+    assert t["regime"] == "memmap 10% to 100% of DRAM" and t["points"] == 1
+    assert "nvram (all 1) cannot boot" in t["why"] and "2 (all 1) faster" in t["why"]
+
+
+def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memmap():
+    from daxsim import verdict
+    df = verdict.annotate(_frame([("2", 16, 1500.0, True, 0), ("3", 16, 1620.0, True, 0)]))
+    assert list(df.status) == [verdict.STATUSES[2], verdict.STATUSES[0]] and list(df.safe) == [False, True]
+    assert verdict.regime(float(verdict.memmap_share(8 * 2**30, 16 * 2**30))) == "memmap under 10% of DRAM"
+    assert verdict.regime(float(verdict.memmap_share(2**40, 16 * 2**30))) == "memmap as large as DRAM or larger"
+    # the regime edge is where 1a stops booting: a 1 TiB memmap share of 16 GiB is exactly 1
+    r = daxsim.run("1a", daxsim.Machine("1T", "16G"), daxsim.Workload(ios=4, file_size="64M"))
+    assert not r.feasible and float(verdict.memmap_share(2**40, 16 * 2**30)) == 1.0

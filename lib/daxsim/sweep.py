@@ -40,7 +40,7 @@ from .hardware import DDR4, DEFAULT_HARDWARE, hardware_profile
 from .machine import MEMMAP_PLACEMENTS, Machine
 from .metrics import COUNTERS, model
 from .paths import OPTIONS, path_module
-from .study import Result, _dirty_shift, run
+from .study import Result, _dirty_shift, _warm, run
 from .units import PAGE_SIZE, parse_size
 from .workload import DEFAULT_PRESET, PRESETS, Workload
 
@@ -442,6 +442,8 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
         else:
             # fork: workers start with daxsim imported and its kernels loaded (no re-import
             # of the caller's __main__, which a notebook or script may not guard)
+            for option in dict.fromkeys(p["option"] for p in todo):
+                _warm(option)  # compiled (or loaded) once here, inherited by every forked worker
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
             with cf.ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx) as pool:
                 futures = [pool.submit(_run_group, g) for g in groups.values()]
