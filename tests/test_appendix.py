@@ -144,3 +144,25 @@ def test_status_page_lists_every_notebook(book_html):
     missing = [nb for nb in notebooks if f"{nb}.html" not in html]
     assert not missing, f"execution table lacks {missing}"
     assert "nbval" in html
+
+
+@pytest.mark.book
+def test_hardware_page_cites_every_source_and_labels_every_assumption(book_html):
+    html = (book_html / "notebooks" / "hardware-profiles.html").read_text(encoding="utf-8")
+    assert "{cite}" not in html, "a citation was not rendered"
+    figs = sources.figures_table()
+    assert html.count("<strong>assumption</strong>") == (figs.kind == sources.KIND_ASSUMPTION).sum()
+    assert html.count('href="../book/references.html#') >= (figs.source != sources.PROJECT_SOURCE).sum()
+
+
+@pytest.mark.book
+def test_benchmarks_page_says_when_where_and_at_which_commit(book_html):
+    # Sphinx's smartquotes turn "--" into an en dash and quotes into curly ones
+    html = (book_html / "notebooks" / "benchmarks.html").read_text(encoding="utf-8")
+    html = html.replace("\u2013", "--").replace("\u2019", "'")
+    doc = benchresults.load()
+    for shown in (doc["machine"]["git_commit"][:12], doc["started"][:10], doc["machine"]["cpu"],
+                  doc["machine"]["kernel"]):
+        assert shown in html, shown
+    for name in (r["name"] for r in doc["results"]):
+        assert name in html, name

@@ -15,7 +15,10 @@ import json
 import math
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
+
+from .charts import grid_chart
 
 RESULTS_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "latest.json"
 
@@ -28,6 +31,9 @@ DOC_FIELDS = ("machine", "started", "duration_s", "quick", "reps", "loadavg_1min
 CHECK_FIELDS = ("group", "label", "name", "value", "baseline", "ratio", "target", "unit", "pass", "note")
 
 STATUS_MET, STATUS_NOT_MET, STATUS_NO_TARGET, STATUS_NOT_MEASURED = "met", "not met", "no target", "not measured"
+#: the chart's series and their colours, the same whichever group is shown
+SERIES_COLOURS = {f"ratio ({STATUS_MET})": "#54a24b", f"ratio ({STATUS_NOT_MET})": "#e45756",
+                  f"ratio ({STATUS_NO_TARGET})": "#4c78a8", "target": "#9d9d9d"}
 
 
 def _fail(where: str, value, accepted: str):
@@ -127,10 +133,27 @@ def ratio_frame(doc: dict) -> pd.DataFrame:
             continue
         st = status(r)
         common = {"group": r["group"], "label": r["label"], "check": r["name"], "status": st, "note": r["note"]}
-        rows.append({**common, "series": f"ratio ({st})", "ratio": r["ratio"]})
+        rows.append({**common, "bar": "ratio", "series": f"ratio ({st})", "ratio": r["ratio"]})
         if r["target"] is not None:
-            rows.append({**common, "series": "target", "ratio": r["target"]})
+            rows.append({**common, "bar": "target", "series": "target", "ratio": r["target"]})
     return pd.DataFrame(rows)
+
+
+def ratio_chart(frame: pd.DataFrame, group: str | None = None):
+    """Bars of :func:`ratio_frame`: each check's ratio beside its target, one group of
+    checks at a time (a dropdown), coloured by status with the same colours in every group."""
+    chart = grid_chart(
+        frame, x="label", y="ratio", color="series", dropdowns={"group": "group of checks"},
+        defaults={"group": group or frame.group.iloc[0]}, mark="bar", fixed_y=False,
+        title="make bench: ratio against target (higher is better)", x_title="check",
+        y_title="ratio (emulator against baseline)", tooltip=["group", "check", "bar", "series", "ratio", "note"],
+    )
+    return chart.encode(
+        xOffset=alt.XOffset("bar", type="nominal"),
+        color=alt.Color("series", type="nominal", title="series",
+                        scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
+    )
 
 
 def machine_table(doc: dict) -> pd.DataFrame:
@@ -149,3 +172,18 @@ def machine_table(doc: dict) -> pd.DataFrame:
         "repetitions": f"best of {doc['reps']}",
     }
     return pd.DataFrame({"": list(rows.values())}, index=list(rows))
+
+
+def _num(x) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:,.4g}"
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """:func:`checks_table` as a Markdown table (the book wraps long cells; a DataFrame's
+    HTML does not), unmet targets in bold."""
+    lines = ["| check | value | baseline | unit | ratio | target | status |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in table.itertuples():
+        st = f"**{r.status}**" if r.status == STATUS_NOT_MET else r.status
+        cells = [r.check, _num(r.value), _num(r.baseline), r.unit, _num(r.ratio), _num(r.target), st]
+        lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)

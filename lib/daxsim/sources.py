@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import altair as alt
 import pandas as pd
 
+from .charts import grid_chart
 from .hardware import HARDWARE, CostModel, HardwareProfile
 
 BIB_FILE = Path(__file__).resolve().parents[2] / "book" / "references.bib"
@@ -25,6 +27,7 @@ READER_SOURCE = "reader"
 COST_MODEL = "cost model"
 
 KIND_CITED, KIND_ASSUMPTION = "cited", "assumption"
+KIND_COLOURS = {KIND_CITED: "#4c78a8", KIND_ASSUMPTION: "#f58518"}
 
 
 def figures_table(profiles: dict[str, HardwareProfile] | None = None, cost: CostModel | None = None) -> pd.DataFrame:
@@ -81,3 +84,22 @@ def markdown_table(df: pd.DataFrame) -> str:
             value += " (**assumption**)"
         lines.append(f"| `{r.figure}` | {_cell(value)} | {source_markdown(r.source)} | {_cell(r.note)} |")
     return "\n".join(lines)
+
+
+def profiles_chart(figs: pd.DataFrame, default: str = "read_latency_ns"):
+    """One bar per profile for the figure picked in a dropdown (rows of
+    :func:`figures_table`), coloured by kind: cited or assumption."""
+    df = figs[figs.owner != COST_MODEL].assign(
+        figure_unit=lambda d: d.figure + " (" + d.unit + ")", value=lambda d: d.value.round(3))
+    unit = df.loc[df.figure == default, "unit"].iloc[0]
+    chart = grid_chart(
+        df, x="owner", y="value", color="kind", dropdowns={"figure_unit": "figure"},
+        defaults={"figure_unit": f"{default} ({unit})"}, mark="bar", fixed_y=False,
+        title="Hardware profiles", x_title="medium (profile)", y_title="value (unit in the title)",
+        tooltip=["owner", "figure_unit", "value", "kind", "source", "note"],
+    )
+    chart.encoding.xOffset = alt.Undefined  # one bar per profile, centred
+    return chart.encode(color=alt.Color(
+        "kind", type="nominal", title="kind",
+        scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
+        legend=alt.Legend(orient="bottom", direction="vertical")))
