@@ -151,7 +151,7 @@ def test_hardware_page_cites_every_source_and_labels_every_assumption(book_html)
     html = (book_html / "notebooks" / "hardware-profiles.html").read_text(encoding="utf-8")
     assert "{cite}" not in html, "a citation was not rendered"
     figs = sources.figures_table()
-    assert html.count("<strong>assumption</strong>") == (figs.kind == sources.KIND_ASSUMPTION).sum()
+    assert html.count("(<strong>assumption</strong>)") == (figs.kind == sources.KIND_ASSUMPTION).sum()
     assert html.count('href="../book/references.html#') >= (figs.source != sources.PROJECT_SOURCE).sum()
 
 

@@ -149,7 +149,7 @@ def ratio_chart(frame: pd.DataFrame, group: str | None = None):
         y_title="ratio (emulator against baseline)", tooltip=["group", "check", "bar", "series", "ratio", "note"],
     )
     return chart.encode(
-        xOffset=alt.XOffset("bar", type="nominal"),
+        xOffset=alt.XOffset("bar", type="nominal", sort=["ratio", "target"]),
         color=alt.Color("series", type="nominal", title="series",
                         scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
                         legend=alt.Legend(orient="bottom", direction="vertical")),
