@@ -201,6 +201,7 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
                          "installed": df["dram"] / KiB, "front": df["pareto"].astype(int)})
     for c in (*sliders, *dropdowns):
         plot[c] = df[c]
+    plot = plot.sort_values("s", kind="stable")  # hazards and infeasible points drawn last, on top
     data, params, filters, shown, readouts = charts._bind(plot, sliders, dropdowns, defaults or {})
     lo = max(float(df["dram_held_kib"].min()), 1e-3) / 2
     hi = max(float(df["dram_held_kib"].max()), float(df["dram"].max() / KiB)) * 2
