@@ -199,6 +199,8 @@ def test_bad_grid_file_names_the_parameter(tmp_path):
         sw.sweep({"option": "2", "workload": "w0:4k", "truncate_rate": 0.1}, jobs=1)
     with pytest.raises(ValueError, match="option: an empty list"):
         sw.points({"option": []})
+    with pytest.raises(ValueError, match="hardware: .* is not a profile name; accepted: ddr4-2666"):
+        sw.points({"hardware": [HARDWARE["nvdimm-n"]]})
 
 
 # ------------------------------------------------------------------------- the verdict

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import hugepages
-from .hardware import DDR4, DEFAULT_HARDWARE, hardware_profile
+from .hardware import DDR4, DEFAULT_HARDWARE, HARDWARE, hardware_profile
 from .machine import MEMMAP_PLACEMENTS, Machine
 from .metrics import COUNTERS, model
 from .paths import OPTIONS, path_module
@@ -104,6 +104,8 @@ def _check_value(key: str, v):
             raise ValueError(f"memmap: {v!r} is not one of {', '.join(MEMMAP_PLACEMENTS)}")
         return v
     if key == "hardware":
+        if not isinstance(v, str):
+            raise ValueError(f"hardware: {v!r} is not a profile name; accepted: {', '.join(HARDWARE)}")
         hardware_profile(v)  # raises with the accepted names
         return v
     if key == "workload":
