@@ -116,7 +116,14 @@ def _sweep_list(axis: str, text: str) -> list:
 
 def sweep_main(a) -> int:
     """``python -m daxsim sweep``: the grid from --grid and the flags, the table to --out or stdout."""
-    from .sweep import check_jobs, check_out, normalise_grid, points, read_grid_file, sweep
+    from .sweep import (
+        check_jobs,
+        check_out,
+        normalise_grid,
+        points,
+        read_grid_file,
+        sweep,
+    )
 
     try:
         grid = read_grid_file(a.grid) if a.grid else {}
@@ -166,7 +173,7 @@ def main(argv=None) -> int:
     try:
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)
-        kw = dict(hardware=a.hardware, data=not a.no_data)
+        kw = {"hardware": a.hardware, "data": not a.no_data}
         opts = [a.option] if a.command == "run" else [o.strip() for o in a.options.split(",") if o.strip()]
         for o in opts:
             if o not in OPTIONS:
