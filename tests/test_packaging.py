@@ -91,3 +91,76 @@ def test_notebook_is_stored_without_outputs(path):
     assert "widgets" not in nb.get("metadata", {}), (
         f"{path.name}: notebook metadata carries saved widget state; remove metadata.widgets"
     )
+
+
+# --------------------------------------------------------------------------- Binder
+
+
+def _postbuild_commands() -> list[list[str]]:
+    """The `python -m MODULE ...` commands of postBuild, as argument lists."""
+    import shlex
+
+    text = (REPO_ROOT / "postBuild").read_text()
+    return [shlex.split(line.strip())[2:] for line in text.splitlines()
+            if line.strip().startswith("python -m ")]
+
+
+def test_binder_postbuild_is_executable_and_valid_bash():
+    import os
+    import subprocess
+
+    post = REPO_ROOT / "postBuild"
+    assert post.exists(), "postBuild missing: Binder would not install the Voila template"
+    assert os.access(post, os.X_OK), "postBuild must be executable (chmod +x; git keeps the mode)"
+    text = post.read_text()
+    assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
+    subprocess.run(["bash", "-n", str(post)], check=True)
+    mode = subprocess.run(["git", "ls-files", "-s", "postBuild"], cwd=REPO_ROOT, capture_output=True, check=False,
+                          text=True).stdout.split()
+    assert not mode or mode[0] == "100755", f"git records postBuild with mode {mode[0]}, not 100755"
+    # repo2docker reads a binder/ (or .binder/) folder *instead of* the root's environment.yml
+    assert not (REPO_ROOT / "binder").exists() and not (REPO_ROOT / ".binder").exists()
+
+
+def test_binder_postbuild_calls_real_modules_with_real_flags():
+    import importlib.util
+    import subprocess
+    import sys
+
+    commands = _postbuild_commands()
+    modules = [c[0] for c in commands]
+    assert "daxsim.bookassets" in modules, "postBuild must install the daxsim Voila template"
+    for module, *args in commands:
+        assert importlib.util.find_spec(module) is not None, f"postBuild runs python -m {module}: no such module"
+        sub = [a for a in args[:1] if not a.startswith("-")]  # a subcommand, as in `daxsim compare`
+        helptext = subprocess.run([sys.executable, "-m", module, *sub, "--help"], capture_output=True, text=True,
+                                  cwd=REPO_ROOT, check=True).stdout
+        for flag in (a.split("=")[0] for a in args if a.startswith("--")):
+            assert flag in helptext, f"postBuild passes {flag} to python -m {module} {' '.join(sub)}; not in its --help"
+
+
+def test_binder_voila_uses_the_template_make_live_uses():
+    import re
+
+    text = (REPO_ROOT / "postBuild").read_text()
+    (dest,) = [c[-1] for c in _postbuild_commands() if "--voila-template" in c]
+    template = dest.rstrip("/").rsplit("/", 1)[-1]
+    assert dest.endswith(f"/share/jupyter/voila/templates/{template}"), dest
+    config = re.search(r"echo '(\{.*\})' > \"\$prefix/etc/jupyter/voila.json\"", text)
+    assert config, "postBuild must write voila.json into the environment's Jupyter config path"
+    assert json.loads(config.group(1)) == {"VoilaConfiguration": {"template": template}}
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert f"--template={template}" in makefile and f"voila/templates/{template}" in makefile
+
+
+def test_readme_explains_the_binder_link_without_inventing_one():
+    import re
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "https://mybinder.org/v2/gh/<owner>/<repo>/HEAD" in readme
+    (urlpath,) = set(re.findall(r"urlpath=voila/render/([\w/.-]+\.ipynb)", readme))
+    assert (REPO_ROOT / urlpath).exists(), f"the README's Binder explorer link names {urlpath}, which does not exist"
+    # no launch URL of a real repository anywhere: only the placeholder pattern
+    for path in (REPO_ROOT / "README.md", REPO_ROOT / "_config.yml", REPO_ROOT / "book" / "how-to-use.md"):
+        found = re.findall(r"mybinder\.org/v2/gh/(?!<owner>/<repo>)[^\s)`]+", path.read_text())
+        assert not found, f"{path.name} carries a Binder URL for a real repository: {found}"

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-from . import charts, explore, hugepages, powerloss
+from . import explore, hugepages, powerloss
 from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
 from .machine import Machine
 from .paths import DESCRIPTIONS, OPTIONS
@@ -361,8 +361,8 @@ class LiveExplorer(widgets.VBox):
     """The widget :func:`live_explorer` returns.
 
     ``update()`` re-runs the chosen options and redraws the table (an ``HTML`` widget
-    with the CSS class ``daxsim-result``) and the chart (an ``Output`` widget,
-    ``daxsim-live-chart``); ``cut_power()`` runs the power-loss check into
+    with the CSS class ``daxsim-result``) and the chart (an ``HTML`` widget holding an
+    SVG, ``daxsim-live-chart``); ``cut_power()`` runs the power-loss check into
     ``daxsim-powerloss``. ``timings`` holds the update times (s), ``last_frame`` the
     :func:`daxsim.explore.comparison_frame` last shown (None after an error),
     ``last_power`` the power-loss outcome per option (``crash`` and ``recover``'s keys).
@@ -420,8 +420,8 @@ class LiveExplorer(widgets.VBox):
         c["ops"].add_class("daxsim-ops")
         self.result = widgets.HTML(value="")
         self.result.add_class("daxsim-result")
-        self.chart_out = widgets.Output()
-        self.chart_out.add_class("daxsim-live-chart")
+        self.chart_view = widgets.HTML(value="")
+        self.chart_view.add_class("daxsim-live-chart")
         self.power_button = widgets.Button(description="cut the power", button_style="warning",
                                            tooltip="crash half-way through the workload, boot again, check the bytes")
         self.power_button.add_class("daxsim-cut-power")
@@ -439,7 +439,7 @@ class LiveExplorer(widgets.VBox):
                                     widgets.HBox(list(self.option_boxes.values()),
                                                  layout=widgets.Layout(flex_flow="row wrap"))])
         note = widgets.HTML(value=f"<small><i>{html.escape(_LIVE_NOTE)}</i></small>")
-        super().__init__([note, options_box, grid, self.result, self.chart_out, power_box])
+        super().__init__([note, options_box, grid, self.result, self.chart_view, power_box])
         for k, w in c.items():
             w.observe(self._on_preset if k == "workload" else self._on_change, names="value")
         for w in self.option_boxes.values():
@@ -500,7 +500,7 @@ class LiveExplorer(widgets.VBox):
         except ValueError as e:
             self.last_frame = None
             self._error(e, self.result)
-            self.chart_out.clear_output()
+            self.chart_view.value = ""
             self.timings.append(time.perf_counter() - t0)
             return
         self.last_frame = df
@@ -519,15 +519,17 @@ class LiveExplorer(widgets.VBox):
         self.timings.append(time.perf_counter() - t0)
 
     def _draw(self, df, machine, workload, hw):
-        from IPython.display import display
+        """The chart as SVG drawn here by Vega (vl_convert): no script in the page, so it shows
+        in Voila, JupyterLab and the static book's saved widget state alike."""
+        import vl_convert
+
+        from .bookassets import vegalite_version
 
         chart = explore.explorer_chart(
             df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} DRAM, {hw}, "
                       f"{workload.ops or workload.preset}")
-        bundle = charts._render(chart.to_dict(validate=False))  # the book's renderer, minus schema validation
-        self.chart_out.clear_output(wait=True)
-        with self.chart_out:
-            display(bundle, raw=True)
+        svg = vl_convert.vegalite_to_svg(chart.to_dict(validate=False), vl_version=vegalite_version())
+        self.chart_view.value = f"<div class='daxsim-live-svg'>{svg}</div>"
 
     def cut_power(self):
         """Crash each chosen power-loss option half-way through the workload, boot again, check."""
@@ -580,7 +582,7 @@ def _live_table(df) -> str:
             f"<td class='daxsim-status'>{status}</td><td class='daxsim-ns'>{t}</td><td>{_size(r.dram_held_bytes)}</td>"
             f"<td>{_size(r.memmap_dram_bytes)}</td><td>{_size(r.memmap_pmem_bytes)}</td>"
             f"<td>{_size(r.transient_dram_peak_bytes)}</td><td>{_size(r.bytes_cpu_copied)}</td>"
-            f"<td>{r.truncates:,}</td><td>{r.truncate_waits:,}</td>"
+            f"<td class='daxsim-truncates'>{r.truncates:,}</td><td>{r.truncate_waits:,}</td>"
             f"<td class='daxsim-corrupted'>{_size(r.corrupted_bytes)}</td></tr>")
     head = ("<tr><th>option</th><th>status</th><th>modelled ns per I/O</th><th>DRAM held</th><th>memmap in DRAM</th>"
             "<th>memmap on pmem</th><th>transient DRAM peak</th><th>CPU-copied</th><th>truncates</th>"
