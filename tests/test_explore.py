@@ -1,0 +1,121 @@
+"""The explorer's comparison (daxsim.explore) and the live explorer widget, without a browser.
+
+The widget is driven through its controls as a reader would (each change re-runs daxsim);
+the browser test in test_voila.py drives the same widget in Voila.
+"""
+
+from __future__ import annotations
+
+import daxsim
+import numpy as np
+import pytest
+from daxsim import explore, widgets
+
+
+@pytest.fixture(scope="module")
+def live():
+    return widgets.live_explorer(chart=False)
+
+
+def test_parse_spec_accepts_every_spec_and_names_what_is_accepted():
+    assert [explore.parse_spec(s) for s in ("1a", "2+guard")] == [("1a", False), ("2", True)]
+    assert [explore.spec_label(s) for s in explore.SPECS][4] == "option 2 + guard"
+    for bad in ("4", "1a+guard", "ideal", ""):
+        with pytest.raises(ValueError, match=r"^options: .* accepted: 0, 1a, 1b, 2, 2\+guard, 3, huge, nvram$"):
+            explore.parse_spec(bad)
+    with pytest.raises(ValueError, match="^options: none chosen"):
+        explore.compare_specs([], daxsim.Machine("1G", "1G"), daxsim.Workload(ios=4))
+
+
+def test_comparison_frame_marks_infeasible_and_hazards_never_drops_them():
+    machine = daxsim.Machine("400G", "64M")
+    w = daxsim.Workload(ops="r0:16k,t0:16k,w64k:4k", file_size="1M", queue_depth=4)
+    df = explore.comparison_frame(explore.compare_specs(["0", "1a", "2", "2+guard"], machine, w)).set_index("option")
+    assert list(df.index) == ["option 0", "option 1a", "option 2", "option 2 + guard"]
+    assert df.loc["option 1a", "status"] == "infeasible" and np.isnan(df.loc["option 1a", "per_io_ns"])
+    assert df.loc["option 1a", "dram_held_bytes"] == 400 * 2**30 // 64  # what it would need
+    assert "needs 6.25 GiB of DRAM" in df.loc["option 1a", "reason"]
+    assert df.loc["option 2", "status"] == "hazard: corrupted data" and df.loc["option 2", "corrupted_bytes"] == 16384
+    assert df.loc["option 2 + guard", "status"] == "feasible" and df.loc["option 2 + guard", "truncate_waits"] == 1
+    assert df.loc["option 0", "dram_held_bytes"] == df.loc["option 0", "transient_dram_peak_bytes"] > 0
+
+
+def test_explorer_grid_and_chart_bind_every_parameter():
+    grid = explore.explorer_grid(specs=("0", "1a"), pmem_sizes=("8G", "6T"), dram_sizes=("16G",),
+                                 hardware=("ddr4-2666", "optane-pmem-100"), workloads=("rand-4k",),
+                                 truncate_rates=(0.0, 0.2), ios=64)
+    assert len(grid) == 2 * 2 * 2 * 2
+    big = grid[grid["pmem"] == "6 TiB"]
+    assert set(big[big["status"] == "infeasible"]["option"]) == {"option 1a"}
+    # re-costed per hardware: same counters, other times (option 0 copies through the medium)
+    zero = grid[(grid["option"] == "option 0") & (grid["truncate_rate"] == 0)]
+    assert zero["dram_held_bytes"].nunique() == 1 and zero.groupby("pmem")["per_io_ns"].nunique().eq(2).all()
+    spec = explore.explorer_chart(grid, sliders={"pmem_gib": "pmem"}, dropdowns={"hardware": "hw"},
+                                  title="t").to_dict()
+    names = {p["name"] for p in spec["params"]}
+    assert names == {"p_pmem_gib", "p_hardware"}
+    assert len(spec["datasets"][next(iter(spec["datasets"]))]) == len(grid)
+    with pytest.raises(ValueError, match="columns"):
+        explore.explorer_chart(grid.drop(columns="status"), title="t")
+
+
+def test_live_explorer_recomputes_on_each_control(live):
+    df = live.last_frame.set_index("option")
+    assert list(df.index) == [explore.spec_label(s) for s in explore.SPECS] and (df["status"] == "feasible").all()
+    live.controls["dram"].value = "64M"
+    assert set(live.last_frame.query("status == 'infeasible'")["option"]) == {"option 1a", "option huge"}
+    live.controls["dram"].value = "16G"
+    live.option_boxes["0"].value = False
+    assert "option 0" not in set(live.last_frame["option"]) and len(live.last_frame) == 7
+    live.option_boxes["0"].value = True
+    live.controls["truncate_rate"].value = 0.1
+    hazards = live.last_frame.query("status != 'feasible'")
+    assert list(hazards["option"]) == ["option 2"] and "data copied and checked" in live.result.value
+    live.controls["truncate_rate"].value = 0.0
+    assert "metadata path (no truncate fault" in live.result.value
+    assert live.timings and max(live.timings[1:]) < 5.0  # generous: the bench holds it to 150 ms
+
+
+@pytest.mark.parametrize("ops, message", [
+    ("bogus", "ops: 'bogus' is not an event"),
+    ("w0:8k,r4k:4k", "ops: I/Os 1 and 2 overlap"),  # needs queue depth 2: see below
+    ("w0:3", "is not 512-byte aligned"),
+    ("r0:99G", "file"),
+])
+def test_live_explorer_shows_bad_input_as_one_line(live, ops, message):
+    if "overlap" in message:
+        live.controls["queue_depth"].value = 2
+    try:
+        live.controls["ops"].value = ops
+        text = live.result.value.replace("&#x27;", "'")
+        assert live.last_frame is None and "daxsim-error" in text and message in text, text
+        assert text.count("<p") == 1 and "Traceback" not in text
+    finally:
+        live.controls["ops"].value = ""
+        live.controls["queue_depth"].value = 1
+    assert live.last_frame is not None
+
+
+def test_live_explorer_power_cut_loses_no_completed_io(live):
+    live.cut_power()
+    assert sorted(live.last_power) == ["option 1a", "option 2", "option 3", "option nvram"]
+    for label, p in live.last_power.items():
+        assert p["bytes_lost"] == 0 and p["bytes_checked"] > 0, label
+        assert p["completed"] + p["inflight_lost"] == p["submitted"]
+    for spec in ("1a", "2", "3", "nvram"):
+        live.option_boxes[spec].value = False
+    try:
+        live.cut_power()
+        assert live.last_power == {} and "Tick one of options" in live.power.value
+    finally:
+        for spec in ("1a", "2", "3", "nvram"):
+            live.option_boxes[spec].value = True
+
+
+def test_live_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match=r"^options: '4' is not an option"):
+        widgets.live_explorer(options=("4",))
+    with pytest.raises(ValueError, match=r"^workload: 'nope' is not a preset; accepted: rand-4k"):
+        widgets.live_explorer(workload="nope")
+    with pytest.raises(ValueError, match=r"^hardware: 'x' is not a known profile"):
+        widgets.live_explorer(hardware="x")
