@@ -119,3 +119,16 @@ def test_live_explorer_refuses_bad_arguments():
         widgets.live_explorer(workload="nope")
     with pytest.raises(ValueError, match=r"^hardware: 'x' is not a known profile"):
         widgets.live_explorer(hardware="x")
+
+
+def test_live_chart_spec_is_the_explorer_chart(live):
+    """The live explorer's fast path draws exactly what explorer_chart would."""
+    for dram in ("16G", "64M"):  # all feasible, then two infeasible (drawn in the top band)
+        live.controls["dram"].value = dram
+        df = live.last_frame
+        fast = explore.live_chart_spec(df, title=f"t {dram}")
+        full = explore.explorer_chart(df, title=f"t {dram}").to_dict()
+        (rows,) = full.pop("datasets").values()
+        full["data"] = {"values": rows}
+        assert fast == full
+    live.controls["dram"].value = "16G"

@@ -525,10 +525,9 @@ class LiveExplorer(widgets.VBox):
 
         from .bookassets import vegalite_version
 
-        chart = explore.explorer_chart(
-            df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} DRAM, {hw}, "
-                      f"{workload.ops or workload.preset}")
-        svg = vl_convert.vegalite_to_svg(chart.to_dict(validate=False), vl_version=vegalite_version())
+        spec = explore.live_chart_spec(df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
+                                                 f"DRAM, {hw}, {workload.ops or workload.preset}")
+        svg = vl_convert.vegalite_to_svg(spec, vl_version=vegalite_version())
         self.chart_view.value = f"<div class='daxsim-live-svg'>{svg}</div>"
 
     def cut_power(self):
