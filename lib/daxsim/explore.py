@@ -159,17 +159,19 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
 _PLOTTED = ("option", "status", "y", "time", "held", "why", "dram_held_mib")
 
 
-def _plot_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, float, float]:
-    """The columns the chart draws (infeasible rows get y = the top band) and its x and y maxima."""
+def _plot_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, float, list[float]]:
+    """The columns the chart draws (infeasible rows get y = the top band), the x maximum
+    and the y domain (log scale: from under the fastest time to the top band)."""
     times = df["per_io_ns"].dropna()
-    top = float(times.max()) * 1.12 if len(times) else 1.0
+    top = float(times.max()) * 1.25 if len(times) else 10.0
+    low = float(times.min()) / 1.25 if len(times) else 1.0
     plot = df.assign(
         y=df["per_io_ns"].fillna(top),
         time=[f"{t:,.0f} ns" if np.isfinite(t) else "none: infeasible" for t in df["per_io_ns"]],
         held=[format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
         why=df["reason"].where(df["reason"] != "", df["status"]),
     )
-    return plot, max(float(df["dram_held_mib"].max()), 1.0) * 1.5, top * 1.04
+    return plot, max(float(df["dram_held_mib"].max()), 1.0) * 1.5, [low, top * 1.1]
 
 
 _live_template: dict | None = None
@@ -184,19 +186,19 @@ def live_chart_spec(df: pd.DataFrame, title: str) -> dict:
     global _live_template
     if _live_template is None:
         _live_template = explorer_chart(df, title=title).to_dict()
-    plot, x_max, top = _plot_frame(df)
+    plot, x_max, y_domain = _plot_frame(df)
     spec = {k: v for k, v in _live_template.items() if k != "datasets"}
     spec["data"] = {"values": plot[list(_PLOTTED)].to_dict("records")}
     spec["title"] = {**spec["title"], "text": title}
     enc = spec["encoding"] = dict(spec["encoding"])
     enc["x"] = {**enc["x"], "scale": {**enc["x"]["scale"], "domain": [0, x_max]}}
-    enc["y"] = {**enc["y"], "scale": {**enc["y"]["scale"], "domain": [0, top]}}
+    enc["y"] = {**enc["y"], "scale": {**enc["y"]["scale"], "domain": y_domain}}
     return spec
 
 
 def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
                    width: int = 480, height: int = 300) -> alt.Chart:
-    """DRAM held (x, MiB, symlog) against modelled time per I/O (y), one point per option.
+    """DRAM held (x, MiB, symlog) against modelled time per I/O (y, log), one point per option.
 
     Shape gives the status: hazards are triangles; infeasible options have no time and
     are drawn as crosses along the top of the chart, at the DRAM they would need. The
@@ -208,13 +210,14 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
     charts._check_columns(df, ["option", "status", "per_io_ns", "dram_held_mib", *sliders, *dropdowns])
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
-    plot, x_max, top = _plot_frame(df)
+    plot, x_max, y_domain = _plot_frame(df)
     keep = list(dict.fromkeys([*_PLOTTED, *sliders, *dropdowns]))
     data, params, filters, shown, readouts = charts._bind(plot[keep], sliders, dropdowns, defaults or {})
     base = alt.Chart(data).mark_point(filled=True, size=90, opacity=0.9).encode(
         x=alt.X("dram_held_mib", type="quantitative", title="DRAM held: memmap + transient peak (MiB, symlog)",
                 scale=alt.Scale(type="symlog", domain=[0, x_max])),
-        y=alt.Y("y", type="quantitative", title="modelled time per I/O (ns)", scale=alt.Scale(domain=[0, top])),
+        y=alt.Y("y", type="quantitative", title="modelled time per I/O (ns, log)",
+                scale=alt.Scale(type="log", domain=y_domain)),
         color=alt.Color("option", type="nominal", title="option",
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=480)),
         shape=alt.Shape("status", type="nominal", title="status",
