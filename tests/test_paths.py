@@ -296,3 +296,23 @@ def test_nvram_keeps_the_memmap_on_pmem_and_counts_its_wear():
 def test_huge_mapping_needs_whole_huge_pages():
     with pytest.raises(ValueError, match="^file_size: 3 MiB is not a whole number of 2 MiB pages"):
         daxsim.run("huge", daxsim.Machine("64M", "64M"), daxsim.Workload(ios=4, file_size="3M"))
+
+
+@pytest.mark.parametrize("option", ["1a", "2", "3", "huge", "nvram"])
+def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
+    """The per-option loops take a full queue of plain I/Os as one batch (paths.queue.run);
+    the generic loop takes them one at a time. Same counters (peaks too), same bytes."""
+    from daxsim.paths import queue
+
+    m = daxsim.Machine("1G", "64M", align="2M")
+    w = daxsim.Workload(ios=3000, io_size="12K", queue_depth=7, file_size="64M", truncate_rate=0.01,
+                        store_fraction=0.01, fsync_every=50, seed=5)
+    assert queue.LOOPS and all(queue.loop(o) is not queue.run for o in ("1a", "2", "3", "huge", "nvram"))
+    batched, one_by_one = {}, {}
+    rb = daxsim.run(option, m, w, capture=batched)
+    monkeypatch.setattr(queue, "LOOPS", {})
+    assert queue.loop(option) is queue.run
+    r1 = daxsim.run(option, m, w, capture=one_by_one)
+    assert rb.metrics == r1.metrics
+    assert rb.metrics["truncates"] > 0 and rb.metrics["stores"] > 0 and rb.metrics["ios"] > 2900
+    assert batched == one_by_one

@@ -163,13 +163,14 @@ def _run_kernel(b: Booted, option: str, op, off, length, qd, data, counters, poo
     boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
                   b.vmemmap_populated, b.memmap_base_pfn, counters)
     maxp = int(_pages_per_io(off[io], length[io]).max(initial=1))
-    bv = tuple(np.zeros(qd * maxp, np.int64) for _ in range(4))
+    ring = 2 * qd  # see paths.queue.run: a queue's worth in flight, and the next batch
+    bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
     ost = _kernel_state(b, option, pool_pages, guard, huge)
     nstores = int((op == OP_STORE).sum())
     dirty = dirty_state(len(b.device), _dirty_shift(huge), 2 * nstores,
                         int(((length[op == OP_STORE] + 127) // 64).sum()))
     args = (queue.token(option), op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
-            np.zeros(qd, np.int64), np.zeros(qd, np.int64), maxp, bv, mod.ENTRY_BYTES,
+            np.zeros(ring, np.int64), np.zeros(ring, np.int64), maxp, bv, mod.ENTRY_BYTES,
             getattr(mod, "ENTRY_TRANSIENT", 0), ost, dirty, drain)
     t0 = time.perf_counter()
     queue.loop(option)(*args)

@@ -14,7 +14,7 @@ from ..machine import IDLE_REFCOUNT
 from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
 from ..daxfs import F_PTE, dax_fault
 from ..metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
-from ..units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 
 # Scalars of an option's state (``ost[0]`` in paths.queue), by index.
 M_MEMMAP_BASE = 0  # pfn of memmap[0]
@@ -73,6 +73,20 @@ def prefetch_burst(dst, dst_off, src, src_off):
     for line in range(0, 256, 64):
         prefetch(src, src_off + line)
         prefetch(dst, dst_off + line)
+
+
+@njit(cache=True)
+def prefetch_lines(dst, dst_off, src, src_off, nbytes):
+    """Prefetch ``nbytes`` from the start of the next DMA on both sides (a host hint)."""
+    for line in range(0, nbytes, 64):
+        prefetch(src, src_off + line)
+        prefetch(dst, dst_off + line)
+
+
+@njit(cache=True)
+def warm_pte(e, off, pte, ost):
+    """Before a batch of submissions: fetch the PTE of I/O ``e``'s first page (a host hint)."""
+    prefetch(pte, off[e] >> PAGE_SHIFT)
 
 
 #: struct page word 6 when idle: _mapcount = -1 (low half), _refcount = IDLE_REFCOUNT (high half)

@@ -24,6 +24,7 @@ from ..metrics import (
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .common import inflight_overlaps, memcpy
+from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
@@ -38,7 +39,7 @@ def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
     return v - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
     misc, dram, dram_pages, buddy = ost
@@ -71,7 +72,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
     misc, dram, dram_pages, buddy = ost

@@ -25,7 +25,7 @@ from ..metrics import (
     C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
+from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch, prefetch_burst
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -40,7 +40,7 @@ def _wear(wear, page, counters):
         counters[C_MEMMAP_MAX_WRITES] = wear[page]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """get_user_pages() + a bio_vec per page; returns the number of bio_vecs."""
     misc, memmap, memmap_words, populated, wear = ost
@@ -76,6 +76,14 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
+def warm(e, off, pte, ost):
+    """Before a batch of submissions: fetch the struct page of I/O ``e``'s first page (a host hint)."""
+    v = pte[off[e] >> PAGE_SHIFT]
+    if v:
+        prefetch(ost[2], (v - 1 - ost[0][M_MEMMAP_BASE]) * 8)
+
+
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each."""
     misc, memmap, memmap_words, populated, wear = ost

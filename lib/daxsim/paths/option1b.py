@@ -22,6 +22,7 @@ from ..metrics import (
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, memcpy
+from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)
@@ -79,7 +80,7 @@ def _delete(key, val, mask, pfn):
     key[i] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
     misc, pool, free, key, val = ost
@@ -137,7 +138,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA by the transient pages' pfns; put each; free those that fall idle."""
     misc, pool, free, key, val = ost

@@ -22,12 +22,13 @@ from ..metrics import (
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .common import M_GUARD, inflight_overlaps, memcpy
+from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: a pfn-based bio_vec: pfn, length, offset
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Walk the mapping to pfns and build the pfn vector; returns its length."""
     guard = ost[0][M_GUARD]
@@ -56,7 +57,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA by pfn, wherever those pfns now belong."""
     bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3

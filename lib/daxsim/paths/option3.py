@@ -17,12 +17,13 @@ from ..metrics import (
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
 from .common import memcpy, prefetch_burst
+from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct phys_vec: physical address, length
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Build the extent list (one entry per physically contiguous run); returns its length."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
@@ -57,7 +58,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA each extent in one burst; drop the extent references."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count

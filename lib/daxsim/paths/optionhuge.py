@@ -22,7 +22,7 @@ from ..metrics import (
     C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch_burst
+from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch, prefetch_burst
 
 STRUCT_PAGES = True
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -36,7 +36,7 @@ def _head(page, misc):
     return ((pfn >> order) << order) - misc[M_MEMMAP_BASE]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """get_user_pages() on a huge mapping: a reference per compound page, a bio_vec per page."""
     misc, memmap, memmap_words, populated, wear = ost
@@ -76,6 +76,14 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
+def warm(e, off, pte, ost):
+    """Before a batch of submissions: fetch the head struct page of I/O ``e``'s first page (a host hint)."""
+    v = pte[off[e] >> PAGE_SHIFT]
+    if v:
+        prefetch(ost[2], _head(v - 1 - ost[0][M_MEMMAP_BASE], ost[0]) * 8)
+
+
+@njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA each bio_vec; drop one reference per compound page."""
     misc, memmap, memmap_words, populated, wear = ost
