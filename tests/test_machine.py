@@ -48,9 +48,9 @@ def test_400g_on_small_dram_is_infeasible_with_a_reason():
 
 
 @pytest.mark.parametrize("kw, param", [
-    (dict(pmem="0", dram="4G"), "pmem"), (dict(pmem="4G", dram="1M"), "dram"), (dict(pmem="3M", dram="4G"), "pmem"),
-    (dict(pmem="4G", dram="4G", memmap="disk"), "memmap"), (dict(pmem="4G", dram="4G", align="8K"), "align"),
-    (dict(pmem="100T", dram="4G"), "pmem"),
+    ({"pmem": "0", "dram": "4G"}, "pmem"), ({"pmem": "4G", "dram": "1M"}, "dram"), ({"pmem": "3M", "dram": "4G"}, "pmem"),
+    ({"pmem": "4G", "dram": "4G", "memmap": "disk"}, "memmap"), ({"pmem": "4G", "dram": "4G", "align": "8K"}, "align"),
+    ({"pmem": "100T", "dram": "4G"}, "pmem"),
 ])
 def test_bad_machines_name_the_parameter(kw, param):
     with pytest.raises(ValueError, match=rf"^{param}"):

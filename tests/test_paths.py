@@ -209,11 +209,11 @@ def test_6tib_machine_runs_in_little_host_memory():
 
 
 @pytest.mark.parametrize("kw, param", [
-    (dict(io_size="1000"), "io_size"), (dict(read_fraction=1.5), "read_fraction"), (dict(pattern="zigzag"), "pattern"),
-    (dict(queue_depth=0), "queue_depth"), (dict(ios=0), "ios"), (dict(seed=-1), "seed"),
-    (dict(ops="x0:4k"), "ops"), (dict(ops="w0:4k", file_size="2k"), "file_size"), (dict(ops="w1M:4k", file_size="1M"), "ops"),
-    (dict(extent_size="6k"), "extent_size"), (dict(truncate_rate=2), "truncate_rate"),
-    (dict(ops="t0:6k", file_size="1M"), "ops"),
+    ({"io_size": "1000"}, "io_size"), ({"read_fraction": 1.5}, "read_fraction"), ({"pattern": "zigzag"}, "pattern"),
+    ({"queue_depth": 0}, "queue_depth"), ({"ios": 0}, "ios"), ({"seed": -1}, "seed"),
+    ({"ops": "x0:4k"}, "ops"), ({"ops": "w0:4k", "file_size": "2k"}, "file_size"), ({"ops": "w1M:4k", "file_size": "1M"}, "ops"),
+    ({"extent_size": "6k"}, "extent_size"), ({"truncate_rate": 2}, "truncate_rate"),
+    ({"ops": "t0:6k", "file_size": "1M"}, "ops"),
 ])
 def test_bad_workloads_name_the_parameter(kw, param):
     with pytest.raises(ValueError, match=rf"^{param}"):

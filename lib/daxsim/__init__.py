@@ -20,7 +20,25 @@ from .workload import PRESETS, Workload
 
 __version__ = "0.1.0"
 __all__ = [
-    "HARDWARE", "CostModel", "Figure", "HardwareProfile", "hardware_profile", "Machine", "namespace_layout",
-    "COUNTERS", "FORMULA", "Modelled", "OPTIONS", "InvariantError", "Result", "accounting", "compare", "frame",
-    "run", "format_size", "parse_size", "PRESETS", "Workload",
+    "COUNTERS",
+    "FORMULA",
+    "HARDWARE",
+    "OPTIONS",
+    "PRESETS",
+    "CostModel",
+    "Figure",
+    "HardwareProfile",
+    "InvariantError",
+    "Machine",
+    "Modelled",
+    "Result",
+    "Workload",
+    "accounting",
+    "compare",
+    "format_size",
+    "frame",
+    "hardware_profile",
+    "namespace_layout",
+    "parse_size",
+    "run",
 ]

@@ -99,7 +99,7 @@ def npm_pack(name: str, version: str, workdir: Path) -> Path:
     spec = f"{name}@{version}"
     try:
         proc = subprocess.run(
-            ["npm", "pack", spec, "--loglevel=error"],
+            ["npm", "pack", spec, "--loglevel=error"], check=False,
             cwd=workdir,
             capture_output=True,
             text=True,

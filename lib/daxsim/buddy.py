@@ -127,4 +127,4 @@ def free_pages(pages, st, pfn, order):
     _list_add(pages, st, pfn, order)
 
 
-__all__ = ["MAX_ORDER", "buddy_init", "alloc_pages", "free_pages", "buddy_free_pages", "STRUCT_PAGE"]
+__all__ = ["MAX_ORDER", "STRUCT_PAGE", "alloc_pages", "buddy_free_pages", "buddy_init", "free_pages"]

@@ -21,8 +21,20 @@ from .study import accounting, frame, run
 from .units import GiB, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size, parse_size
 from .workload import OP_READ, OP_TRUNC, Workload
 
-__all__ = ["io_grid", "breakdown_long", "memmap_grid", "published_init_rates", "init_time_grid", "PARTS",
-           "pool_grid", "truncate_grid", "extent_grid", "contiguous_runs", "race_trace", "series_label"]
+__all__ = [
+    "PARTS",
+    "breakdown_long",
+    "contiguous_runs",
+    "extent_grid",
+    "init_time_grid",
+    "io_grid",
+    "memmap_grid",
+    "pool_grid",
+    "published_init_rates",
+    "race_trace",
+    "series_label",
+    "truncate_grid",
+]
 
 #: the parts of the modelled time per I/O, in the order of the I/O path
 PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
@@ -492,4 +504,4 @@ def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G"
     return df
 
 
-__all__ += ["memmap_variant_grid", "amplification_grid", "memmap_medium_cost", "ratio_grid"]
+__all__ += ["amplification_grid", "memmap_medium_cost", "memmap_variant_grid", "ratio_grid"]

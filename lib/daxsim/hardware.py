@@ -61,7 +61,7 @@ class HardwareProfile:
     def figures(self) -> dict[str, Figure]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), Figure)}
 
-    def replace(self, **values) -> "HardwareProfile":
+    def replace(self, **values) -> HardwareProfile:
         """A copy with some figures replaced; plain numbers become labelled assumptions."""
         return dataclasses.replace(self, **_as_figures(self, values))
 
@@ -128,7 +128,8 @@ CXL_EXPANDER = HardwareProfile(
                   "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio", True),
     ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
     clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
-    read_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor)"),
+    read_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor): "
+               "taken for reads alone", True),
     write_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "same figure; no separate write figure published", True),
     media_granularity=_f(64, "B", "li2023pond", "DRAM behind the CXL controller", True),
     persistent=False,
@@ -198,14 +199,16 @@ class CostModel:
     dirty_fault_ns: Figure = field(default_factory=lambda: _f(
         1000.0, "ns", "daxsim", "the write fault that marks a clean DAX entry dirty", True))
     page_walk_ns: Figure = field(default_factory=lambda: _f(
-        15.0, "ns", "mccalpin2022tlb", "a TLB miss whose page walk hits the caches: ~20-50 cycles (rule of thumb)", True))
+        15.0, "ns", "daxsim", "a TLB miss whose page walk hits the caches: ~20-50 cycles, a rule of thumb "
+        "(mccalpin2022tlb gives only the TLB sizes)", True))
     memmap_init_cpu_ns: Figure = field(default_factory=lambda: _f(
-        10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns"))
+        10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns, "
+        "the struct page writes included (map=dev, in a VM)"))
 
     def figures(self) -> dict[str, Figure]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
-    def replace(self, **values) -> "CostModel":
+    def replace(self, **values) -> CostModel:
         """A copy with some costs replaced; plain numbers become labelled assumptions."""
         unknown = set(values) - {f.name for f in dataclasses.fields(self)}
         if unknown:

@@ -70,4 +70,4 @@ def tlb_miss_rate(page_size: int, working_set: int) -> float:
     return max(0.0, 1.0 - tlb_reach(page_size) / working_set)
 
 
-__all__ = ["VARIANTS", "PAGE_SIZES", "memmap_cost", "tlb_reach", "tlb_miss_rate", "check_page_size", "GiB"]
+__all__ = ["PAGE_SIZES", "VARIANTS", "GiB", "check_page_size", "memmap_cost", "tlb_miss_rate", "tlb_reach"]

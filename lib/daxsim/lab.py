@@ -293,7 +293,7 @@ def ns_cost_table(results: Path | str = RESULTS_DIR):
     """One row per memmap-cost experiment: measured, daxsim's model, model + kernel (MiB)."""
     import pandas as pd
     rows = []
-    for name, r in load_results(results).items():
+    for r in load_results(results).values():
         if r["test"] != "ns_cost":
             continue
         p, m, pr = r["params"], r["measured"], r["predicted"]
@@ -330,7 +330,7 @@ def kmem_table(results: Path | str = RESULTS_DIR):
     """One row per kmem experiment: measured against predicted (MiB)."""
     import pandas as pd
     rows = []
-    for name, r in load_results(results).items():
+    for r in load_results(results).values():
         if r["test"] != "kmem":
             continue
         m, pk = r["measured"], r["predicted"]["kernel"]
@@ -392,7 +392,7 @@ def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout
     """Boot one guest running ``test``; returns (serial log, wall seconds, QEMU command line)."""
     cmd = [str(LAB_DIR / "run-qemu.sh"), test, *args]
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True,
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False,
                        env={**os.environ, "TIMEOUT": str(timeout), **(env or {})})
     wall = time.monotonic() - t0
     qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
@@ -426,7 +426,7 @@ def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
     (results / f"{exp['name']}.log").write_text("".join(b["log"] for b in boots))
     record = {
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": boots[0]["parsed"].get("uname"),
                      "guest_ndctl": boots[0]["parsed"].get("ndctl")},
         "command": {"runner": "python -m daxsim.lab", "qemu": [b["qemu"] for b in boots]},
@@ -459,7 +459,7 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         raise RuntimeError("smoke: the guest created no fsdax namespace with a /dev/pmem block device")
     record = {
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
         "command": {"runner": "python -m daxsim.lab", "qemu": qemu_cmd},
         "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),

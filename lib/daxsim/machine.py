@@ -101,7 +101,7 @@ class Machine:
     pmem_file: str | None = None
 
     def __post_init__(self):
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_ = lambda k, v: object.__setattr__(self, k, v)
         set_("pmem", parse_size(self.pmem, "pmem"))
         set_("dram", parse_size(self.dram, "dram"))
         set_("align", parse_size(self.align, "align"))
@@ -126,7 +126,7 @@ class Machine:
         return (f"Machine(pmem={format_size(self.pmem)!r}, dram={format_size(self.dram)!r}, "
                 f"memmap={self.memmap!r}{extra})")
 
-    def replace(self, **changes) -> "Machine":
+    def replace(self, **changes) -> Machine:
         return dataclasses.replace(self, **changes)
 
     def params(self) -> dict:

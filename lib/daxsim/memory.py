@@ -103,7 +103,7 @@ def host_peak_rss_bytes() -> int:
     return 0
 
 
-__all__ = ["STRUCT_PAGE", "sparse_array", "struct_pages", "host_rss_bytes", "host_peak_rss_bytes", "PAGE_SIZE"]
+__all__ = ["PAGE_SIZE", "STRUCT_PAGE", "host_peak_rss_bytes", "host_rss_bytes", "sparse_array", "struct_pages"]
 
 
 MADV_HUGEPAGE = 14

@@ -346,4 +346,4 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
     return ReferenceResult(c, {k: bytes(v) for k, v in pmem.items()}, {k: bytes(v) for k, v in dev.items()})
 
 
-__all__ = ["run_reference", "ReferenceResult", "pattern_page"]
+__all__ = ["ReferenceResult", "pattern_page", "run_reference"]

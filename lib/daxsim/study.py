@@ -200,12 +200,12 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     mod = path_module(option)
     option = str(option)
     if not isinstance(machine, Machine):
-        raise ValueError(f"machine: {machine!r} is not a daxsim.Machine")
+        raise ValueError(f"machine: {machine!r} is not a daxsim.Machine")  # noqa: TRY004 (bad input: ValueError)
     workload = workload if workload is not None else Workload.from_preset(DEFAULT_PRESET)
     if not isinstance(workload, Workload):
-        raise ValueError(f"workload: {workload!r} is not a daxsim.Workload")
+        raise ValueError(f"workload: {workload!r} is not a daxsim.Workload")  # noqa: TRY004
     if not isinstance(guard, (bool, np.bool_)):
-        raise ValueError(f"guard: {guard!r} must be True or False")
+        raise ValueError(f"guard: {guard!r} must be True or False")  # noqa: TRY004
     if guard and option != "2":
         raise ValueError(f"guard: only option 2 takes a filesystem guard (option {option} holds its own references)")
     huge = _huge_params(option, page_size, memmap_variant, dirty_granularity, machine)
@@ -383,4 +383,4 @@ def frame(results) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["run", "compare", "frame", "accounting", "Result", "InvariantError"]
+__all__ = ["InvariantError", "Result", "accounting", "compare", "frame", "run"]

@@ -37,7 +37,7 @@ def parse_size(value, name: str = "size") -> int:
     True
     """
     if isinstance(value, bool):
-        raise ValueError(f"{name}: {value!r} is not a size; give bytes or a string like '8G'")
+        raise ValueError(f"{name}: {value!r} is not a size; give bytes or a string like '8G'")  # noqa: TRY004 (bad input: ValueError)
     if isinstance(value, int):
         n = value
     elif isinstance(value, float) and value.is_integer():
@@ -61,7 +61,7 @@ def parse_size(value, name: str = "size") -> int:
     return n
 
 
-def format_size(n: int | float, digits: int = 3) -> str:
+def format_size(n: float, digits: int = 3) -> str:
     """Format a byte count with the largest binary unit that keeps it >= 1 (``6.25 GiB``)."""
     n = float(n)
     for unit, scale in (("EiB", 1 << 60), ("PiB", PiB), ("TiB", TiB), ("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):

@@ -49,12 +49,12 @@ PATTERNS = ("random", "sequential")
 
 #: named workloads: the settings each preset changes from the defaults
 PRESETS: dict[str, dict] = {
-    "rand-4k": dict(io_size=4096, read_fraction=0.5, pattern="random", queue_depth=1),
-    "oltp-4k": dict(io_size=4096, read_fraction=0.7, pattern="random", queue_depth=32),
-    "rand-64k": dict(io_size=64 << 10, read_fraction=0.5, pattern="random", queue_depth=8),
-    "seq-1m": dict(io_size=1 << 20, read_fraction=0.0, pattern="sequential", queue_depth=4),
-    "log-512": dict(io_size=512, read_fraction=0.0, pattern="sequential", queue_depth=1),
-    "scatter-2b": dict(store_fraction=1.0, store_size=2, fsync_every=64),
+    "rand-4k": {"io_size": 4096, "read_fraction": 0.5, "pattern": "random", "queue_depth": 1},
+    "oltp-4k": {"io_size": 4096, "read_fraction": 0.7, "pattern": "random", "queue_depth": 32},
+    "rand-64k": {"io_size": 64 << 10, "read_fraction": 0.5, "pattern": "random", "queue_depth": 8},
+    "seq-1m": {"io_size": 1 << 20, "read_fraction": 0.0, "pattern": "sequential", "queue_depth": 4},
+    "log-512": {"io_size": 512, "read_fraction": 0.0, "pattern": "sequential", "queue_depth": 1},
+    "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
 }
 DEFAULT_PRESET = "rand-4k"
 DEFAULT_FILE_SIZE = GiB
@@ -101,7 +101,7 @@ class Workload:
     preset: str | None = None
 
     def __post_init__(self):
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
+        set_ = lambda k, v: object.__setattr__(self, k, v)
         set_("io_size", parse_size(self.io_size, "io_size"))
         object.__setattr__(self, "_auto_file_size", self.file_size is None)
         set_("file_size", DEFAULT_FILE_SIZE if self.file_size is None else parse_size(self.file_size, "file_size"))
@@ -140,19 +140,19 @@ class Workload:
             set_("ios", int(np.isin(self.generate()[0], (OP_READ, OP_WRITE)).sum()))  # validates the string, too
 
     @classmethod
-    def from_preset(cls, name: str, **overrides) -> "Workload":
+    def from_preset(cls, name: str, **overrides) -> Workload:
         """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
         if name not in PRESETS:
             raise ValueError(f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
                              "or an operation string like 'w0:8k,r8k:4k'")
         return cls(**{**PRESETS[name], **overrides, "preset": name})
 
-    def replace(self, **changes) -> "Workload":
+    def replace(self, **changes) -> Workload:
         if self._auto_file_size and "file_size" not in changes:
             changes["file_size"] = None
         return dataclasses.replace(self, **changes)
 
-    def fitted(self, data_bytes: int) -> "Workload":
+    def fitted(self, data_bytes: int) -> Workload:
         """This workload on a machine with ``data_bytes`` of data area: a default file_size
         shrinks to half of it (a power of two) when 1 GiB would not leave room."""
         if not self._auto_file_size or 2 * self.file_size <= data_bytes:

@@ -4,7 +4,7 @@ kernel state tuple, set-up (pattern fill, prefault) and the post-run checks.
 
 from __future__ import annotations
 
-import llvmlite.ir as ir
+from llvmlite import ir
 import numpy as np
 from numba import njit, types
 from numba.core import cgutils

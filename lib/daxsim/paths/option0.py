@@ -42,7 +42,7 @@ def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
 @njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
-    misc, dram, dram_pages, buddy = ost
+    _misc, dram, dram_pages, buddy = ost
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
@@ -75,7 +75,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 @njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
-    misc, dram, dram_pages, buddy = ost
+    _misc, dram, dram_pages, buddy = ost
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     for k in range(base, base + n):
         d = bv_page[k] * PAGE_SIZE + bv_off[k]

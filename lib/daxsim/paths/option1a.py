@@ -36,8 +36,7 @@ def _wear(wear, page, counters):
     """A refcount change writes the struct page's cache line: on pmem, that is media wear."""
     wear[page] += 1
     counters[C_MEMMAP_WRITES] += 1
-    if wear[page] > counters[C_MEMMAP_MAX_WRITES]:
-        counters[C_MEMMAP_MAX_WRITES] = wear[page]
+    counters[C_MEMMAP_MAX_WRITES] = max(counters[C_MEMMAP_MAX_WRITES], wear[page])
 
 
 @njit(cache=True, inline="always")
@@ -80,13 +79,15 @@ def warm(e, off, pte, ost):
     """Before a batch of submissions: fetch the struct page of I/O ``e``'s first page (a host hint)."""
     v = pte[off[e] >> PAGE_SHIFT]
     if v:
-        prefetch(ost[2], (v - 1 - ost[0][M_MEMMAP_BASE]) * 8)
+        page = v - 1 - ost[0][M_MEMMAP_BASE]
+        prefetch(ost[3], page >> VMEMMAP_SHIFT)  # is its vmemmap page populated?
+        prefetch(ost[2], page * 8)
 
 
 @njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each."""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, _memmap_words, _populated, wear = ost
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pmem_base = (pmem_base_pfn - memmap_base_pfn) * PAGE_SIZE  # pfn_to_page offset, in bytes
@@ -120,7 +121,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 @njit(cache=True)
 def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): is any page of the range referenced beyond idle?"""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, _memmap_words, populated, _ = ost
     base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)

@@ -129,8 +129,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
         bv_dev[base + n] = pos
         n += 1
         pos += seg
-    if misc[M_POOL_USED] > counters[C_POOL_PEAK]:
-        counters[C_POOL_PEAK] = misc[M_POOL_USED]
+    counters[C_POOL_PEAK] = max(counters[C_POOL_PEAK], misc[M_POOL_USED])
     counters[C_GUP_PAGES] += n
     counters[C_PAGES_SPANNED] += n
     counters[C_REFCOUNT_OPS] += n
@@ -167,7 +166,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 @njit(cache=True)
 def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): does any page of the range have a transient struct page?"""
-    misc, pool, free, key, val = ost
+    misc, _pool, _free, key, val = ost
     mask = misc[M_HT_MASK]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)

@@ -39,7 +39,7 @@ def _head(page, misc):
 @njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """get_user_pages() on a huge mapping: a reference per compound page, a bio_vec per page."""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, memmap_words, populated, _wear = ost
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     pos = off[e]
     end = pos + length[e]
@@ -86,7 +86,7 @@ def warm(e, off, pte, ost):
 @njit(cache=True, inline="always")
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     """DMA each bio_vec; drop one reference per compound page."""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, _memmap_words, _populated, _wear = ost
     pmem_base = (pmem_base_pfn - misc[M_MEMMAP_BASE]) * PAGE_SIZE
     moved = 0
     refs = 0
@@ -114,7 +114,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 @njit(cache=True)
 def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
     """dax_layout_busy_page(): is a compound page of the range referenced beyond idle?"""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, _memmap_words, populated, _wear = ost
     base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)

@@ -70,7 +70,7 @@ def _warm(token, e, off, pte, ost):
     raise NotImplementedError
 
 
-@overload(_warm, inline="always")
+@overload(_warm)
 def _warm_for(token, e, off, pte, ost):
     fn = _FUNCS[token.dtype][4]
 
@@ -79,7 +79,7 @@ def _warm_for(token, e, off, pte, ost):
     return impl
 
 
-@overload(_dma_start, inline="always")
+@overload(_dma_start)
 def _dma_start_for(token, k, b0, b1, pmem_base_pfn, ost):
     fn = _FUNCS[token.dtype][3]
 
@@ -88,7 +88,7 @@ def _dma_start_for(token, k, b0, b1, pmem_base_pfn, ost):
     return impl
 
 
-@overload(_submit, inline="always")
+@overload(_submit)
 def _submit_for(token, e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     fn = _FUNCS[token.dtype][0]
 
@@ -97,7 +97,7 @@ def _submit_for(token, e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, d
     return impl
 
 
-@overload(_complete, inline="always")
+@overload(_complete)
 def _complete_for(token, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
     fn = _FUNCS[token.dtype][1]
 
@@ -106,7 +106,7 @@ def _complete_for(token, e, base, n, op, fs, pmem, pmem_base_pfn, device, data, 
     return impl
 
 
-@overload(_busy, inline="always")
+@overload(_busy)
 def _busy_for(token, t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2,
               ost):
     fn = _FUNCS[token.dtype][2]
@@ -174,7 +174,7 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
                 if data:
                     nb = (_wrap(head + 1, ring)) * maxp
                     a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
-                    prefetch_lines(device, b3[nb], pmem, a if a >= 0 else 0, BATCH_PREFETCH)
+                    prefetch_lines(device, b3[nb], pmem, max(a, 0), BATCH_PREFETCH)
                 _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
                           data, counters, b0, b1, b2, b3, ost)
                 head = _wrap(head + 1, ring)
@@ -214,7 +214,7 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
             if data and count > 1:  # warm the next completion's first lines (a host hint)
                 nb = (_wrap(head + 1, ring)) * maxp
                 a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
-                prefetch_burst(device, b3[nb], pmem, a if a >= 0 else 0)
+                prefetch_burst(device, b3[nb], pmem, max(a, 0))
             _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
                      counters, b0, b1, b2, b3, ost)
             inflight_entries -= slot_n[head]
