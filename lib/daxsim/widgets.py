@@ -67,6 +67,18 @@ def _size_options(sizes):
     return [(format_size(parse_size(s)), s) for s in sizes]
 
 
+def _machine_controls(pmem, dram, memmap, pmem_label: str) -> dict:
+    """The machine's three controls, shared by both explorers: pmem and DRAM sizes, memmap placement."""
+    return {
+        "pmem": widgets.SelectionSlider(options=_size_options(_with(PMEM_SIZES, pmem)), value=pmem,
+                                        description=pmem_label, style=_STYLE, continuous_update=False),
+        "dram": widgets.SelectionSlider(options=_size_options(_with(DRAM_SIZES, dram)), value=dram,
+                                        description="DRAM size", style=_STYLE, continuous_update=False),
+        "memmap": widgets.Dropdown(options=[("DRAM (--map=mem)", "dram"), ("pmem (--map=dev)", "pmem")],
+                                   value=memmap, description="memmap placement", style=_STYLE),
+    }
+
+
 def _label(r) -> str:
     return r.option + (" + guard" if r.guard else "")
 
@@ -159,12 +171,7 @@ class Explorer(widgets.VBox):
         self._quiet = False
         preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[workload]}
         c = self.controls = {
-            "pmem": widgets.SelectionSlider(options=_size_options(_with(PMEM_SIZES, pmem)), value=pmem,
-                                            description="pmem size", style=_STYLE, continuous_update=False),
-            "dram": widgets.SelectionSlider(options=_size_options(_with(DRAM_SIZES, dram)), value=dram,
-                                            description="DRAM size", style=_STYLE, continuous_update=False),
-            "memmap": widgets.Dropdown(options=[("DRAM (--map=mem)", "dram"), ("pmem (--map=dev)", "pmem")],
-                                       value=memmap, description="memmap placement", style=_STYLE),
+            **_machine_controls(pmem, dram, memmap, "pmem size"),
             "workload": widgets.Dropdown(options=list(PRESETS), value=workload, description="workload preset",
                                          style=_STYLE),
             "io_size": widgets.SelectionSlider(
@@ -392,12 +399,7 @@ class LiveExplorer(widgets.VBox):
         }
         tr = float(truncate_rate)
         c = self.controls = {
-            "pmem": widgets.SelectionSlider(options=_size_options(_with(PMEM_SIZES, pmem)), value=pmem,
-                                            description="pmem (DIMM) size", style=_STYLE, continuous_update=False),
-            "dram": widgets.SelectionSlider(options=_size_options(_with(DRAM_SIZES, dram)), value=dram,
-                                            description="DRAM size", style=_STYLE, continuous_update=False),
-            "memmap": widgets.Dropdown(options=[("DRAM (--map=mem)", "dram"), ("pmem (--map=dev)", "pmem")],
-                                       value=memmap, description="memmap placement", style=_STYLE),
+            **_machine_controls(pmem, dram, memmap, "pmem (DIMM) size"),
             "hardware": widgets.Dropdown(options=list(HARDWARE), value=hardware, description="hardware (pmem medium)",
                                          style=_STYLE),
             "workload": widgets.Dropdown(options=list(PRESETS), value=workload, description="workload preset",
