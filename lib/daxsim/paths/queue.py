@@ -171,6 +171,8 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
                 desc_peak = max(desc_peak, desc)
                 held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
             for i in range(qd):
+                if e + qd + i < len(op):  # the next batch's misses, long before its submissions
+                    _warm(token, e + qd + i, off, pte, ost)
                 if data:
                     nb = (_wrap(head + 1, ring)) * maxp
                     a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
