@@ -25,10 +25,11 @@ import pandas as pd
 from . import charts
 from .hardware import DEFAULT_HARDWARE
 from .machine import Machine
+from .metrics import dram_held_bytes
 from .paths import OPTIONS
 from .study import run
 from .units import MiB, format_size, parse_size
-from .workload import PRESETS, Workload
+from .workload import Workload, preset_values
 
 __all__ = [
     "SPECS",
@@ -82,10 +83,6 @@ def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_
     return results
 
 
-def _dram_held(m: dict) -> int:
-    return int(m["memmap_dram_bytes"] + m["transient_dram_peak_bytes"] + m.get("dirty_tracking_bytes", 0))
-
-
 def comparison_frame(results) -> pd.DataFrame:
     """One row per result: the option, its status, DRAM held and modelled time per I/O.
 
@@ -104,7 +101,7 @@ def comparison_frame(results) -> pd.DataFrame:
             status = STATUSES[1]
         else:
             status = STATUSES[0]
-        held = _dram_held(m)
+        held = int(dram_held_bytes(m))
         rows.append({
             "option": f"option {r.option}" + (" + guard" if r.guard else ""),
             "status": status,
@@ -145,7 +142,7 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     frames = []
     for pm, dr, wl, tr in itertools.product(pmem_sizes, dram_sizes, workloads, truncate_rates):
         machine = Machine(pmem=pm, dram=dr, align="1G" if huge else "2M")
-        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[wl]}
+        preset = preset_values(wl)
         n = max(preset["queue_depth"], min(int(ios), budget // preset["io_size"]))
         w = Workload.from_preset(wl, ios=n, file_size=file_size, seed=seed, truncate_rate=tr)
         runs = compare_specs(specs, machine, w, hardware=hardware[0])

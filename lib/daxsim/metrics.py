@@ -172,6 +172,12 @@ class Modelled:
                 "media_bytes": self.media_bytes}
 
 
+def dram_held_bytes(m):
+    """DRAM an option holds: its memmap in DRAM, the transient peak under I/O and the
+    dirty-tracking state. ``m`` is a run's metrics, or a table with those columns."""
+    return m["memmap_dram_bytes"] + m["transient_dram_peak_bytes"] + m.get("dirty_tracking_bytes", 0)
+
+
 def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostModel) -> float:
     """Modelled cost of initialising one struct page.
 

@@ -291,12 +291,18 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     metrics["bytes_dma"] = c["dma_to_pmem"] + c["dma_from_pmem"] + c["dma_to_dram"] + c["dma_from_dram"]
     metrics["bytes_cpu_copied"] = c["copy_pmem_to_dram"] + c["copy_dram_to_pmem"]
     metrics["struct_pages_initialised"] = acct["struct_pages_boot"] + c["struct_pages_initialised_io"]
-    miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
-    modelled = model(c, option, machine.memmap if mod.STRUCT_PAGES else None, hw, cost,
-                     metrics["struct_pages_initialised"], miss, 1 << _dirty_shift(huge),
-                     hw if bounce_node == "pmem" else DDR4) if feasible else None
+    modelled = cost_of(option, machine, workload, hw, cost, metrics, huge, bounce_node) if feasible else None
     return Result(option, machine, workload, hw, cost, data, feasible, reason, metrics, modelled, wall,
                   pool_pages if option == "1b" else None, bool(guard), huge, bounce_node)
+
+
+def cost_of(option, machine: Machine, workload: Workload, hw, cost: CostModel, metrics: dict, huge: dict | None,
+            bounce_node: str):
+    """The cost model over a run's metrics: only this step sees the hardware profile."""
+    miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
+    return model(metrics, option, machine.memmap if path_module(option).STRUCT_PAGES else None, hw, cost,
+                 metrics["struct_pages_initialised"], miss, 1 << _dirty_shift(huge),
+                 hw if bounce_node == "pmem" else DDR4)
 
 
 def _huge_params(option, page_size, memmap_variant, dirty_granularity, machine: Machine) -> dict | None:

@@ -35,12 +35,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import hugepages
-from .hardware import DDR4, DEFAULT_HARDWARE, HARDWARE, hardware_profile
+from .hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
 from .machine import MEMMAP_PLACEMENTS, Machine
-from .metrics import COUNTERS, model
+from .metrics import COUNTERS
 from .paths import OPTIONS, path_module
-from .study import Result, _dirty_shift, _warm, run
+from .study import Result, _warm, cost_of, run
 from .units import PAGE_SIZE, parse_size
 from .workload import DEFAULT_PRESET, PRESETS, Workload
 
@@ -221,13 +220,8 @@ def remodel(result: Result, hardware) -> Result:
     hw = hardware_profile(hardware)
     if not result.feasible:
         return dataclasses.replace(result, hardware=hw)
-    mod = path_module(result.option)
-    huge = result.huge
-    miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, result.workload.file_size)
-    m = result.metrics
-    modelled = model(m, result.option, result.machine.memmap if mod.STRUCT_PAGES else None, hw, result.cost,
-                     m["struct_pages_initialised"], miss, 1 << _dirty_shift(huge),
-                     hw if result.bounce_node == "pmem" else DDR4)
+    modelled = cost_of(result.option, result.machine, result.workload, hw, result.cost, result.metrics, result.huge,
+                       result.bounce_node)
     return dataclasses.replace(result, hardware=hw, modelled=modelled)
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts
+from .metrics import dram_held_bytes
 from .paths import HAZARDOUS
 from .sweep import AXES, DESIGNS
 from .units import PAGE_SIZE, STRUCT_PAGE_SIZE, GiB, KiB, format_size
@@ -56,8 +57,7 @@ def annotate(df: pd.DataFrame) -> pd.DataFrame:
     ``memmap_share``, ``regime``, and size labels ``pmem_label``, ``dram_label``,
     ``pmem_gib``, ``dram_gib``. Infeasible points hold what they would need."""
     out = df.copy()
-    out["dram_held_bytes"] = (out["memmap_dram_bytes"] + out["transient_dram_peak_bytes"]
-                              + out["dirty_tracking_bytes"]).astype("int64")
+    out["dram_held_bytes"] = dram_held_bytes(out).astype("int64")
     out["dram_held_kib"] = out["dram_held_bytes"] / KiB
     hazardous = out["option"].isin(HAZARDOUS)
     corrupted = out["corrupted_bytes"] > 0

@@ -31,7 +31,7 @@ from .paths import DESCRIPTIONS, OPTIONS
 from .report import text_report
 from .study import run
 from .units import format_size, parse_size
-from .workload import OP_TRUNC, PRESETS, Workload
+from .workload import OP_TRUNC, PRESETS, Workload, preset_values
 
 __all__ = [
     "DRAM_SIZES",
@@ -77,6 +77,17 @@ def _machine_controls(pmem, dram, memmap, pmem_label: str) -> dict:
         "memmap": widgets.Dropdown(options=[("DRAM (--map=mem)", "dram"), ("pmem (--map=dev)", "pmem")],
                                    value=memmap, description="memmap placement", style=_STYLE),
     }
+
+
+def _set_quietly(explorer, values: dict) -> None:
+    """Set several of an explorer's controls, then update once (not once per control)."""
+    explorer._quiet = True
+    try:
+        for name, value in values.items():
+            explorer.controls[name].value = value
+    finally:
+        explorer._quiet = False
+    explorer.update()
 
 
 def _label(r) -> str:
@@ -169,7 +180,7 @@ class Explorer(widgets.VBox):
         self.timings: list[float] = []
         self.last_results = []
         self._quiet = False
-        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[workload]}
+        preset = preset_values(workload)
         c = self.controls = {
             **_machine_controls(pmem, dram, memmap, "pmem size"),
             "workload": widgets.Dropdown(options=list(PRESETS), value=workload, description="workload preset",
@@ -239,14 +250,8 @@ class Explorer(widgets.VBox):
     # --- callbacks -----------------------------------------------------------------------
 
     def _on_preset(self, change):
-        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[change["new"]]}
-        self._quiet = True
-        try:
-            self.controls["io_size"].value = preset["io_size"]
-            self.controls["queue_depth"].value = preset["queue_depth"]
-        finally:
-            self._quiet = False
-        self.update()
+        preset = preset_values(change["new"])
+        _set_quietly(self, {"io_size": preset["io_size"], "queue_depth": preset["queue_depth"]})
 
     def _on_change(self, change):
         if not self._quiet:
@@ -391,7 +396,7 @@ class LiveExplorer(widgets.VBox):
         self.last_frame = None
         self.last_power = None
         self._quiet = False
-        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[workload]}
+        preset = preset_values(workload)
         self.option_boxes = {
             spec: widgets.Checkbox(value=spec in chosen, description=explore.spec_label(spec), indent=False,
                                    layout=widgets.Layout(width="150px"))
@@ -450,15 +455,8 @@ class LiveExplorer(widgets.VBox):
         self.update()
 
     def _on_preset(self, change):
-        preset = {"io_size": 4096, "queue_depth": 1, **PRESETS[change["new"]]}
-        self._quiet = True
-        try:
-            self.controls["io_size"].value = preset["io_size"]
-            self.controls["queue_depth"].value = preset["queue_depth"]
-            self.controls["ops"].value = ""
-        finally:
-            self._quiet = False
-        self.update()
+        preset = preset_values(change["new"])
+        _set_quietly(self, {"io_size": preset["io_size"], "queue_depth": preset["queue_depth"], "ops": ""})
 
     def _on_change(self, change):
         if not self._quiet:

@@ -57,6 +57,11 @@ PRESETS: dict[str, dict] = {
     "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
 }
 DEFAULT_PRESET = "rand-4k"
+
+
+def preset_values(name: str) -> dict:
+    """Preset ``name``'s parameters, with the I/O size and queue depth it leaves to the defaults."""
+    return {"io_size": 4096, "queue_depth": 1, **PRESETS[name]}
 DEFAULT_FILE_SIZE = GiB
 
 _OP_RE = re.compile(r"^\s*([rwtsf])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")

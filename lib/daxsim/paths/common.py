@@ -70,9 +70,7 @@ def prefetch(typingctx, arr, off):
 @njit(cache=True)
 def prefetch_burst(dst, dst_off, src, src_off):
     """Prefetch the first lines of the next DMA burst while the current one is copied."""
-    for line in range(0, 256, 64):
-        prefetch(src, src_off + line)
-        prefetch(dst, dst_off + line)
+    prefetch_lines(dst, dst_off, src, src_off, 256)
 
 
 @njit(cache=True)
