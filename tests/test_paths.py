@@ -1,5 +1,6 @@
 """Every numba path equals the pure-Python reference, counter by counter and byte by byte."""
 
+import functools
 import json
 
 import numpy as np
@@ -316,3 +317,35 @@ def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
     assert rb.metrics == r1.metrics
     assert rb.metrics["truncates"] > 0 and rb.metrics["stores"] > 0 and rb.metrics["ios"] > 2900
     assert batched == one_by_one
+
+
+@functools.cache
+def _fenced_dma():
+    """paths.common.dma followed by its fence, callable from Python."""
+    from numba import njit
+    from daxsim.paths.common import dma, store_fence
+
+    @njit
+    def fenced(to_device, device, dev_off, pmem, pmem_off, n):
+        dma(to_device, device, dev_off, pmem, pmem_off, n)
+        store_fence()
+    return fenced
+
+
+@settings(max_examples=300, deadline=None)
+@given(src_base=st.integers(0, 63), dst_base=st.integers(0, 63), src_off=st.integers(0, 700),
+       dst_off=st.integers(0, 700), n=st.integers(0, 2000), to_device=st.booleans())
+def test_dma_copies_exactly_the_bytes_asked(src_base, dst_base, src_off, dst_off, n, to_device):
+    """paths.common.dma streams whole aligned lines and memcpys the head and tail: at any
+    alignment of either array and any length, it copies those n bytes and touches no other."""
+    dma = _fenced_dma()
+    rng = np.random.default_rng(n)
+    pmem = rng.integers(0, 256, 4096, dtype=np.uint8)[src_base:]
+    device = rng.integers(0, 256, 4096, dtype=np.uint8)[dst_base:]
+    want_pmem, want_device = pmem.copy(), device.copy()
+    if to_device:
+        want_device[dst_off:dst_off + n] = pmem[src_off:src_off + n]
+    else:
+        want_pmem[src_off:src_off + n] = device[dst_off:dst_off + n]
+    dma(to_device, device, dst_off, pmem, src_off, n)
+    assert np.array_equal(pmem, want_pmem) and np.array_equal(device, want_device)

@@ -80,8 +80,8 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
     for k in range(base, base + n):
         d = bv_page[k] * PAGE_SIZE + bv_off[k]
         seg = bv_len[k]
-        if op[e] == 1:
-            if data:
+        if op[e] == 1:  # the DMA goes through the host's caches (memcpy, not paths.common.dma):
+            if data:  # the CPU copy next to it reads or wrote the bounce page, and on this host that is faster
                 memcpy(device, bv_dev[k], dram, d, seg)
             counters[C_DMA_FROM_DRAM] += seg
         else:

@@ -25,7 +25,7 @@ from ..metrics import (
     C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch, prefetch_burst
+from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, dma, populate_vmemmap_page, prefetch, prefetch_dma
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -102,11 +102,8 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
             j += 1
         if data:
             if j < base + n:
-                prefetch_burst(device, bv_dev[j], pmem, bv_page[j] * PAGE_SIZE + bv_off[j] - pmem_base)
-            if op[e] == 1:
-                memcpy(device, bv_dev[k], pmem, pa, burst)
-            else:
-                memcpy(pmem, pa, device, bv_dev[k], burst)
+                prefetch_dma(op[e] == 1, device, bv_dev[j], pmem, bv_page[j] * PAGE_SIZE + bv_off[j] - pmem_base)
+            dma(op[e] == 1, device, bv_dev[k], pmem, pa, burst)
         moved += burst
         k = j
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved

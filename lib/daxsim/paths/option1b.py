@@ -21,7 +21,7 @@ from ..metrics import (
     C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, memcpy
+from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -147,10 +147,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         slot = bv_slot[k]
         pa = (np.int64(pool[slot].private) - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
         if data:
-            if op[e] == 1:
-                memcpy(device, bv_dev[k], pmem, pa, bv_len[k])
-            else:
-                memcpy(pmem, pa, device, bv_dev[k], bv_len[k])
+            dma(op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
         moved += bv_len[k]
         pool[slot].refcount -= 1
         if pool[slot].refcount == 0:

@@ -21,7 +21,7 @@ from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_GUARD, inflight_overlaps, memcpy
+from .common import M_GUARD, inflight_overlaps, dma
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -65,10 +65,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
     for k in range(base, base + n):
         pa = (bv_pfn[k] - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
         if data:
-            if op[e] == 1:
-                memcpy(device, bv_dev[k], pmem, pa, bv_len[k])
-            else:
-                memcpy(pmem, pa, device, bv_dev[k], bv_len[k])
+            dma(op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
         moved += bv_len[k]
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
 

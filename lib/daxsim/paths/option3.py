@@ -16,7 +16,7 @@ from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import memcpy, prefetch_burst
+from .common import dma, prefetch_dma
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -66,11 +66,8 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
     for k in range(base, base + n):
         if data:
             if k + 1 < base + n:
-                prefetch_burst(device, ex_dev[k + 1], pmem, ex_addr[k + 1])
-            if op[e] == 1:
-                memcpy(device, ex_dev[k], pmem, ex_addr[k], ex_len[k])
-            else:
-                memcpy(pmem, ex_addr[k], device, ex_dev[k], ex_len[k])
+                prefetch_dma(op[e] == 1, device, ex_dev[k + 1], pmem, ex_addr[k + 1])
+            dma(op[e] == 1, device, ex_dev[k], pmem, ex_addr[k], ex_len[k])
         moved += ex_len[k]
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
     counters[C_REFCOUNT_OPS] += n

@@ -22,7 +22,7 @@ from ..metrics import (
     C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, memcpy, populate_vmemmap_page, prefetch, prefetch_burst
+from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, dma, populate_vmemmap_page, prefetch, prefetch_dma
 
 STRUCT_PAGES = True
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -95,11 +95,8 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         if data:
             pa = b0[k] * PAGE_SIZE + b1[k] - pmem_base
             if k + 1 < base + n:
-                prefetch_burst(device, b3[k + 1], pmem, b0[k + 1] * PAGE_SIZE + b1[k + 1] - pmem_base)
-            if op[e] == 1:
-                memcpy(device, b3[k], pmem, pa, b2[k])
-            else:
-                memcpy(pmem, pa, device, b3[k], b2[k])
+                prefetch_dma(op[e] == 1, device, b3[k + 1], pmem, b0[k + 1] * PAGE_SIZE + b1[k + 1] - pmem_base)
+            dma(op[e] == 1, device, b3[k], pmem, pa, b2[k])
         moved += b2[k]
         head = _head(b0[k], misc)
         if head != last_head:

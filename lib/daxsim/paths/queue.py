@@ -28,7 +28,7 @@ from ..metrics import (
 )
 from ..workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE
 from . import option0, option1a, option1b, option2, option3, optionhuge
-from .common import M_POOL_USED, inflight_overlaps, prefetch_burst, prefetch_lines
+from .common import M_POOL_USED, inflight_overlaps, prefetch_dma, store_fence
 from .writeback import fsync, store
 
 #: option -> the dtype of the token that selects it
@@ -122,7 +122,6 @@ NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O y
 #: generated per-option loops set it for the options whose submission never waits for a
 #: completion (all but 0's page allocator and 1b's pool).
 BATCH = False
-BATCH_PREFETCH = 512  #: bytes of the next DMA the batch prefetches (a host hint; measured best of 256 B to 4 KiB)
 
 
 @njit(cache=True)
@@ -174,9 +173,9 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
                 if e + qd + i < len(op):  # the next batch's misses, long before its submissions
                     _warm(token, e + qd + i, off, pte, ost)
                 if data:
-                    nb = (_wrap(head + 1, ring)) * maxp
-                    a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
-                    prefetch_lines(device, b3[nb], pmem, max(a, 0), BATCH_PREFETCH)
+                    nxt = _wrap(head + 1, ring)
+                    a = _dma_start(token, nxt * maxp, b0, b1, pmem_base_pfn, ost)
+                    prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
                 _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
                           data, counters, b0, b1, b2, b3, ost)
                 head = _wrap(head + 1, ring)
@@ -214,14 +213,16 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
             continue
         if count == qd:
             if data and count > 1:  # warm the next completion's first lines (a host hint)
-                nb = (_wrap(head + 1, ring)) * maxp
-                a = _dma_start(token, nb, b0, b1, pmem_base_pfn, ost)
-                prefetch_burst(device, b3[nb], pmem, max(a, 0))
+                nxt = _wrap(head + 1, ring)
+                a = _dma_start(token, nxt * maxp, b0, b1, pmem_base_pfn, ost)
+                prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
             _complete(token, slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
                      counters, b0, b1, b2, b3, ost)
             inflight_entries -= slot_n[head]
             head = _wrap(head + 1, ring)
             count -= 1
+        if e + qd < len(op):  # the misses of the I/O a queue ahead (a host hint)
+            _warm(token, e + qd, off, pte, ost)
         s = _wrap(head + count, ring)
         n = _submit(token, e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost)
         if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry
@@ -252,6 +253,7 @@ def run(token, op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, count
                  b0, b1, b2, b3, ost)
         head = _wrap(head + 1, ring)
         count -= 1
+    store_fence()  # the DMAs' streaming stores are done before anyone reads the bytes
     counters[C_IOS] += ios
     counters[C_BYTES_REQUESTED] += requested
     counters[C_DESC_PEAK] = desc_peak
