@@ -9,7 +9,7 @@ from __future__ import annotations
 import daxsim
 import numpy as np
 import pytest
-from daxsim import explore, widgets
+from daxsim import explore, metrics, widgets
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,24 @@ def test_comparison_frame_marks_infeasible_and_hazards_never_drops_them():
     assert df.loc["option 2", "status"] == "hazard: corrupted data" and df.loc["option 2", "corrupted_bytes"] == 16384
     assert df.loc["option 2 + guard", "status"] == "feasible" and df.loc["option 2 + guard", "truncate_waits"] == 1
     assert df.loc["option 0", "dram_held_bytes"] == df.loc["option 0", "transient_dram_peak_bytes"] > 0
+
+
+def test_1b_holds_its_whole_pool_and_table():
+    """1b's pool and hash table are reserved when the namespace is set up: DRAM held counts
+    them whole (with the descriptors in flight), not only the pages in use at the peak."""
+    from daxsim.paths import option1b
+    from daxsim.units import STRUCT_PAGE_SIZE
+
+    w = daxsim.Workload.from_preset("oltp-4k", ios=256, file_size="64M", seed=1)
+    r = daxsim.run("1b", daxsim.Machine("400G", "16G"), w, pool_pages=1024)
+    m = r.metrics
+    table = option1b.table_slots(1024) * option1b.HT_ENTRY_BYTES
+    assert m["pool_table_bytes"] == table and m["pool_reserved_bytes"] == 1024 * STRUCT_PAGE_SIZE + table
+    assert 0 < m["pool_pages_peak"] <= w.queue_depth < 1024  # the pages in use are a few of the pool's
+    assert m["transient_dram_peak_bytes"] < m["descriptor_bytes_peak"] + m["pool_reserved_bytes"]
+    df = explore.comparison_frame([r])
+    assert df["dram_held_bytes"].iloc[0] == m["descriptor_bytes_peak"] + m["pool_reserved_bytes"]
+    assert metrics.dram_held_bytes(m) == df["dram_held_bytes"].iloc[0]
 
 
 def test_explorer_grid_and_chart_bind_every_parameter():

@@ -213,7 +213,8 @@ def _frame(rows):
     out = []
     for option, held, ns, feasible, corrupted in rows:
         out.append({**base, "option": option, "feasible": feasible, "reason": "" if feasible else "too big",
-                    "memmap_dram_bytes": held, "transient_dram_peak_bytes": 0, "dirty_tracking_bytes": 0,
+                    "memmap_dram_bytes": held, "transient_dram_peak_bytes": 0, "descriptor_bytes_peak": 0,
+                    "dirty_tracking_bytes": 0, "pool_reserved_bytes": 0,
                     "corrupted_bytes": corrupted, "per_io_ns": ns if feasible else float("nan")})
     return pd.DataFrame(out)
 

@@ -18,7 +18,7 @@ from .machine import Machine
 from .metrics import memmap_init_ns_per_page
 from .paths import path_module
 from .study import accounting, frame, run
-from .units import GiB, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size, parse_size
+from .units import GiB, PAGE_SIZE, format_size, parse_size
 from .workload import OP_READ, OP_TRUNC, Workload
 
 __all__ = [
@@ -187,8 +187,8 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
 
     Metadata path only (the counters do not depend on the bytes). Columns are those of
     :func:`daxsim.frame` plus ``io_size_kib``, ``pool`` (a label; 1a's rows say
-    "option 1a (permanent memmap)"), ``pool_pages``, ``pool_dram_bytes`` (what the pool
-    and its hash table reserve: 64 B per transient struct page plus the table),
+    "option 1a (permanent memmap)"), ``pool_pages``, ``pool_reserved_bytes`` (a run's metric:
+    what the pool and its hash table reserve, 64 B per transient struct page plus the table),
     ``stalls_per_io`` and ``stall_ns_per_io``.
     """
     machine = Machine(pmem=pmem, dram=dram, memmap="dram")
@@ -206,7 +206,6 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
     df["pool_pages"] = pools
     df["pool"] = [f"option 1b, pool of {p:,} pages ({format_size(p * PAGE_SIZE)} under I/O)" if p
                   else "option 1a (permanent memmap)" for p in pools]
-    df["pool_dram_bytes"] = [p * STRUCT_PAGE_SIZE + t for p, t in zip(pools, df["pool_table_bytes"])]
     df["stalls_per_io"] = df["pool_stalls"] / df["ios"]
     df["stall_ns_per_io"] = df["ns_stall"]
     return df

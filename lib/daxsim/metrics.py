@@ -173,9 +173,13 @@ class Modelled:
 
 
 def dram_held_bytes(m):
-    """DRAM an option holds: its memmap in DRAM, the transient peak under I/O and the
-    dirty-tracking state. ``m`` is a run's metrics, or a table with those columns."""
-    return m["memmap_dram_bytes"] + m["transient_dram_peak_bytes"] + m.get("dirty_tracking_bytes", 0)
+    """DRAM an option holds: its memmap in DRAM, the dirty-tracking state, and the peak of
+    its transient structures under I/O. Option 1b's pool and hash table are reserved whole
+    when the namespace is set up, so for 1b that peak is the reserved pool and table plus
+    the peak of descriptors in flight (``pool_reserved_bytes`` is 0 for the others).
+    ``m`` is a run's metrics, or a table with those columns."""
+    transient = np.maximum(m["transient_dram_peak_bytes"], m["descriptor_bytes_peak"] + m.get("pool_reserved_bytes", 0))
+    return m["memmap_dram_bytes"] + transient + m.get("dirty_tracking_bytes", 0)
 
 
 def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostModel) -> float:

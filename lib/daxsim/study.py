@@ -30,7 +30,7 @@ from .paths.common import (
     M_GUARD, M_HT_MASK, M_HUGE_SHIFT, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, M_WEAR, boot_prefault,
     count_busy_pages, count_diff, fill_pattern,
 )
-from .units import PAGE_SHIFT, PAGE_SIZE, format_size
+from .units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size
 from .paths.writeback import dirty_state
 from .workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
 
@@ -247,7 +247,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     counters = new_counters()
     extra = {"corrupted_bytes": 0, "corrupted_victim_bytes": 0, "corrupted_device_bytes": 0,
              "corrupted_buffer_bytes": 0, "files_corrupted": 0, "leaked_pages": 0, "verified_bytes": 0,
-             "pool_table_bytes": 0}
+             "pool_table_bytes": 0, "pool_reserved_bytes": 0}
     wall = 0.0
     if feasible:
         if option not in _WARM:
@@ -274,6 +274,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
         extra["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(st[0][M_POOL_USED])
         if option == "1b":
             extra["pool_table_bytes"] = len(st[3]) * option1b.HT_ENTRY_BYTES
+            extra["pool_reserved_bytes"] = pool_pages * STRUCT_PAGE_SIZE + extra["pool_table_bytes"]
             counters[C_TRANSIENT_PEAK] += extra["pool_table_bytes"]
         if data:
             _run_kernel(twin, "ideal", op, off, length, 1, True, new_counters())
