@@ -130,6 +130,23 @@ def test_live_explorer_power_cut_loses_no_completed_io(live):
             live.option_boxes[spec].value = True
 
 
+def test_deepest_queue_of_largest_ios_grows_the_file_in_both_explorers(live):
+    """No slider setting leaves the reader an error they cannot act on: 256 I/Os of 1 MiB in
+    flight need a 512 MiB file, and both explorers (and the power cut) grow the file to it."""
+    chapters = widgets.explorer(options=("0", "1a"), file_size="64M")
+    for ex in (chapters, live):
+        ex.controls["io_size"].value = 1 << 20
+        ex.controls["queue_depth"].value = 256
+        assert "daxsim-error" not in ex.result.value and "file_size=512 MiB" in ex.result.value, ex.result.value
+    assert [r.workload.file_size for r in chapters.last_results] == [512 << 20] * 2
+    assert live.last_frame is not None and (live.last_frame["status"] == "feasible").all()
+    live.cut_power()
+    assert live.last_power and all(p["bytes_lost"] == 0 and p["submitted"] > 0 for p in live.last_power.values())
+    live.controls["queue_depth"].value = 1
+    live.controls["io_size"].value = 4096
+    assert "file_size=64 MiB" in live.result.value  # back to the file the explorer was given
+
+
 def test_live_explorer_refuses_bad_arguments():
     with pytest.raises(ValueError, match=r"^options: '4' is not an option"):
         widgets.live_explorer(options=("4",))

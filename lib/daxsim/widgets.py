@@ -268,7 +268,7 @@ class Explorer(widgets.VBox):
         ios = max(qd, min(self.ios, BYTE_BUDGET // io_size))
         more = {k: c[k] for k in ("truncate_rate", "extent_size") if k in c}
         workload = Workload.from_preset(c["workload"], ios=ios, io_size=io_size, queue_depth=qd,
-                                        seed=int(c["seed"]), file_size=self.file_size, **more)
+                                        seed=int(c["seed"]), file_size=_file_for(self.file_size, io_size, qd), **more)
         figs = self.base_cost.figures()
         changed = {k: w.value for k, w in self.cost_controls.items() if w.value != figs[k].value}
         cost = self.base_cost.replace(**changed) if changed else self.base_cost
@@ -304,7 +304,7 @@ class Explorer(widgets.VBox):
         flag = (f"<p><small>Assumptions changed by you: {html.escape(', '.join(assumed))}</small></p>"
                 if assumed else "")
         what = html.escape(f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
-                           f"queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
+                           f"file_size={format_size(workload.file_size)} queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
                            + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
                            + (f"; extent_size={format_size(workload.extent_size)}" if workload.extent_size else "")
                            + ("" if data else "; metadata path only (bytes not copied, same counters"
@@ -339,6 +339,7 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
         small so that an update takes well under 150 ms: with large I/Os the number of
         I/Os is cut to what fits in 16 MiB (never below one queue), and a queue that
         still moves more runs the metadata path only (the same counters, no bytes copied).
+        The file grows when the queue needs more (twice the bytes in flight).
     cost : the starting :class:`~daxsim.CostModel` (its editable figures get fields).
     show_report : add the text report of each run under the table.
     pool_pages : option 1b's starting pool size; with 1b among ``options`` a slider sets it.
@@ -363,6 +364,13 @@ POWERLOSS_OPTIONS = ("1a", "2", "3", "nvram")
 POWERLOSS_MACHINE = ("1G", "1G")
 _LIVE_NOTE = ("Live only: every change re-runs daxsim in this page's Python kernel (JupyterLab, Voila, Binder). "
               "In the static book these controls do nothing; the precomputed chart below them is interactive.")
+
+
+def _file_for(file_size, io_size: int, queue_depth: int) -> int:
+    """The explorers' DAX file: ``file_size``, grown when the queue needs more, since
+    ``queue_depth`` I/Os of ``io_size`` in flight without overlapping need twice their bytes
+    (:meth:`daxsim.Workload.generate`). The reader moves the sliders; the file follows."""
+    return max(parse_size(file_size, "file_size"), 2 * int(queue_depth) * int(io_size))
 
 
 def _size(b) -> str:
@@ -479,7 +487,8 @@ class LiveExplorer(widgets.VBox):
             io_size = int(c["io_size"])
             workload = Workload.from_preset(c["workload"], ios=max(qd, min(self.ios, BYTE_BUDGET // io_size)),
                                             io_size=io_size, queue_depth=qd, seed=int(c["seed"]),
-                                            file_size=self.file_size, truncate_rate=float(c["truncate_rate"]))
+                                            file_size=_file_for(self.file_size, io_size, qd),
+                                            truncate_rate=float(c["truncate_rate"]))
         return machine, workload, c["hardware"]
 
     def _error(self, e: Exception, where):
@@ -505,7 +514,8 @@ class LiveExplorer(widgets.VBox):
             return
         self.last_frame = df
         what = (f"{machine!r}; " + (f"ops={workload.ops!r}" if workload.ops else
-                                    f"{workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)}")
+                                    f"{workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)}"
+                                    f" file_size={format_size(workload.file_size)}")
                 + f" queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
                 + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
                 + ("; the operation string sets the faults (the truncate slider is ignored)" if workload.ops else "")
@@ -617,7 +627,8 @@ def live_explorer(options=explore.SPECS, pmem="400G", dram="16G", memmap="dram",
     hardware : the pmem medium's profile (:data:`daxsim.HARDWARE`).
     truncate_rate : truncate faults racing with each I/O (0..1).
     seed, ios, file_size : the workload's seed, number of I/Os (cut to what fits in 16 MiB
-        of data) and DAX file size: kept small so an update stays well under 150 ms.
+        of data) and DAX file size: kept small so an update stays well under 150 ms; the
+        file grows when the queue needs more (twice the bytes in flight).
     chart : draw the chart (DRAM held against modelled time per I/O) under the table.
 
     The table gives each option's status (feasible, hazard, infeasible with the reason),
