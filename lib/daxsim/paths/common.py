@@ -152,6 +152,34 @@ def prefetch_dma(to_device, device, dev_off, pmem, pmem_off, nbytes=512):
 
 
 @njit(cache=True)
+def follow_pte(pte, fp, fs, pmem, pmem_base_pfn, data, counters):
+    """The pfn the DAX mapping maps at file page ``fp`` (follow_pfn()); an empty PTE takes a
+    DAX fault first, which installs it. (The other options' submission loops spell these
+    four lines out: as a call, which passes the filesystem's arrays, they measured 15-20%
+    slower on the host.)"""
+    v = pte[fp]
+    if v == 0:
+        v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
+    return v - 1
+
+
+@njit(cache=True)
+def page_segment(pos, end):
+    """The part of [pos, end) in pos's page: (offset in the page, bytes)."""
+    in_page = pos & (PAGE_SIZE - 1)
+    return in_page, min(PAGE_SIZE - in_page, end - pos)
+
+
+@njit(cache=True)
+def set_entry(b0, b1, b2, b3, k, page, in_page, seg, pos):
+    """Descriptor entry ``k``: a bio_vec (page, offset, length) and the device offset it goes to."""
+    b0[k] = page
+    b1[k] = in_page
+    b2[k] = seg
+    b3[k] = pos
+
+
+@njit(cache=True)
 def warm_pte(e, off, pte, ost):
     """Before a batch of submissions: fetch the PTE of I/O ``e``'s first page (a host hint)."""
     prefetch(pte, off[e] >> PAGE_SHIFT)

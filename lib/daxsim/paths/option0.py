@@ -17,13 +17,13 @@ from __future__ import annotations
 from numba import njit
 
 from ..buddy import alloc_pages, free_pages
-from ..daxfs import F_PTE, dax_fault
+from ..daxfs import F_PTE
 from ..metrics import (
     C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES,
-    C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
+    C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import inflight_overlaps, memcpy
+from .common import follow_pte, inflight_overlaps, memcpy, page_segment, set_entry
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -31,38 +31,25 @@ ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
 ENTRY_TRANSIENT = PAGE_SIZE  #: each entry also holds a DRAM bounce page
 
 
-@njit(cache=True)
-def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
-    v = fs[F_PTE][fp]
-    if v == 0:
-        v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
-    return v - 1
-
-
 @njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
     _misc, dram, dram_pages, buddy = ost
-    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
+        in_page, seg = page_segment(pos, end)
         bounce = alloc_pages(dram_pages, buddy, 0)
         if bounce < 0:
             counters[C_ALLOC_FAIL] += 1
             return n
-        pfn = _pfn(fs, pos >> PAGE_SHIFT, pmem, pmem_base_pfn, data, counters)  # fault_in_iov_iter_*()
+        pfn = follow_pte(pte, pos >> PAGE_SHIFT, fs, pmem, pmem_base_pfn, data, counters)  # fault_in_iov_iter_*()
         if op[e] == 1:  # copy_from_user(): DAX buffer -> bounce page
             if data:
                 memcpy(dram, bounce * PAGE_SIZE + in_page, pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + in_page, seg)
             counters[C_COPY_PMEM_TO_DRAM] += seg
-        bv_page[base + n] = bounce
-        bv_off[base + n] = in_page
-        bv_len[base + n] = seg
-        bv_dev[base + n] = pos
+        set_entry(b0, b1, b2, b3, base + n, bounce, in_page, seg, pos)
         n += 1
         pos += seg
     counters[C_ALLOCATIONS] += n
@@ -88,7 +75,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
             if data:
                 memcpy(dram, d, device, bv_dev[k], seg)
             counters[C_DMA_TO_DRAM] += seg
-            pfn = _pfn(fs, bv_dev[k] >> PAGE_SHIFT, pmem, pmem_base_pfn, data, counters)  # copy_to_user()
+            pfn = follow_pte(fs[F_PTE], bv_dev[k] >> PAGE_SHIFT, fs, pmem, pmem_base_pfn, data, counters)  # copy_to_user()
             if data:
                 memcpy(pmem, (pfn - pmem_base_pfn) * PAGE_SIZE + bv_off[k], dram, d, seg)
             counters[C_COPY_DRAM_TO_PMEM] += seg

@@ -25,7 +25,10 @@ from ..metrics import (
     C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, dma, populate_vmemmap_page, prefetch, prefetch_dma
+from .common import (
+    M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
+    prefetch_dma, set_entry,
+)
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -44,13 +47,11 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     """get_user_pages() + a bio_vec per page; returns the number of bio_vecs."""
     misc, memmap, memmap_words, populated, wear = ost
     memmap_base_pfn = misc[M_MEMMAP_BASE]
-    bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
+        in_page, seg = page_segment(pos, end)
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:
@@ -61,10 +62,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
         memmap[page].refcount += 1  # try_grab_page()
         if misc[M_WEAR]:
             _wear(wear, page, counters)
-        bv_page[base + n] = page
-        bv_off[base + n] = in_page
-        bv_len[base + n] = seg
-        bv_dev[base + n] = pos
+        set_entry(b0, b1, b2, b3, base + n, page, in_page, seg, pos)
         n += 1
         pos += seg
     counters[C_GUP_PAGES] += n

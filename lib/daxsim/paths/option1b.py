@@ -21,7 +21,7 @@ from ..metrics import (
     C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma
+from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma, page_segment, set_entry
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -84,7 +84,6 @@ def _delete(key, val, mask, pfn):
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
     misc, pool, free, key, val = ost
-    bv_slot, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     mask = misc[M_HT_MASK]
     first = off[e] >> PAGE_SHIFT
     last = (off[e] + length[e] - 1) >> PAGE_SHIFT
@@ -102,9 +101,8 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     end = pos + length[e]
     n = 0
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
-        pfn = pte[pos >> PAGE_SHIFT] - 1
+        in_page, seg = page_segment(pos, end)
+        pfn = pte[pos >> PAGE_SHIFT] - 1  # faulted in by the first pass
         slot = lookup(key, val, mask, pfn)
         if slot >= 0:
             pool[slot].refcount += 1  # shared with another in-flight I/O
@@ -123,10 +121,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
             _insert(key, val, mask, pfn, slot)
             counters[C_SP_INIT_IO] += 1
             counters[C_ALLOCATIONS] += 1
-        bv_slot[base + n] = slot
-        bv_off[base + n] = in_page
-        bv_len[base + n] = seg
-        bv_dev[base + n] = pos
+        set_entry(b0, b1, b2, b3, base + n, slot, in_page, seg, pos)
         n += 1
         pos += seg
     counters[C_POOL_PEAK] = max(counters[C_POOL_PEAK], misc[M_POOL_USED])

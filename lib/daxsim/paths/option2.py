@@ -21,7 +21,7 @@ from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_GUARD, inflight_overlaps, dma
+from .common import M_GUARD, dma, inflight_overlaps, page_segment, set_entry
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -32,21 +32,16 @@ ENTRY_BYTES = 16  #: a pfn-based bio_vec: pfn, length, offset
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
     """Walk the mapping to pfns and build the pfn vector; returns its length."""
     guard = ost[0][M_GUARD]
-    bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pos = off[e]
     end = pos + length[e]
     n = 0
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
+        in_page, seg = page_segment(pos, end)
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:
             v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
-        bv_pfn[base + n] = v - 1
-        bv_off[base + n] = in_page
-        bv_len[base + n] = seg
-        bv_dev[base + n] = pos
+        set_entry(b0, b1, b2, b3, base + n, v - 1, in_page, seg, pos)
         n += 1
         pos += seg
     counters[C_PFN_WALKS] += n

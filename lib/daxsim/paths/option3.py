@@ -16,7 +16,7 @@ from ..metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import dma, prefetch_dma
+from .common import dma, page_segment, prefetch_dma
 from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -34,8 +34,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     pages = 0
     last_end = -1
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
+        in_page, seg = page_segment(pos, end)
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:

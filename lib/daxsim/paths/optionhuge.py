@@ -22,7 +22,10 @@ from ..metrics import (
     C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, dma, populate_vmemmap_page, prefetch, prefetch_dma
+from .common import (
+    M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
+    prefetch_dma, set_entry,
+)
 
 STRUCT_PAGES = True
 ENTRY_BYTES = 16  #: struct bio_vec
@@ -47,8 +50,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     refs = 0
     last_head = -1
     while pos < end:
-        in_page = pos & (PAGE_SIZE - 1)
-        seg = min(PAGE_SIZE - in_page, end - pos)
+        in_page, seg = page_segment(pos, end)
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:
@@ -61,10 +63,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
             memmap[head].refcount += 1  # one reference on the folio
             refs += 1
             last_head = head
-        b0[base + n] = page
-        b1[base + n] = in_page
-        b2[base + n] = seg
-        b3[base + n] = pos
+        set_entry(b0, b1, b2, b3, base + n, page, in_page, seg, pos)
         n += 1
         pos += seg
     counters[C_GUP_PAGES] += n
