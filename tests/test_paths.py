@@ -232,12 +232,24 @@ def test_bad_run_arguments():
     assert daxsim.run("1a", m, daxsim.Workload(ios=10)).workload.file_size == 16 * MiB  # the default fits itself
 
 
-def test_workload_queue_never_holds_conflicting_ios():
-    from daxsim.workload import first_conflict
-    w = daxsim.Workload(ios=5000, queue_depth=64, file_size="1M", read_fraction=0.5, seed=3)
-    op, off, length = w.generate()
-    assert first_conflict(op, off, length, 64) is None
-    assert np.bincount(op).min() > 1000
+@pytest.mark.parametrize("store_fraction", [0.0, 0.6])
+def test_workload_queue_never_holds_conflicting_ios(store_fraction):
+    """The queue counts I/Os, not events: stores between two I/Os take no slot, so they must
+    not space a read and a write of the same range apart (option 0's write copies the buffer
+    at submission, before an earlier read into it completes)."""
+    from daxsim.workload import OP_STORE, first_conflict
+    for seed in range(5):
+        w = daxsim.Workload(ios=5000, queue_depth=64, file_size="1M", read_fraction=0.5, seed=seed,
+                            store_fraction=store_fraction, store_size=1)
+        op, off, length = w.generate()
+        assert first_conflict(op, off, length, 64) is None
+        assert np.bincount(op)[:2].min() > 500 and ((op == OP_STORE).sum() > 2000) == (store_fraction > 0)
+    # found by hypothesis: a read and a write of one 512 B range, 5 events but 2 I/Os apart
+    w = daxsim.Workload(ios=28, io_size=512, read_fraction=0.3, queue_depth=4, file_size=20480, seed=214,
+                        store_fraction=0.6, store_size=1)
+    assert first_conflict(*w.generate(), 4) is None
+    r = daxsim.run("0", daxsim.Machine("16M", "64M", align="4K"), w)
+    assert r.metrics["corrupted_bytes"] == 0 and r.metrics["verified_bytes"] > 0
 
 
 def test_conflicting_operation_string_is_refused_at_once():

@@ -225,19 +225,20 @@ def _add_fsyncs(op, off, length, every):
 
 
 def _redraw_conflicts(op, off, qd, slots, io_size, rng):
-    """Give a new offset to any I/O that overlaps a conflicting one among the qd-1 before it."""
-    last_any: dict[int, int] = {}  # offset -> index of the latest I/O there
-    last_read: dict[int, int] = {}  # offset -> index of the latest read there
-    for j in range(len(op)):
+    """Give a new offset to any I/O that overlaps a conflicting one among the qd-1 I/Os
+    before it. Counted in I/Os, as the queue counts them: stores between take no slot."""
+    last_any: dict[int, int] = {}  # offset -> number (among the I/Os) of the latest I/O there
+    last_read: dict[int, int] = {}  # offset -> number of the latest read there
+    for k, j in enumerate(np.flatnonzero((op == OP_READ) | (op == OP_WRITE))):
         while True:
             o = int(off[j])
             near = last_read if op[j] == OP_WRITE else last_any
-            if near.get(o, -qd) <= j - qd:
+            if near.get(o, -qd) <= k - qd:
                 break
             off[j] = rng.integers(0, slots) * io_size
-        last_any[o] = j
+        last_any[o] = k
         if op[j] == OP_READ:
-            last_read[o] = j
+            last_read[o] = k
 
 
 def first_conflict(op, off, length, qd):
