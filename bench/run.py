@@ -171,7 +171,8 @@ def bench_explorer(results):
     except ImportError as e:  # the live explorer is part of the book's chapters
         results.append({"group": "live explorer", "label": "update", "name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
         return
-    for label, make in (("update", widgets.explorer), ("all options", widgets.live_explorer)):
+    for label, make, what in (("update", widgets.explorer, "chapters' explorer (0 and 1a)"),
+                              ("all options", widgets.live_explorer, "explorer page (every option)")):
         ex = make()
         ex.update()  # warm-up: compile or load numba's cache
 
@@ -181,7 +182,6 @@ def bench_explorer(results):
             return time.perf_counter() - t0
 
         t = best(go, reps=5)
-        what = "chapters' explorer (0 and 1a)" if label == "update" else "explorer page (every option)"
         results.append(check("live explorer", label, f"live explorer update, default workload: {what}",
                              round(t * 1e3, 1), 150.0, 0.150 / t, 1.0, "ms (limit 150)", "after warm-up, best of 5"))
 

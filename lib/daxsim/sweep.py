@@ -59,8 +59,7 @@ DEFAULT_GRID = {"option": list(DESIGNS), "pmem": ["400G"], "dram": ["16G"], "mem
 _ACCOUNTING = ("dirty_tracking_bytes", "memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes",
                "struct_pages_boot", "dram_managed_bytes")
 _CHECKS = ("corrupted_bytes", "corrupted_victim_bytes", "corrupted_device_bytes", "corrupted_buffer_bytes",
-           "files_corrupted", "leaked_pages", "verified_bytes", "pool_table_bytes",
-           "pool_reserved_bytes")
+           "files_corrupted", "leaked_pages", "verified_bytes", "pool_table_bytes", "pool_reserved_bytes")
 _DERIVED = ("bytes_dma", "bytes_cpu_copied", "struct_pages_initialised")
 #: the metrics of a run, as ``run --json`` names them (``ios`` becomes ``ios_completed``)
 METRICS = tuple("ios_completed" if k == "ios" else k for k in (*_ACCOUNTING, *COUNTERS, *_CHECKS, *_DERIVED))

@@ -31,7 +31,7 @@ from .paths import DESCRIPTIONS, OPTIONS
 from .report import text_report
 from .study import run
 from .units import format_size, parse_size
-from .workload import OP_TRUNC, PRESETS, Workload, preset_values
+from .workload import OP_TRUNC, PRESETS, Workload, preset_values, queue_file_size
 
 __all__ = [
     "DRAM_SIZES",
@@ -304,7 +304,8 @@ class Explorer(widgets.VBox):
         flag = (f"<p><small>Assumptions changed by you: {html.escape(', '.join(assumed))}</small></p>"
                 if assumed else "")
         what = html.escape(f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
-                           f"file_size={format_size(workload.file_size)} queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
+                           f"file_size={format_size(workload.file_size)} queue_depth={workload.queue_depth} "
+                           f"seed={workload.seed}; hardware={hw}"
                            + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
                            + (f"; extent_size={format_size(workload.extent_size)}" if workload.extent_size else "")
                            + ("" if data else "; metadata path only (bytes not copied, same counters"
@@ -367,10 +368,9 @@ _LIVE_NOTE = ("Live only: every change re-runs daxsim in this page's Python kern
 
 
 def _file_for(file_size, io_size: int, queue_depth: int) -> int:
-    """The explorers' DAX file: ``file_size``, grown when the queue needs more, since
-    ``queue_depth`` I/Os of ``io_size`` in flight without overlapping need twice their bytes
-    (:meth:`daxsim.Workload.generate`). The reader moves the sliders; the file follows."""
-    return max(parse_size(file_size, "file_size"), 2 * int(queue_depth) * int(io_size))
+    """The explorers' DAX file: ``file_size``, grown to :func:`daxsim.workload.queue_file_size`
+    when the queue needs more. The reader moves the sliders; the file follows."""
+    return max(parse_size(file_size, "file_size"), queue_file_size(io_size, queue_depth))
 
 
 def _size(b) -> str:

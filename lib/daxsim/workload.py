@@ -57,12 +57,13 @@ PRESETS: dict[str, dict] = {
     "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
 }
 DEFAULT_PRESET = "rand-4k"
-
-
-def preset_values(name: str) -> dict:
-    """Preset ``name``'s parameters, with the I/O size and queue depth it leaves to the defaults."""
-    return {"io_size": 4096, "queue_depth": 1, **PRESETS[name]}
 DEFAULT_FILE_SIZE = GiB
+
+
+def queue_file_size(io_size: int, queue_depth: int) -> int:
+    """The smallest file in which ``queue_depth`` random I/Os of ``io_size`` can be in
+    flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
+    return 2 * int(queue_depth) * int(io_size)
 
 _OP_RE = re.compile(r"^\s*([rwtsf])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
@@ -163,7 +164,7 @@ class Workload:
         if not self._auto_file_size or 2 * self.file_size <= data_bytes:
             return self
         size = 1 << max(12, (data_bytes // 2).bit_length() - 1)
-        return dataclasses.replace(self, file_size=max(size, self.io_size * 2 * int(self.queue_depth)))
+        return dataclasses.replace(self, file_size=max(size, queue_file_size(self.io_size, self.queue_depth)))
 
     def params(self) -> dict:
         return dataclasses.asdict(self)
@@ -182,7 +183,7 @@ class Workload:
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
-        if qd > 1 and slots < 2 * qd:
+        if qd > 1 and self.file_size < queue_file_size(self.io_size, qd):
             raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
                              f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
         if self.pattern == "random":
@@ -213,6 +214,11 @@ class Workload:
         if self.fsync_every or (op == OP_STORE).any():
             op, off, length = _add_fsyncs(op, off, length, int(self.fsync_every))
         return op, off, length
+
+
+def preset_values(name: str) -> dict:
+    """Preset ``name``'s parameters, with the I/O size and queue depth it leaves to the defaults."""
+    return {"io_size": Workload.io_size, "queue_depth": Workload.queue_depth, **PRESETS[name]}
 
 
 def _add_fsyncs(op, off, length, every):

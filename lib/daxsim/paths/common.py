@@ -31,6 +31,11 @@ SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)
 VMEMMAP_SHIFT = 6  #: struct page index >> 6 is its vmemmap page (64 struct pages per 4 KiB)
 
 
+def _element_ptr(context, builder, arrtype, arr, off):
+    """The LLVM pointer to ``arr[off]`` of a contiguous 1-D array (for the intrinsics below)."""
+    return builder.gep(context.make_array(arrtype)(context, builder, arr).data, [off])
+
+
 @intrinsic
 def memcpy(typingctx, dst, dst_off, src, src_off, n):
     """``memcpy(dst + dst_off, src + src_off, n)`` on uint8 arrays: LLVM's memcpy (the C library's)."""
@@ -38,10 +43,8 @@ def memcpy(typingctx, dst, dst_off, src, src_off, n):
 
     def codegen(context, builder, signature, args):
         d, doff, s, soff, count = args
-        dary = context.make_array(signature.args[0])(context, builder, d)
-        sary = context.make_array(signature.args[2])(context, builder, s)
-        dptr = builder.gep(dary.data, [doff])
-        sptr = builder.gep(sary.data, [soff])
+        dptr = _element_ptr(context, builder, signature.args[0], d, doff)
+        sptr = _element_ptr(context, builder, signature.args[2], s, soff)
         cgutils.raw_memcpy(builder, dptr, sptr, count, 1)
         return context.get_dummy_value()
 
@@ -55,9 +58,8 @@ def prefetch(typingctx, arr, off):
 
     def codegen(context, builder, signature, args):
         a, o = args
-        ary = context.make_array(signature.args[0])(context, builder, a)
         i8p = ir.IntType(8).as_pointer()
-        ptr = builder.bitcast(builder.gep(ary.data, [o]), i8p)
+        ptr = builder.bitcast(_element_ptr(context, builder, signature.args[0], a, o), i8p)
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
@@ -75,11 +77,10 @@ def _stream_line(typingctx, dst, dst_off, src, src_off):
 
     def codegen(context, builder, signature, args):
         d, doff, s, soff = args
-        dary = context.make_array(signature.args[0])(context, builder, d)
-        sary = context.make_array(signature.args[2])(context, builder, s)
-        line = ir.VectorType(ir.IntType(64), 8)
-        value = builder.load(builder.bitcast(builder.gep(sary.data, [soff]), line.as_pointer()), align=1)
-        st = builder.store(value, builder.bitcast(builder.gep(dary.data, [doff]), line.as_pointer()), align=64)
+        line = ir.VectorType(ir.IntType(64), 8).as_pointer()
+        src_line = builder.bitcast(_element_ptr(context, builder, signature.args[2], s, soff), line)
+        dst_line = builder.bitcast(_element_ptr(context, builder, signature.args[0], d, doff), line)
+        st = builder.store(builder.load(src_line, align=1), dst_line, align=64)
         st.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
         return context.get_dummy_value()
 
@@ -93,8 +94,7 @@ def _address(typingctx, arr, off):
 
     def codegen(context, builder, signature, args):
         a, o = args
-        ary = context.make_array(signature.args[0])(context, builder, a)
-        return builder.ptrtoint(builder.gep(ary.data, [o]), ir.IntType(64))
+        return builder.ptrtoint(_element_ptr(context, builder, signature.args[0], a, o), ir.IntType(64))
 
     return sig, codegen
 
@@ -149,18 +149,6 @@ def prefetch_dma(to_device, device, dev_off, pmem, pmem_off, nbytes=512):
             prefetch(pmem, pmem_off + line)
         else:
             prefetch(device, dev_off + line)
-
-
-@njit(cache=True)
-def follow_pte(pte, fp, fs, pmem, pmem_base_pfn, data, counters):
-    """The pfn the DAX mapping maps at file page ``fp`` (follow_pfn()); an empty PTE takes a
-    DAX fault first, which installs it. (The other options' submission loops spell these
-    four lines out: as a call, which passes the filesystem's arrays, they measured 15-20%
-    slower on the host.)"""
-    v = pte[fp]
-    if v == 0:
-        v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
-    return v - 1
 
 
 @njit(cache=True)
