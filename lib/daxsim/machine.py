@@ -189,13 +189,17 @@ class Booted:
         ns_pfn = self.pmem_base_pfn
         self.first_data_pfn = ns_pfn + layout.dataoff // PAGE_SIZE
         self.end_pfn = ns_pfn + machine.pmem // PAGE_SIZE
+        # The emulated memmap always has a struct page per 4 KiB pfn, indexed by pfn: a
+        # huge-page memmap variant (hvo, devdax-dedup) shrinks what is accounted, not the
+        # array the path indexes (its struct pages are the compound pages' heads).
+        full = namespace_layout(machine.pmem, "fsdax", layout.map, machine.align) if layout.map else layout
         if layout.map == "dev":  # the altmap: struct pages stored on pmem after the info block
             self.memmap_base_pfn = ns_pfn + INFO_BLOCK_SIZE // PAGE_SIZE
-            raw = self.pmem[INFO_BLOCK_SIZE:INFO_BLOCK_SIZE + layout.memmap_pmem_bytes]
+            raw = self.pmem[INFO_BLOCK_SIZE:INFO_BLOCK_SIZE + full.memmap_pmem_bytes]
             self.memmap = struct_pages(raw)
         elif layout.map == "mem":
             self.memmap_base_pfn = ns_pfn
-            self.memmap = struct_pages(sparse_array(layout.memmap_dram_bytes))
+            self.memmap = struct_pages(sparse_array(full.memmap_dram_bytes))
         else:
             self.memmap_base_pfn = ns_pfn
             self.memmap = struct_pages(np.zeros(0, np.uint8))
