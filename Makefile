@@ -28,16 +28,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# JavaScript the offline book loads from its own site (pins in lib/daxsim/bookassets.py)
-$(VENDOR)/.complete: lib/daxsim/bookassets.py | $(STAMP)
+# JavaScript the offline book loads from its own site (pins in lib/daxsim/book/bookassets.py)
+$(VENDOR)/.complete: lib/daxsim/book/bookassets.py | $(STAMP)
 	rm -rf $(VENDOR)
-	$(BIN)/python -m daxsim.bookassets $(VENDOR)
+	$(BIN)/python -m daxsim.book.bookassets $(VENDOR)
 	touch $@
 
 # `voila --template=daxsim`: Voila's lab template, Font Awesome served locally
-$(VOILA_TEMPLATE)/index.html.j2: lib/daxsim/bookassets.py | $(STAMP)
+$(VOILA_TEMPLATE)/index.html.j2: lib/daxsim/book/bookassets.py | $(STAMP)
 	rm -rf $(VOILA_TEMPLATE)
-	$(BIN)/python -m daxsim.bookassets --voila-template $(VOILA_TEMPLATE)
+	$(BIN)/python -m daxsim.book.bookassets --voila-template $(VOILA_TEMPLATE)
 
 chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -62,7 +62,7 @@ test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
 	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m "browser or book"
-	lab/setup.sh && $(BIN)/python -m daxsim.lab --smoke --results lab/work/smoke
+	lab/setup.sh && $(BIN)/python -m daxsim.book.lab --smoke --results lab/work/smoke
 
 # --- live ------------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
 .PHONY: lab
 lab: $(STAMP)
 	lab/setup.sh
-	$(BIN)/python -m daxsim.lab
+	$(BIN)/python -m daxsim.book.lab
 
 # prints one JSON document and saves it (with the machine it ran on) for the book's
 # benchmark appendix; commit bench/results/latest.json after a run on a quiet machine

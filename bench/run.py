@@ -18,10 +18,10 @@ import time
 import daxsim
 import numba
 import numpy as np
-from daxsim.machine import Booted
-from daxsim.metrics import new_counters
+from daxsim.emu.machine import Booted
+from daxsim.model.metrics import new_counters
 from daxsim.paths.common import populate_memmap
-from daxsim.units import GiB
+from daxsim.emu.units import GiB
 
 REPS = 3
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -142,7 +142,7 @@ def bench_memmap_populate(results):
     b.populate_memmap(c)
     t = time.perf_counter() - t0
     nbytes = layout.memmap_dram_bytes
-    assert int(c[daxsim.metrics.C_SP_MATERIALISED]) == nbytes // 64
+    assert int(c[daxsim.model.metrics.C_SP_MATERIALISED]) == nbytes // 64
     del b
     results.append(check("memmap init", "400 GiB DIMM", "memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
                          tn / t, 1 / 1.5, "s (emulator vs numpy filling the same bytes)",
@@ -154,7 +154,7 @@ def bench_6tib(results, ios):
 import json, daxsim
 m = daxsim.Machine("6T", "128G", memmap="pmem")
 r = daxsim.run("1a", m, daxsim.Workload(ios={ios}, file_size="5T", seed=1))
-from daxsim.memory import host_peak_rss_bytes
+from daxsim.emu.memory import host_peak_rss_bytes
 peak = host_peak_rss_bytes()
 print(json.dumps({{"peak": peak, "ok": r.feasible,
                    "verified": r.metrics["verified_bytes"], "wall": r.wall_s}}))
@@ -167,7 +167,7 @@ print(json.dumps({{"peak": peak, "ok": r.feasible,
 
 def bench_explorer(results):
     try:
-        from daxsim import widgets
+        from daxsim.book import widgets
     except ImportError as e:  # the live explorer is part of the book's chapters
         results.append({"group": "live explorer", "label": "update", "name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
         return

@@ -9,7 +9,7 @@ import re
 
 import daxsim
 import pytest
-from daxsim import benchresults, sources
+from daxsim.book import benchresults, sources
 from test_book import PAGES
 
 # --------------------------------------------------------------------- bench results

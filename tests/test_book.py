@@ -200,4 +200,4 @@ def test_the_book_has_interactive_charts(book_html):
         and "daxsim-chart" in (text := (book_html / p).read_text(encoding="utf-8"))
         and ('"input": "range"' in text or '"input": "select"' in text)
     ]
-    assert interactive, "no page has a chart with a bound control (daxsim.charts.grid_chart)"
+    assert interactive, "no page has a chart with a bound control (daxsim.book.charts.grid_chart)"

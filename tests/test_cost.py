@@ -3,7 +3,7 @@
 import pytest
 
 import daxsim
-from daxsim.hardware import HARDWARE, CostModel
+from daxsim.model.hardware import HARDWARE, CostModel
 
 
 def test_every_figure_has_a_source_and_unit():

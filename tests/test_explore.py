@@ -1,4 +1,4 @@
-"""The explorer's comparison (daxsim.explore) and the live explorer widget, without a browser.
+"""The explorer's comparison (daxsim.book.explore) and the live explorer widget, without a browser.
 
 The widget is driven through its controls as a reader would (each change re-runs daxsim);
 the browser test in test_voila.py drives the same widget in Voila.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import daxsim
 import numpy as np
 import pytest
-from daxsim import explore, metrics, widgets
+from daxsim.book import explore, widgets
+from daxsim.model import metrics
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def test_1b_holds_its_whole_pool_and_table():
     """1b's pool and hash table are reserved when the namespace is set up: DRAM held counts
     them whole (with the descriptors in flight), not only the pages in use at the peak."""
     from daxsim.paths import option1b
-    from daxsim.units import STRUCT_PAGE_SIZE
+    from daxsim.emu.units import STRUCT_PAGE_SIZE
 
     w = daxsim.Workload.from_preset("oltp-4k", ios=256, file_size="64M", seed=1)
     r = daxsim.run("1b", daxsim.Machine("400G", "16G"), w, pool_pages=1024)

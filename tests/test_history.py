@@ -1,4 +1,4 @@
-"""daxsim.history: the timeline's data is well-formed and sourced; the kernel's published
+"""daxsim.book.history: the timeline's data is well-formed and sourced; the kernel's published
 figures meet daxsim's; charts.timeline_chart draws and its controls act."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from daxsim import charts, history
-from daxsim.history import EVENTS, Event
+from daxsim.book import charts, history
+from daxsim.book.history import EVENTS, Event
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIB_KEYS = set(re.findall(r"^@\w+\{([^,\s]+),", (REPO_ROOT / "book" / "references.bib").read_text(), re.MULTILINE))

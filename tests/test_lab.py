@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from daxsim.lab import (
+from daxsim.book.lab import (
     EXPERIMENTS, RESULTS_DIR, LabLogError, kernel_layout, kmem_layout, kmem_measured, ns_cost_measured, parse_log,
     persistence_measured, predictions,
 )
-from daxsim.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
+from daxsim.emu.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
 
 DRAM_NOISE_BELOW = 256 * KiB
 DRAM_NOISE_ABOVE = 512 * KiB
@@ -58,7 +58,7 @@ def test_result_records_its_provenance(path):
 
 @pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.stem)
 def test_kernel_matches_daxsim(path):
-    """Every measurement against daxsim's model, extended by daxsim.lab.kernel_layout."""
+    """Every measurement against daxsim's model, extended by daxsim.book.lab.kernel_layout."""
     rec = load(path)
     p = rec["params"]
     size = parse_size(p["size"])
@@ -223,7 +223,7 @@ def test_measured_needs_a_namespace():
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_runner_rejects_bad_input_in_one_line(args, message):
-    p = subprocess.run([sys.executable, "-m", "daxsim.lab", *args], capture_output=True, text=True, check=False)
+    p = subprocess.run([sys.executable, "-m", "daxsim.book.lab", *args], capture_output=True, text=True, check=False)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and message in p.stderr, p.stderr
 

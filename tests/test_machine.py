@@ -3,9 +3,9 @@
 import pytest
 
 from daxsim import Machine, namespace_layout
-from daxsim.buddy import alloc_pages, buddy_free_pages, buddy_init, free_pages
-from daxsim.memory import STRUCT_PAGE, host_rss_bytes, sparse_array, struct_pages
-from daxsim.units import GiB, KiB, MiB, PAGE_SIZE, TiB
+from daxsim.emu.buddy import alloc_pages, buddy_free_pages, buddy_init, free_pages
+from daxsim.emu.memory import STRUCT_PAGE, host_rss_bytes, sparse_array, struct_pages
+from daxsim.emu.units import GiB, KiB, MiB, PAGE_SIZE, TiB
 
 
 def test_struct_page_is_64_bytes():

@@ -8,13 +8,13 @@ import sys
 import pytest
 
 import daxsim
-from daxsim import powerloss
-from daxsim.kmem import kmem_online
-from daxsim.units import GiB, MiB
+from daxsim.study import powerloss
+from daxsim.emu.kmem import kmem_online
+from daxsim.emu.units import GiB, MiB
 
 CHILD = """
 import json, os, signal, sys, daxsim
-from daxsim import powerloss
+from daxsim.study import powerloss
 m = daxsim.Machine("256M", "128M", memmap="pmem", pmem_file=sys.argv[1])
 w = daxsim.Workload(ios=400, io_size="16k", queue_depth=8, file_size="32M", seed=3)
 print(json.dumps(powerloss.crash(sys.argv[2], m, w, stop_after=int(sys.argv[3]))), flush=True)

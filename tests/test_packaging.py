@@ -129,7 +129,7 @@ def test_binder_postbuild_calls_real_modules_with_real_flags():
 
     commands = _postbuild_commands()
     modules = [c[0] for c in commands]
-    assert "daxsim.bookassets" in modules, "postBuild must install the daxsim Voila template"
+    assert "daxsim.book.bookassets" in modules, "postBuild must install the daxsim Voila template"
     for module, *args in commands:
         assert importlib.util.find_spec(module) is not None, f"postBuild runs python -m {module}: no such module"
         sub = [a for a in args[:1] if not a.startswith("-")]  # a subcommand, as in `daxsim compare`

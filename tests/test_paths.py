@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import daxsim
-from daxsim.metrics import COUNTERS
-from daxsim.reference import run_reference
-from daxsim.units import MiB, PAGE_SIZE
+from daxsim.model.metrics import COUNTERS
+from daxsim.oracle.reference import run_reference
+from daxsim.emu.units import MiB, PAGE_SIZE
 
 OPTIONS = list(daxsim.OPTIONS)  # 0, 1a, 1b, 2, 3, huge, nvram and the ideal bound
 SAFE = [o for o in OPTIONS if o != "2"]
@@ -200,7 +200,7 @@ def test_deep_queue_of_big_ios_exhausts_bounce_pages():
 
 
 def test_6tib_machine_runs_in_little_host_memory():
-    from daxsim.memory import host_rss_bytes
+    from daxsim.emu.memory import host_rss_bytes
     m = daxsim.Machine("6T", "128G", memmap="pmem")
     before = host_rss_bytes()
     r = daxsim.run("1a", m, daxsim.Workload(ios=2000, file_size="5T"))
@@ -237,7 +237,7 @@ def test_workload_queue_never_holds_conflicting_ios(store_fraction):
     """The queue counts I/Os, not events: stores between two I/Os take no slot, so they must
     not space a read and a write of the same range apart (option 0's write copies the buffer
     at submission, before an earlier read into it completes)."""
-    from daxsim.workload import OP_STORE, first_conflict
+    from daxsim.emu.workload import OP_STORE, first_conflict
     for seed in range(5):
         w = daxsim.Workload(ios=5000, queue_depth=64, file_size="1M", read_fraction=0.5, seed=seed,
                             store_fraction=store_fraction, store_size=1)
@@ -259,8 +259,8 @@ def test_conflicting_operation_string_is_refused_at_once():
 
 
 def test_huge_pages_shrink_the_memmap_and_amplify_writeback():
-    from daxsim.hugepages import memmap_cost
-    from daxsim.units import GiB, TiB
+    from daxsim.emu.hugepages import memmap_cost
+    from daxsim.emu.units import GiB, TiB
     # the kernel's documented figures (Documentation/mm/vmemmap_dedup.rst) and the thread's
     assert memmap_cost(TiB, 2 * MiB, "devdax-dedup") == pytest.approx(4 * GiB, rel=0.01)  # "4G instead of 16G"
     assert memmap_cost(TiB, GiB, "devdax-dedup") == 40 * MiB  # "40MB instead of 16G"

@@ -9,8 +9,8 @@ import time
 import daxsim
 import pandas as pd
 import pytest
-from daxsim import sweep as sw
-from daxsim.hardware import HARDWARE
+from daxsim.study import sweep as sw
+from daxsim.model.hardware import HARDWARE
 
 SMALL = {"option": ["0", "1a", "2"], "pmem": ["8G", "6T"], "dram": ["16G"],
          "hardware": ["optane-pmem-100", "cxl-expander"], "workload": ["rand-4k"], "ios": [40], "seed": [1]}
@@ -220,7 +220,7 @@ def _frame(rows):
 
 
 def test_pareto_front_by_hand():
-    from daxsim import verdict
+    from daxsim.book import verdict
     df = verdict.pareto(verdict.annotate(_frame([
         ("0", 4096, 3000.0, True, 0),      # beaten by 3 (more DRAM, slower)
         ("1a", 6 << 30, 1610.0, True, 0),  # faster than 3, more DRAM: on the front
@@ -244,7 +244,7 @@ def test_pareto_front_by_hand():
 
 
 def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memmap():
-    from daxsim import verdict
+    from daxsim.book import verdict
     df = verdict.annotate(_frame([("2", 16, 1500.0, True, 0), ("3", 16, 1620.0, True, 0)]))
     assert list(df.status) == [verdict.STATUSES[2], verdict.STATUSES[0]] and list(df.safe) == [False, True]
     assert verdict.regime(float(verdict.memmap_share(8 * 2**30, 16 * 2**30))) == "memmap under 10% of DRAM"

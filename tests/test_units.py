@@ -2,7 +2,7 @@
 
 import pytest
 
-from daxsim.units import (
+from daxsim.emu.units import (
     GiB, KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, SECTION_SIZE, STRUCT_PAGE_SIZE, TiB, align_up, format_size,
     memmap_bytes, parse_size,
 )

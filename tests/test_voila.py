@@ -46,7 +46,7 @@ RESULT_JS = """() => {
     return body.innerText + charts;
 }"""
 
-# `make live` installs it (python -m daxsim.bookassets --voila-template ...): Voila's
+# `make live` installs it (python -m daxsim.book.bookassets --voila-template ...): Voila's
 # lab template with Font Awesome served locally instead of from a CDN.
 VOILA_TEMPLATE = Path(sys.prefix) / "share" / "jupyter" / "voila" / "templates" / "daxsim"
 
@@ -63,7 +63,7 @@ def voila_url():
         if not (REPO_ROOT / "notebooks" / name).exists():
             pytest.fail(f"notebooks/{name} does not exist")
     if not (VOILA_TEMPLATE / "index.html.j2").exists():
-        from daxsim.bookassets import write_voila_template
+        from daxsim.book.bookassets import write_voila_template
 
         write_voila_template(VOILA_TEMPLATE)
     port = _free_port()
@@ -195,7 +195,7 @@ def test_moving_a_widget_changes_the_result(voila_url, open_page):
             continue
     else:
         pytest.fail(f"the result did not change after moving: {tried or 'no widget could move'}")
-    # charts drawn by daxsim.charts render in Voila too, with no CDN
+    # charts drawn by daxsim.book.charts render in Voila too, with no CDN
     page.wait_for_function(
         "() => Array.from(document.querySelectorAll('.daxsim-chart'))"
         ".every(el => el.querySelector('svg.marks, canvas.marks'))",
@@ -209,7 +209,7 @@ def test_voila_template_links_nothing_outside():
     import re
 
     if not (VOILA_TEMPLATE / "index.html.j2").exists():
-        from daxsim.bookassets import write_voila_template
+        from daxsim.book.bookassets import write_voila_template
 
         write_voila_template(VOILA_TEMPLATE)
     external = {

@@ -9,14 +9,14 @@ The public surface::
     daxsim.frame(daxsim.compare(["0", "1a"], m, w))
 """
 
-from . import _numba_cache  # noqa: F401  (first: keys numba's cache on daxsim's source)
-from .hardware import HARDWARE, CostModel, Figure, HardwareProfile, hardware_profile
-from .machine import Machine, namespace_layout
-from .metrics import COUNTERS, FORMULA, Modelled
-from .paths import DESCRIPTIONS as OPTIONS
-from .study import InvariantError, Result, accounting, compare, frame, run
-from .units import format_size, parse_size
-from .workload import PRESETS, Workload
+from daxsim import _numba_cache  # noqa: F401  (first: keys numba's cache on daxsim's source)
+from daxsim.model.hardware import HARDWARE, CostModel, Figure, HardwareProfile, hardware_profile
+from daxsim.emu.machine import Machine, namespace_layout
+from daxsim.model.metrics import COUNTERS, FORMULA, Modelled
+from daxsim.paths import DESCRIPTIONS as OPTIONS
+from daxsim.study.core import InvariantError, Result, accounting, compare, frame, run
+from daxsim.emu.units import format_size, parse_size
+from daxsim.emu.workload import PRESETS, Workload
 
 __version__ = "0.1.0"
 __all__ = [

@@ -11,13 +11,13 @@ import argparse
 import json
 import sys
 
-from .hardware import DEFAULT_HARDWARE, HARDWARE
-from .machine import MEMMAP_PLACEMENTS, Machine
-from .paths import OPTIONS
-from .report import text_report
-from .study import run
-from .units import format_size
-from .workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
+from daxsim.emu.machine import MEMMAP_PLACEMENTS, Machine
+from daxsim.paths import OPTIONS
+from daxsim.study.report import text_report
+from daxsim.study.core import run
+from daxsim.emu.units import format_size
+from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
 
 
 class _Parser(argparse.ArgumentParser):
@@ -116,7 +116,7 @@ def _sweep_list(axis: str, text: str) -> list:
 
 def sweep_main(a) -> int:
     """``python -m daxsim sweep``: the grid from --grid and the flags, the table to --out or stdout."""
-    from .sweep import (
+    from daxsim.study.sweep import (
         check_jobs,
         check_out,
         normalise_grid,

@@ -1,6 +1,6 @@
 """One module per design option (submit / complete / busy); ``queue`` runs them all."""
 
-from . import option0, option1a, option1b, option2, option3, optionhuge
+from daxsim.paths import option0, option1a, option1b, option2, option3, optionhuge
 
 #: option id -> the module that implements it
 OPTIONS = {"0": option0, "1a": option1a, "1b": option1b, "2": option2, "3": option3, "huge": optionhuge,

@@ -10,11 +10,11 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ..machine import IDLE_REFCOUNT
-from ..memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
-from ..daxfs import F_PTE, dax_fault
-from ..metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
-from ..units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+from daxsim.emu.machine import IDLE_REFCOUNT
+from daxsim.emu.memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
+from daxsim.emu.daxfs import F_PTE, dax_fault
+from daxsim.model.metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 
 # Scalars of an option's state (``ost[0]`` in paths.queue), by index.
 M_MEMMAP_BASE = 0  # pfn of memmap[0]

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..buddy import alloc_pages, free_pages
-from ..daxfs import F_PTE, dax_fault
-from ..metrics import (
+from daxsim.emu.buddy import alloc_pages, free_pages
+from daxsim.emu.daxfs import F_PTE, dax_fault
+from daxsim.model.metrics import (
     C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES,
     C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import inflight_overlaps, memcpy, page_segment, set_entry
-from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.paths.common import inflight_overlaps, memcpy, page_segment, set_entry
+from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)

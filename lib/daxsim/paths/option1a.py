@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import dax_fault, fs_lookup
-from ..machine import IDLE_REFCOUNT
-from ..metrics import (
+from daxsim.emu.daxfs import dax_fault, fs_lookup
+from daxsim.emu.machine import IDLE_REFCOUNT
+from daxsim.model.metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_MEMMAP_MAX_WRITES, C_MEMMAP_WRITES,
     C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import (
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.paths.common import (
     M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
     prefetch_dma, set_entry,
 )

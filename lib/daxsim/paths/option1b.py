@@ -14,15 +14,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..daxfs import dax_fault, fs_lookup
-from ..memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
-from ..metrics import (
+from daxsim.emu.daxfs import dax_fault, fs_lookup
+from daxsim.emu.memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
+from daxsim.model.metrics import (
     C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
     C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma, page_segment, set_entry
-from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.paths.common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma, page_segment, set_entry
+from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)

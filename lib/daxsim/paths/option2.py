@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import dax_fault
-from ..metrics import (
+from daxsim.emu.daxfs import dax_fault
+from daxsim.model.metrics import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import M_GUARD, dma, inflight_overlaps, page_segment, set_entry
-from .common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.paths.common import M_GUARD, dma, inflight_overlaps, page_segment, set_entry
+from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: a pfn-based bio_vec: pfn, length, offset

@@ -3,7 +3,7 @@
 Option 1a with compound pages: the mapping is PMD (2 MiB) or PUD (1 GiB) sized, and
 get_user_pages() takes one reference per compound page an I/O touches (on its head page,
 as grab_folio() does) instead of one per 4 KiB; the block layer still builds one bio_vec
-per 4 KiB page. What the memmap costs depends on the variant (see ``daxsim.hugepages``);
+per 4 KiB page. What the memmap costs depends on the variant (see ``daxsim.emu.hugepages``);
 the emulator keeps every struct page and reports what each variant would allocate.
 
 The price is dirty tracking: a store dirties the whole mapping unit, and fsync flushes
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from numba import njit
 
-from ..daxfs import dax_fault, fs_lookup
-from ..machine import IDLE_REFCOUNT
-from ..metrics import (
+from daxsim.emu.daxfs import dax_fault, fs_lookup
+from daxsim.emu.machine import IDLE_REFCOUNT
+from daxsim.model.metrics import (
     C_COMPOUND_REFS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED,
     C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
-from .common import (
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.paths.common import (
     M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
     prefetch_dma, set_entry,
 )

@@ -21,15 +21,15 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-from ..daxfs import F_PTE, punch_hole
-from ..metrics import (
+from daxsim.emu.daxfs import F_PTE, punch_hole
+from daxsim.model.metrics import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS,
     C_INFLIGHT_LOST, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
-from ..workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE
-from . import option0, option1a, option1b, option2, option3, optionhuge
-from .common import M_POOL_USED, inflight_overlaps, prefetch_dma, store_fence
-from .writeback import fsync, store
+from daxsim.emu.workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE
+from daxsim.paths import option0, option1a, option1b, option2, option3, optionhuge
+from daxsim.paths.common import M_POOL_USED, inflight_overlaps, prefetch_dma, store_fence
+from daxsim.paths.writeback import fsync, store
 
 #: option -> the dtype of the token that selects it
 TOKENS = {"0": np.int8, "1a": np.int16, "1b": np.int32, "2": np.uint8, "3": np.uint16, "ideal": np.uint32,
@@ -313,7 +313,7 @@ def _load_loops() -> dict:
 
     from numba.core import config
 
-    from .._numba_cache import source_hash
+    from daxsim._numba_cache import source_hash
 
     root = Path(config.CACHE_DIR or tempfile.gettempdir()) / "daxsim-loops" / source_hash()
     loops = {}

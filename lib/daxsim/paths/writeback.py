@@ -15,13 +15,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..daxfs import dax_fault
-from ..memory import sparse_array
-from ..metrics import (
+from daxsim.emu.daxfs import dax_fault
+from daxsim.emu.memory import sparse_array
+from daxsim.model.metrics import (
     C_BYTES_FLUSHED, C_DIRTY_FAULTS, C_DIRTY_UNITS, C_FAULTS, C_FSYNCS, C_LINES64, C_LINES256, C_STORE_BYTES,
     C_STORES, C_ZEROED,
 )
-from ..units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 
 D_UNITS, D_LINES, D_XPLINES, D_SHIFT = 0, 1, 2, 3
 

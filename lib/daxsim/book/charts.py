@@ -10,7 +10,7 @@ Where the chart is drawn:
 
 - **the book** (Jupyter Book 1): ``text/html`` — a ``<div class="daxsim-chart">`` and a
   script calling ``window.vegaEmbed``, which the page gets from the vendored
-  ``_static/vega-bundle.js`` (``python -m daxsim.bookassets``; ``html_js_files``).
+  ``_static/vega-bundle.js`` (``python -m daxsim.book.bookassets``; ``html_js_files``).
 - **Voila and JupyterLab**: they have no renderer for Vega-Lite 6's mimetype and show the
   ``text/html``; there the first chart of each kernel also carries the vega bundle inline
   (about 1 MB, once), so charts draw with no network. The kernel knows it is live from
@@ -67,7 +67,7 @@ def _vega_bundle_js() -> str:
     if _bundle_cache is None:
         import vl_convert as vlc
 
-        from daxsim.bookassets import vegalite_version
+        from daxsim.book.bookassets import vegalite_version
 
         bundle = vlc.javascript_bundle(vl_version=vegalite_version())
         # The bundle goes inside a <script> element: never let it close that element
@@ -315,7 +315,7 @@ def grid_chart(
     Parameters
     ----------
     df : DataFrame
-        Tidy results, one row per grid point (e.g. from ``daxsim.sweep``); at most
+        Tidy results, one row per grid point (e.g. from ``daxsim.study.sweep``); at most
         :data:`MAX_ROWS` rows, so aggregate first.
     x, y : str
         Columns on the axes. Numeric *x* is quantitative, anything else nominal.

@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
-from .machine import MEMMAP_PLACEMENTS, Machine
-from .metrics import COUNTERS
-from .paths import OPTIONS, path_module
-from .study import Result, _warm, cost_of, run
-from .units import PAGE_SIZE, parse_size
-from .workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
+from daxsim.emu.machine import MEMMAP_PLACEMENTS, Machine
+from daxsim.model.metrics import COUNTERS
+from daxsim.paths import OPTIONS, path_module
+from daxsim.study.core import Result, _warm, cost_of, run
+from daxsim.emu.units import PAGE_SIZE, parse_size
+from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
 
 __all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "normalise_grid", "points", "read_grid_file", "read_table",
            "remodel", "sweep"]
@@ -240,7 +240,7 @@ def _row(p: dict, r: Result, wall_s: float) -> dict:
     for k, v in r.metrics.items():
         name = "ios_completed" if k == "ios" else k
         if name not in METRICS:
-            raise KeyError(f"metric {k!r} is not a sweep column; add it to daxsim.sweep.METRICS")
+            raise KeyError(f"metric {k!r} is not a sweep column; add it to daxsim.study.sweep.METRICS")
         row[name] = v
     for k in METRICS:
         row.setdefault(k, 0)

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
+from daxsim.emu.units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
 
 OP_READ = 0  #: device -> pmem buffer
 OP_WRITE = 1  #: pmem buffer -> device

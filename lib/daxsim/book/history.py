@@ -20,13 +20,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from . import grids, hugepages
-from .hardware import CostModel, hardware_profile
-from .machine import Machine
-from .metrics import memmap_init_ns_per_page
-from .study import accounting, run
-from .units import PAGE_SIZE, PMD_SIZE, PUD_SIZE, GiB, MiB, TiB, format_size
-from .workload import Workload
+from daxsim.book import grids
+from daxsim.emu import hugepages
+from daxsim.model.hardware import CostModel, hardware_profile
+from daxsim.emu.machine import Machine
+from daxsim.model.metrics import memmap_init_ns_per_page
+from daxsim.study.core import accounting, run
+from daxsim.emu.units import PAGE_SIZE, PMD_SIZE, PUD_SIZE, GiB, MiB, TiB, format_size
+from daxsim.emu.workload import Workload
 
 #: the options of the study, in the book's order (``ideal`` is a bound, not an option)
 OPTIONS = ("0", "1a", "1b", "2", "3", "huge", "nvram")
@@ -402,7 +403,7 @@ def _row(topic, quantity, kernel, daxsim, unit, source, says, tolerance, how, la
 
 _HOW = {
     "memmap size": "daxsim.accounting('1a', Machine(pmem=...)): the memmap option 1a keeps in DRAM",
-    "vmemmap savings": "daxsim.hugepages.memmap_cost and VMEMMAP_KEPT",
+    "vmemmap savings": "daxsim.emu.hugepages.memmap_cost and VMEMMAP_KEPT",
     "GUP cost": "daxsim.run of 64 x 1 MiB I/Os: modelled GUP or put time per 4 KiB page x 4 Mi pages",
 }
 
@@ -452,9 +453,9 @@ def side_by_side(numbers: pd.DataFrame) -> pd.DataFrame:
 
 def lab_vs_daxsim(results=None) -> pd.DataFrame:
     """The lab's measurements on a real kernel (Linux 6.1 in QEMU) beside daxsim's model
-    and the model with the kernel's extra rules (:func:`daxsim.lab.kernel_layout`):
+    and the model with the kernel's extra rules (:func:`daxsim.book.lab.kernel_layout`):
     DRAM taken by the memmap and pmem capacity lost, per namespace, in MiB."""
-    from . import lab
+    from daxsim.book import lab
 
     results = lab.RESULTS_DIR if results is None else results
     if not any(r.get("test") == "ns_cost" for r in lab.load_results(results).values()):

@@ -11,7 +11,7 @@ reason; the DRAM held is then what the option would need). Nothing is dropped.
 :func:`explorer_grid` precomputes that frame over a small grid at build time, and
 :func:`explorer_chart` draws it (DRAM held against time per I/O) with the grid's
 parameters bound to sliders and dropdowns, so the static book's page stays interactive;
-the live explorer (:func:`daxsim.widgets.live_explorer`) draws the same chart for one point.
+the live explorer (:func:`daxsim.book.widgets.live_explorer`) draws the same chart for one point.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import charts
-from .hardware import DEFAULT_HARDWARE
-from .machine import Machine
-from .metrics import dram_held_bytes
-from .paths import OPTIONS
-from .study import run
-from .units import MiB, format_size, parse_size
-from .workload import Workload, preset_values
+from daxsim.book import charts
+from daxsim.model.hardware import DEFAULT_HARDWARE
+from daxsim.emu.machine import Machine
+from daxsim.model.metrics import dram_held_bytes
+from daxsim.paths import OPTIONS
+from daxsim.study.core import run
+from daxsim.emu.units import MiB, format_size, parse_size
+from daxsim.emu.workload import Workload, preset_values
 
 __all__ = [
     "SPECS",
@@ -131,11 +131,11 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
     what fits in ``byte_budget`` (never below one queue), data copied and checked (the
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
-    hardware profile (:func:`daxsim.sweep.remodel`). Adds the columns ``pmem``, ``dram``
+    hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem``, ``dram``
     (labels such as ``"400 GiB"``), ``pmem_gib``, ``hardware``, ``workload``,
     ``truncate_rate`` and ``ios``.
     """
-    from .sweep import remodel
+    from daxsim.study.sweep import remodel
 
     budget = parse_size(byte_budget, "byte_budget")
     huge = "huge" in [str(s) for s in specs]
@@ -201,7 +201,7 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
     are drawn as crosses along the top of the chart, at the DRAM they would need. The
     y domain is the whole frame's, so moving a bound control moves the points.
     ``sliders``, ``dropdowns`` and ``defaults`` bind columns as in
-    :func:`daxsim.charts.grid_chart`.
+    :func:`daxsim.book.charts.grid_chart`.
     """
     sliders, dropdowns = charts._labels(sliders), charts._labels(dropdowns)
     charts._check_columns(df, ["option", "status", "per_io_ns", "dram_held_mib", *sliders, *dropdowns])

@@ -10,8 +10,8 @@ of 16G" per TiB once the page tables that map the vmemmap at 4 KiB are counted).
 
 from __future__ import annotations
 
-from .hardware import Figure
-from .units import GiB, PAGE_SIZE, PMD_SIZE, PUD_SIZE, STRUCT_PAGE_SIZE, format_size, parse_size
+from daxsim.model.hardware import Figure
+from daxsim.emu.units import GiB, PAGE_SIZE, PMD_SIZE, PUD_SIZE, STRUCT_PAGE_SIZE, format_size, parse_size
 
 PAGE_SIZES = (PAGE_SIZE, PMD_SIZE, PUD_SIZE)
 VARIANTS = ("base", "hvo", "devdax-dedup", "superpage")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .memory import sparse_array
-from .units import PAGE_SIZE, format_size
+from daxsim.emu.memory import sparse_array
+from daxsim.emu.units import PAGE_SIZE, format_size
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Every figure of the hardware profiles and of the cost model, with its source, as tables.
 
 The hardware-profiles appendix is generated from here: it iterates the
-:class:`~daxsim.hardware.HardwareProfile` objects in :data:`daxsim.HARDWARE` and the
-fields of :class:`~daxsim.hardware.CostModel`, never a typed-in list. A figure's
+:class:`~daxsim.model.hardware.HardwareProfile` objects in :data:`daxsim.HARDWARE` and the
+fields of :class:`~daxsim.model.hardware.CostModel`, never a typed-in list. A figure's
 ``source`` is a key of the book's bibliography (``book/references.bib``), or
 :data:`PROJECT_SOURCE` for a figure daxsim sets itself because no published one was
 found (always an assumption), or ``"reader"`` for one changed with ``replace()``.
@@ -16,10 +16,11 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from .charts import grid_chart
-from .hardware import HARDWARE, CostModel, HardwareProfile
+from daxsim.book import checkout
+from daxsim.book.charts import grid_chart
+from daxsim.model.hardware import HARDWARE, CostModel, HardwareProfile
 
-BIB_FILE = Path(__file__).resolve().parents[2] / "book" / "references.bib"
+BIB_FILE = checkout("book", "references.bib")
 #: the source of a figure daxsim chose itself (no published figure found)
 PROJECT_SOURCE = "daxsim"
 #: the source of a figure a reader changed (``HardwareProfile.replace``, ``CostModel.replace``)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .daxfs import create_file
-from .machine import INFO_BLOCK_SIZE, Machine
-from .metrics import COUNTERS
-from .paths import option1b, path_module
-from .units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
-from .workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload
+from daxsim.emu.daxfs import create_file
+from daxsim.emu.machine import INFO_BLOCK_SIZE, Machine
+from daxsim.model.metrics import COUNTERS
+from daxsim.paths import option1b, path_module
+from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
+from daxsim.emu.workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload
 
 MASK64 = (1 << 64) - 1
 DESC_BYTES = 16  # bio_vec, pfn vector entry, phys_vec: all 16 bytes

@@ -1,7 +1,7 @@
 """Grids the chapters compute at build time for their offline-interactive charts.
 
 Each function returns a tidy DataFrame (one row per grid point) that
-:func:`daxsim.charts.grid_chart` or :func:`daxsim.charts.bar_breakdown` draws.
+:func:`daxsim.book.charts.grid_chart` or :func:`daxsim.book.charts.bar_breakdown` draws.
 Infeasible grid points stay in the frame with their reason: charts mark them, tables
 list them, nothing drops them.
 """
@@ -13,13 +13,13 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from .hardware import CostModel, hardware_profile
-from .machine import Machine
-from .metrics import memmap_init_ns_per_page
-from .paths import path_module
-from .study import accounting, frame, run
-from .units import GiB, PAGE_SIZE, format_size, parse_size
-from .workload import OP_READ, OP_TRUNC, Workload
+from daxsim.model.hardware import CostModel, hardware_profile
+from daxsim.emu.machine import Machine
+from daxsim.model.metrics import memmap_init_ns_per_page
+from daxsim.paths import path_module
+from daxsim.study.core import accounting, frame, run
+from daxsim.emu.units import GiB, PAGE_SIZE, format_size, parse_size
+from daxsim.emu.workload import OP_READ, OP_TRUNC, Workload
 
 __all__ = [
     "PARTS",
@@ -245,7 +245,7 @@ def contiguous_runs(workload: Workload, machine: Machine | None = None) -> np.nd
     Computed from the file's extents alone (the filesystem's view, not an I/O path), for
     checking option 3's descriptor: one entry per run. Truncate faults are skipped.
     """
-    from .daxfs import create_file
+    from daxsim.emu.daxfs import create_file
 
     machine = machine or Machine(pmem="400G", dram="16G")
     layout = machine.layout(False)
@@ -304,7 +304,7 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
     :func:`daxsim.run` on the same schedule (waits, waited I/Os, corrupted bytes).
     Columns: ``step``, ``event``, ``file range``, ``pfns``, ``blocks belong to``.
     """
-    from .daxfs import create_file
+    from daxsim.emu.daxfs import create_file
 
     option = str(option)
     machine = machine or Machine(pmem="400G", dram="16G")
@@ -389,14 +389,14 @@ _PAGE_LABEL = {PAGE_SIZE: "4 KiB", 2 << 20: "2 MiB", 1 << 30: "1 GiB"}
 
 def memmap_variant_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
                         page_sizes=("4K", "2M", "1G"), variants=None) -> pd.DataFrame:
-    """The memmap of each variant (:data:`daxsim.hugepages.VARIANTS`) over DIMM size x page size.
+    """The memmap of each variant (:data:`daxsim.emu.hugepages.VARIANTS`) over DIMM size x page size.
 
-    No run needed: :func:`daxsim.hugepages.memmap_cost`. Columns: ``pmem``, ``pmem_gib``,
+    No run needed: :func:`daxsim.emu.hugepages.memmap_cost`. Columns: ``pmem``, ``pmem_gib``,
     ``page_size`` (bytes), ``page`` (a label), ``variant``, ``variant_text``,
     ``memmap_bytes``, ``memmap_mib``, ``memmap_pct`` (of the pmem) and ``saved_pct``
     (against one struct page per 4 KiB).
     """
-    from . import hugepages
+    from daxsim.emu import hugepages
 
     variants = hugepages.VARIANTS if variants is None else tuple(variants)
     rows = []
@@ -424,7 +424,7 @@ def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4
     ``flush_amplification`` (bytes flushed / bytes stored), ``media_amplification``
     (media bytes / bytes stored), ``fsync_ns``, ``store_ns`` and ``dirty_tracking_bytes``.
     """
-    from . import hugepages
+    from daxsim.emu import hugepages
 
     machine = Machine(pmem=pmem, dram=dram, align="1G")
     results, meta = [], []
@@ -457,7 +457,7 @@ def memmap_medium_cost(hardware, cost: CostModel | None = None) -> CostModel:
     For another medium this returns a copy whose figures are labelled assumptions: the
     DRAM figures scaled by the medium's read latency over DRAM's.
     """
-    from .hardware import DDR4
+    from daxsim.model.hardware import DDR4
 
     cost = cost or CostModel()
     hw = hardware_profile(hardware)

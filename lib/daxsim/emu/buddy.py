@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .memory import PG_BUDDY, STRUCT_PAGE
+from daxsim.emu.memory import PG_BUDDY, STRUCT_PAGE
 
 MAX_ORDER = 10  #: MAX_PAGE_ORDER: the largest block is 2**10 pages (4 MiB)
 NIL = -1

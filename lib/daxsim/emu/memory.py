@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from .units import PAGE_SIZE, STRUCT_PAGE_SIZE
+from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGE_SIZE
 
 #: struct page as on x86-64 (include/linux/mm_types.h), 64 bytes. The union after
 #: ``flags`` is shown in its page-cache/buddy shape: lru (next, prev), mapping, index,

@@ -18,21 +18,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .buddy import B_ALLOCATED
-from .daxfs import F_STATE, F_VICTIM, S_BUMP, S_NVICTIM
-from .hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
-from .machine import Booted, Machine, NamespaceLayout
-from . import hugepages
-from .memory import STRUCT_PAGE, sparse_array
-from .metrics import C_TRANSIENT_PEAK, Modelled, counters_dict, model, new_counters
-from .paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, path_module, queue
-from .paths.common import (
+from daxsim.emu.buddy import B_ALLOCATED
+from daxsim.emu.daxfs import F_STATE, F_VICTIM, S_BUMP, S_NVICTIM
+from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
+from daxsim.emu.machine import Booted, Machine, NamespaceLayout
+from daxsim.emu import hugepages
+from daxsim.emu.memory import STRUCT_PAGE, sparse_array
+from daxsim.model.metrics import C_TRANSIENT_PEAK, Modelled, counters_dict, model, new_counters
+from daxsim.paths import DESCRIPTIONS, HAZARDOUS, OPTIONS, option1b, path_module, queue
+from daxsim.paths.common import (
     M_GUARD, M_HT_MASK, M_HUGE_SHIFT, M_LEN, M_MEMMAP_BASE, M_POOL_CAP, M_POOL_USED, M_WEAR, boot_prefault,
     count_busy_pages, count_diff, fill_pattern,
 )
-from .units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size
-from .paths.writeback import dirty_state
-from .workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE, format_size
+from daxsim.paths.writeback import dirty_state
+from daxsim.emu.workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
 
 
 class InvariantError(RuntimeError):
@@ -190,12 +190,12 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     ``pool_pages`` sizes option 1b's pool of transient struct pages; ``guard`` gives
     option 2 a filesystem range lock that truncate waits for. Option ``huge`` takes the
     mapping's ``page_size`` (4K, 2M, 1G; default 2M), the ``memmap_variant`` (see
-    :mod:`daxsim.hugepages`; default ``base``) and the ``dirty_granularity``
+    :mod:`daxsim.emu.hugepages`; default ``base``) and the ``dirty_granularity``
     (``mapping``, the default, or ``4k``). Option ``nvram`` always keeps its memmap on pmem.
     ``bounce_node="pmem"`` puts option 0's bounce pages on pmem onlined as System RAM
-    (the kmem node; see :mod:`daxsim.kmem`): they are costed at pmem's figures.
+    (the kmem node; see :mod:`daxsim.emu.kmem`): they are costed at pmem's figures.
     ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
-    pfn -> bytes, ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.reference`.
+    pfn -> bytes, ``dev_pages``: file page -> bytes), for comparison with :mod:`daxsim.oracle.reference`.
     """
     mod = path_module(option)
     option = str(option)

@@ -1,6 +1,6 @@
 """Which option when: the Pareto front of DRAM held against time per I/O, computed from a sweep.
 
-:func:`annotate` adds to a :func:`daxsim.sweep.sweep` table what the comparison needs:
+:func:`annotate` adds to a :func:`daxsim.study.sweep.sweep` table what the comparison needs:
 the **DRAM held** by each point (memmap in DRAM, plus the peak of transient structures:
 bounce pages, descriptors, 1b's pool table; plus, for huge pages tracked per 4 KiB, the
 dirty bitmap), its **status** (feasible and safe; a hazard; infeasible), and the
@@ -25,11 +25,11 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from . import charts
-from .metrics import dram_held_bytes
-from .paths import HAZARDOUS
-from .sweep import AXES, DESIGNS
-from .units import PAGE_SIZE, STRUCT_PAGE_SIZE, GiB, KiB, format_size
+from daxsim.book import charts
+from daxsim.model.metrics import dram_held_bytes
+from daxsim.paths import HAZARDOUS
+from daxsim.study.sweep import AXES, DESIGNS
+from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGE_SIZE, GiB, KiB, format_size
 
 __all__ = ["REGIMES", "SLICE", "STATUSES", "annotate", "pareto", "pareto_chart", "which_option_when", "winners"]
 
@@ -186,7 +186,7 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
     feasible and safe points is joined by a dashed line. Infeasible points have no time:
     they are drawn as crosses along the top of the chart, at the DRAM they would need; a
     vertical rule marks the DRAM installed. The bound controls filter the precomputed
-    rows as :func:`daxsim.charts.grid_chart` does; the axes keep the whole grid's domain.
+    rows as :func:`daxsim.book.charts.grid_chart` does; the axes keep the whole grid's domain.
     The inlined rows carry only what is drawn (short keys; the status as its index).
     """
     sliders, dropdowns = charts._labels(sliders), charts._labels(dropdowns)

@@ -19,13 +19,13 @@ import time
 
 import numpy as np
 
-from .machine import IDLE_REFCOUNT, Booted, Machine
-from .memory import msync
-from .metrics import counters_dict, new_counters
-from .paths.common import count_diff, fill_pattern
-from .study import _run_kernel, _warm, accounting
-from .units import PAGE_SIZE
-from .workload import OP_READ, OP_WRITE, Workload, touched_file_pages
+from daxsim.emu.machine import IDLE_REFCOUNT, Booted, Machine
+from daxsim.emu.memory import msync
+from daxsim.model.metrics import counters_dict, new_counters
+from daxsim.paths.common import count_diff, fill_pattern
+from daxsim.study.core import _run_kernel, _warm, accounting
+from daxsim.emu.units import PAGE_SIZE
+from daxsim.emu.workload import OP_READ, OP_WRITE, Workload, touched_file_pages
 
 
 def _check(option: str, machine: Machine, workload: Workload) -> tuple:

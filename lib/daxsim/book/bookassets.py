@@ -1,6 +1,6 @@
 """Vendored JavaScript for the offline book.
 
-``python -m daxsim.bookassets DEST`` writes everything the built HTML loads from its
+``python -m daxsim.book.bookassets DEST`` writes everything the built HTML loads from its
 own site instead of a CDN (see ``_config.yml``):
 
 - ``vega-bundle.js``: Vega, Vega-Lite and vega-embed from ``vl_convert``, for the
@@ -332,7 +332,7 @@ def setup(app):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m daxsim.bookassets",
+        prog="python -m daxsim.book.bookassets",
         description="Write the JavaScript the offline book loads (vega, require.js, "
         "ipywidgets html-manager, MathJax) into DEST.",
     )

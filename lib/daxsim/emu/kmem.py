@@ -10,8 +10,8 @@ reserved (the info block, and the altmap with ``--map=dev``).
 
 from __future__ import annotations
 
-from .machine import namespace_layout
-from .units import MiB, PMD_SIZE, align_down, align_up, format_size, memmap_bytes, parse_size
+from daxsim.emu.machine import namespace_layout
+from daxsim.emu.units import MiB, PMD_SIZE, align_down, align_up, format_size, memmap_bytes, parse_size
 
 DEFAULT_BLOCK = 128 * MiB  #: memory_block_size_bytes() on x86-64 below 64 GiB of RAM
 

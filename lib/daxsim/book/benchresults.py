@@ -18,9 +18,10 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from .charts import grid_chart
+from daxsim.book import checkout
+from daxsim.book.charts import grid_chart
 
-RESULTS_FILE = Path(__file__).resolve().parents[2] / "bench" / "results" / "latest.json"
+RESULTS_FILE = checkout("bench", "results", "latest.json")
 
 #: what the machine record must say (bench/run.py's ``machine_info()``)
 MACHINE_FIELDS = ("cpu", "cores", "memory_bytes", "os", "kernel", "python", "numpy", "numba", "daxsim",

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .buddy import buddy_free_pages, buddy_init
-from .daxfs import DaxFile, create_file, fs_tuple
-from .memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
-from .units import (
+from daxsim.emu.buddy import buddy_free_pages, buddy_init
+from daxsim.emu.daxfs import DaxFile, create_file, fs_tuple
+from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
+from daxsim.emu.units import (
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
     STRUCT_PAGES_PER_VMEMMAP_PAGE, align_up, format_size, memmap_bytes, parse_size,
 )
@@ -237,7 +237,7 @@ class Booted:
 
     def populate_memmap(self, counters) -> None:
         """Initialise the whole pmem memmap, as the kernel does when the namespace is enabled."""
-        from .paths.common import populate_memmap
+        from daxsim.paths.common import populate_memmap
 
         advise_hugepages(self.memmap_words, limit=None)  # all of it will be written anyway
         populate_memmap(self.memmap_words, self.vmemmap_populated, self.memmap_base_pfn, counters)

@@ -24,14 +24,16 @@ from pathlib import Path
 
 import ipywidgets as widgets
 
-from . import explore, hugepages, powerloss
-from .hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
-from .machine import Machine
-from .paths import DESCRIPTIONS, OPTIONS
-from .report import text_report
-from .study import run
-from .units import format_size, parse_size
-from .workload import OP_TRUNC, PRESETS, Workload, preset_values, queue_file_size
+from daxsim.book import explore
+from daxsim.emu import hugepages
+from daxsim.study import powerloss
+from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
+from daxsim.emu.machine import Machine
+from daxsim.paths import DESCRIPTIONS, OPTIONS
+from daxsim.study.report import text_report
+from daxsim.study.core import run
+from daxsim.emu.units import format_size, parse_size
+from daxsim.emu.workload import OP_TRUNC, PRESETS, Workload, preset_values, queue_file_size
 
 __all__ = [
     "DRAM_SIZES",
@@ -359,7 +361,7 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
                     memmap_variant, dirty_granularity)
 
 
-#: what power-loss runs take (:mod:`daxsim.powerloss`), and the pmem they run on: recovery
+#: what power-loss runs take (:mod:`daxsim.study.powerloss`), and the pmem they run on: recovery
 #: initialises the whole memmap again, so the machine is kept small (its memmap is 16 MiB)
 POWERLOSS_OPTIONS = ("1a", "2", "3", "nvram")
 POWERLOSS_MACHINE = ("1G", "1G")
@@ -368,7 +370,7 @@ _LIVE_NOTE = ("Live only: every change re-runs daxsim in this page's Python kern
 
 
 def _file_for(file_size, io_size: int, queue_depth: int) -> int:
-    """The explorers' DAX file: ``file_size``, grown to :func:`daxsim.workload.queue_file_size`
+    """The explorers' DAX file: ``file_size``, grown to :func:`daxsim.emu.workload.queue_file_size`
     when the queue needs more. The reader moves the sliders; the file follows."""
     return max(parse_size(file_size, "file_size"), queue_file_size(io_size, queue_depth))
 
@@ -384,7 +386,7 @@ class LiveExplorer(widgets.VBox):
     with the CSS class ``daxsim-result``) and the chart (an ``HTML`` widget holding an
     SVG, ``daxsim-live-chart``); ``cut_power()`` runs the power-loss check into
     ``daxsim-powerloss``. ``timings`` holds the update times (s), ``last_frame`` the
-    :func:`daxsim.explore.comparison_frame` last shown (None after an error),
+    :func:`daxsim.book.explore.comparison_frame` last shown (None after an error),
     ``last_power`` the power-loss outcome per option (``crash`` and ``recover``'s keys).
     """
 
@@ -471,7 +473,7 @@ class LiveExplorer(widgets.VBox):
             self.update()
 
     def chosen(self) -> list[str]:
-        """The option specs ticked, in :data:`daxsim.explore.SPECS` order."""
+        """The option specs ticked, in :data:`daxsim.book.explore.SPECS` order."""
         return [s for s, box in self.option_boxes.items() if box.value]
 
     def settings(self):
@@ -533,7 +535,7 @@ class LiveExplorer(widgets.VBox):
         in Voila, JupyterLab and the static book's saved widget state alike."""
         import vl_convert
 
-        from .bookassets import vegalite_version
+        from daxsim.book.bookassets import vegalite_version
 
         spec = explore.live_chart_spec(df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
                                                  f"DRAM, {hw}, {workload.ops or workload.preset}")
@@ -617,7 +619,7 @@ def live_explorer(options=explore.SPECS, pmem="400G", dram="16G", memmap="dram",
 
     Parameters
     ----------
-    options : the option specs ticked at first (:data:`daxsim.explore.SPECS`; ``"2+guard"``
+    options : the option specs ticked at first (:data:`daxsim.book.explore.SPECS`; ``"2+guard"``
         is option 2 with its range lock); every spec gets a checkbox.
     pmem, dram, memmap : the machine (sizes as :func:`daxsim.parse_size` reads them;
         memmap ``"dram"`` or ``"pmem"``).
@@ -634,7 +636,7 @@ def live_explorer(options=explore.SPECS, pmem="400G", dram="16G", memmap="dram",
     The table gives each option's status (feasible, hazard, infeasible with the reason),
     modelled time per I/O, DRAM held and its parts, copies, truncate waits and corrupted
     bytes; a line under it names the fastest and the leanest feasible, safe option. The
-    "cut the power" button runs :mod:`daxsim.powerloss` for the options it takes.
+    "cut the power" button runs :mod:`daxsim.study.powerloss` for the options it takes.
     """
     return LiveExplorer(options, pmem, dram, memmap, workload, ops, hardware, truncate_rate, seed, ios, file_size,
                         chart)

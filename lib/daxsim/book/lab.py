@@ -1,7 +1,7 @@
 """The real-kernel lab: boot Debian's kernel under QEMU with an emulated NVDIMM, parse
 its serial console, and hold daxsim's namespace model to what the kernel measured.
 
-``python -m daxsim.lab [--only SUBSTRING] [--list] [--results DIR]`` runs the
+``python -m daxsim.book.lab [--only SUBSTRING] [--list] [--results DIR]`` runs the
 experiments (one guest boot each, ``lab/run-qemu.sh``) and writes one JSON per
 experiment under ``lab/results/``. ``make lab`` installs and builds what the lab needs
 first (``lab/setup.sh``).
@@ -23,10 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-from .machine import namespace_layout
-from .units import KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
+from daxsim.book import checkout
+from daxsim.emu.machine import namespace_layout
+from daxsim.emu.units import KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
 
-LAB_DIR = Path(__file__).resolve().parents[2] / "lab"
+LAB_DIR = checkout("lab")
 RESULTS_DIR = LAB_DIR / "results"
 
 #: memremap_compat_align() on x86: SUBSECTION_SIZE. nd_pfn_init() aligns the data offset
@@ -429,7 +430,7 @@ def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": boots[0]["parsed"].get("uname"),
                      "guest_ndctl": boots[0]["parsed"].get("ndctl")},
-        "command": {"runner": "python -m daxsim.lab", "qemu": [b["qemu"] for b in boots]},
+        "command": {"runner": "python -m daxsim.book.lab", "qemu": [b["qemu"] for b in boots]},
         "boot_wall_s": [round(b["wall"], 2) for b in boots],
         "raw": {b["test"]: {"devices": b["parsed"].get("devices"), "kl": b["parsed"]["kl"]} for b in boots},
         "measured": persistence_measured([b["parsed"] for b in boots]),
@@ -461,7 +462,7 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
-        "command": {"runner": "python -m daxsim.lab", "qemu": qemu_cmd},
+        "command": {"runner": "python -m daxsim.book.lab", "qemu": qemu_cmd},
         "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
         "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
                                        "blocks", "block_size", "memmap_on_memory", "cmd", "devices", "mount",
@@ -487,13 +488,13 @@ def _fmt(n):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m daxsim.lab", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m daxsim.book.lab", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", default=None, help="run only experiments whose name contains this")
     ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
     ap.add_argument("--list", action="store_true", help="list the experiments and exit")
     ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
     def one_line_error(message):
-        print(f"daxsim.lab: error: {message} (see --help)", file=sys.stderr)
+        print(f"daxsim.book.lab: error: {message} (see --help)", file=sys.stderr)
         sys.exit(2)
     ap.error = one_line_error
     args = ap.parse_args(argv)
@@ -503,10 +504,10 @@ def main(argv=None) -> int:
             print(e["name"])
         return 0
     if not exps:
-        print(f"daxsim.lab: error: --only {args.only!r} matches no experiment (see --list)", file=sys.stderr)
+        print(f"daxsim.book.lab: error: --only {args.only!r} matches no experiment (see --list)", file=sys.stderr)
         return 2
     if not (LAB_DIR / "work" / "initramfs.cpio.gz").exists():
-        print("daxsim.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
+        print("daxsim.book.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
         return 2
     versions = _versions()
     results = Path(args.results)
@@ -516,7 +517,7 @@ def main(argv=None) -> int:
         try:
             rec = run_experiment(exp, results, versions)
         except (RuntimeError, LabLogError) as e:
-            print(f"daxsim.lab: error: {e}", file=sys.stderr)
+            print(f"daxsim.book.lab: error: {e}", file=sys.stderr)
             return 1
         walls = rec["boot_wall_s"] if isinstance(rec["boot_wall_s"], list) else [rec["boot_wall_s"]]
         msg = "      boot " + " + ".join(f"{w:.1f}" for w in walls) + " s"
@@ -538,7 +539,7 @@ def main(argv=None) -> int:
                     f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
                     f" create {m['create_ms']:.0f} ms")
         print(msg, flush=True)
-    print(f"daxsim.lab: {len(exps)} experiment(s) in {time.monotonic() - t0:.0f} s -> {results}")
+    print(f"daxsim.book.lab: {len(exps)} experiment(s) in {time.monotonic() - t0:.0f} s -> {results}")
     return 0
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .hardware import DDR4, CostModel, HardwareProfile
+from daxsim.model.hardware import DDR4, CostModel, HardwareProfile
 
 #: name -> meaning; the order fixes the index into the counters array
 COUNTERS = {

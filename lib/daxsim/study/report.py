@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .units import format_size
+from daxsim.emu.units import format_size
 
 #: metrics shown in the text report, with how to format each
 _SIZES = ("memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes", "transient_dram_peak_bytes",
@@ -33,7 +33,7 @@ def params_line(result) -> str:
 
 
 def text_report(result) -> str:
-    """A readable report of one :class:`~daxsim.study.Result`."""
+    """A readable report of one :class:`~daxsim.study.core.Result`."""
     lines = [params_line(result)]
     if not result.feasible:
         lines.append(f"infeasible: {result.reason}")
