@@ -62,7 +62,7 @@ test: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 chromium
 	$(BIN)/pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 	$(MAKE) book
 	DAXSIM_REQUIRE_BOOK=1 $(BIN)/pytest tests/ -m "browser or book"
-	lab/setup.sh && $(BIN)/python -m daxsim.book.lab --smoke --results lab/work/smoke
+	lab/setup.sh && $(BIN)/python lab/runner.py --smoke --results lab/work/smoke
 
 # --- live ------------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
 .PHONY: lab
 lab: $(STAMP)
 	lab/setup.sh
-	$(BIN)/python -m daxsim.book.lab
+	$(BIN)/python lab/runner.py
 
 # prints one JSON document and saves it (with the machine it ran on) for the book's
 # benchmark appendix; commit bench/results/latest.json after a run on a quiet machine

@@ -30,6 +30,8 @@ from daxsim.book.lab import (
 )
 from daxsim.emu.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
 
+REPO = Path(__file__).resolve().parents[1]
+
 DRAM_NOISE_BELOW = 256 * KiB
 DRAM_NOISE_ABOVE = 512 * KiB
 
@@ -223,7 +225,7 @@ def test_measured_needs_a_namespace():
     (["--bogus"], "unrecognized arguments"),
 ])
 def test_runner_rejects_bad_input_in_one_line(args, message):
-    p = subprocess.run([sys.executable, "-m", "daxsim.book.lab", *args], capture_output=True, text=True, check=False)
+    p = subprocess.run([sys.executable, str(REPO / "lab" / "runner.py"), *args], capture_output=True, text=True, check=False)
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and message in p.stderr, p.stderr
 

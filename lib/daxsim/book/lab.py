@@ -1,26 +1,18 @@
-"""The real-kernel lab: boot Debian's kernel under QEMU with an emulated NVDIMM, parse
-its serial console, and hold daxsim's namespace model to what the kernel measured.
+"""The real-kernel lab's results: parse the guests' serial logs, and hold daxsim's model
+to what the kernel measured.
 
-``python -m daxsim.book.lab [--only SUBSTRING] [--list] [--results DIR]`` runs the
-experiments (one guest boot each, ``lab/run-qemu.sh``) and writes one JSON per
-experiment under ``lab/results/``. ``make lab`` installs and builds what the lab needs
-first (``lab/setup.sh``).
-
-The guest prints ``KL: <key> <values...>`` lines (``lab/tests/*.sh``); :func:`parse_log`
-turns a serial log into a dict, :func:`ns_cost_measured` into the measured quantities,
-:func:`kernel_layout` predicts them from daxsim's model plus what the kernel adds.
+The experiments (:data:`EXPERIMENTS`) are run by ``lab/runner.py`` (``make lab``): one
+guest boot each under QEMU with an emulated NVDIMM, one JSON per experiment under
+``lab/results/``. The guest prints ``KL: <key> <values...>`` lines (``lab/tests/*.sh``);
+:func:`parse_log` turns a serial log into a dict, :func:`ns_cost_measured` into the
+measured quantities, :func:`kernel_layout` predicts them from daxsim's model plus what
+the kernel adds.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from daxsim.book import checkout
@@ -34,6 +26,10 @@ RESULTS_DIR = LAB_DIR / "results"
 #: to max(--align, this), so a 4K-aligned namespace still pads its info block to 2 MiB.
 MEMREMAP_COMPAT_ALIGN = PMD_SIZE
 
+
+
+
+# --- the serial log -------------------------------------------------------------------
 
 # --- the experiments ------------------------------------------------------------------
 
@@ -67,8 +63,6 @@ EXPERIMENTS += [{"name": "persistence", "test": "persistence", "params": {},
                  "boots": [("persist_write", ["kl.nosync=1"]), ("persist_read", [])]}]
 SMOKE = {"name": "smoke", "test": "smoke", "params": {}}
 
-
-# --- the serial log -------------------------------------------------------------------
 
 class LabLogError(ValueError):
     """A serial log the lab cannot use (no KL: lines, a missing end, a failed test)."""
@@ -369,75 +363,6 @@ def pin_table(results: Path | str = RESULTS_DIR):
 
 # --- the runner -----------------------------------------------------------------------
 
-def _versions() -> dict:
-    def out(cmd):
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            return None
-    def dpkg(pkg):
-        return out(["dpkg-query", "-W", "-f", "${Version}", pkg])
-    kver = (LAB_DIR / "work" / "kver").read_text().strip()
-    return {"kernel": kver, "kernel_package": dpkg(f"linux-image-{kver}"),
-            "qemu": (out(["qemu-system-x86_64", "--version"]) or "").splitlines()[0] or None,
-            "qemu_package": dpkg("qemu-system-x86"), "ndctl_package": dpkg("ndctl"),
-            "busybox_package": dpkg("busybox-static")}
-
-
-def kernel_args(exp: dict) -> list[str]:
-    return [*exp.get("cmdline", []), *(f"kl.{k}={v}" for k, v in exp["params"].items())]
-
-
-def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout: int = 300
-         ) -> tuple[str, float, str]:
-    """Boot one guest running ``test``; returns (serial log, wall seconds, QEMU command line)."""
-    cmd = [str(LAB_DIR / "run-qemu.sh"), test, *args]
-    t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, check=False,
-                       env={**os.environ, "TIMEOUT": str(timeout), **(env or {})})
-    wall = time.monotonic() - t0
-    qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
-    if p.returncode != 0:
-        tail = (p.stdout + p.stderr).strip().splitlines()[-5:]
-        raise RuntimeError(f"{name}: run-qemu.sh exited {p.returncode}: " + " | ".join(tail))
-    return p.stdout, wall, qemu_cmd
-
-
-def _checked(name: str, log: str) -> dict:
-    parsed = parse_log(log)
-    if parsed["status"] != 0 or parsed["errors"]:
-        raise RuntimeError(f"{name}: guest test failed (status {parsed['status']}, errors {parsed['errors']})")
-    return parsed
-
-
-def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
-    """Two boots from one NVDIMM backing file: write, power off without sync, read."""
-    img = LAB_DIR / "work" / f"persist-{os.getpid()}.img"
-    img.unlink(missing_ok=True)
-    env = {"FRESH": "0", "IMG": str(img)}
-    boots = []
-    try:
-        for test, args in exp["boots"]:
-            log, wall, qemu_cmd = boot(exp["name"], test, args, env)
-            boots.append({"test": test, "log": log, "wall": wall, "qemu": qemu_cmd,
-                          "parsed": _checked(exp["name"], log)})
-    finally:
-        img.unlink(missing_ok=True)
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{exp['name']}.log").write_text("".join(b["log"] for b in boots))
-    record = {
-        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {**versions, "guest_uname": boots[0]["parsed"].get("uname"),
-                     "guest_ndctl": boots[0]["parsed"].get("ndctl")},
-        "command": {"runner": "python -m daxsim.book.lab", "qemu": [b["qemu"] for b in boots]},
-        "boot_wall_s": [round(b["wall"], 2) for b in boots],
-        "raw": {b["test"]: {"devices": b["parsed"].get("devices"), "kl": b["parsed"]["kl"]} for b in boots},
-        "measured": persistence_measured([b["parsed"] for b in boots]),
-    }
-    (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1) + "\n")
-    return record
-
 
 def persistence_measured(parsed: list[dict]) -> dict:
     """{path: {"write": result, "check": result, "map_sync": ...}} over the two boots."""
@@ -449,99 +374,3 @@ def persistence_measured(parsed: list[dict]) -> dict:
                 k, v = kv.split("=", 1)
                 out[path][k] = v
     return out
-
-
-def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
-    if "boots" in exp:
-        return run_persistence(exp, results, versions)
-    log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp))
-    parsed = _checked(exp["name"], log)
-    if exp["test"] == "smoke" and (not parsed["ns"] or parsed.get("other", {}).get("ok") != "pmem"):
-        raise RuntimeError("smoke: the guest created no fsdax namespace with a /dev/pmem block device")
-    record = {
-        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
-        "command": {"runner": "python -m daxsim.book.lab", "qemu": qemu_cmd},
-        "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
-        "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
-                                       "blocks", "block_size", "memmap_on_memory", "cmd", "devices", "mount",
-                                       "dmesg") if k in parsed},
-    }
-    if exp["test"] == "ns_cost":
-        record["measured"] = ns_cost_measured(parsed)
-        record["predicted"] = predictions(exp["params"])
-    elif exp["test"] == "odirect":
-        record["measured"] = {"odirect": parsed.get("odirect", []), "pin": parsed.get("pin", {})}
-    elif exp["test"] == "kmem":
-        record["command"]["kernel_cmdline_extra"] = exp.get("cmdline", [])
-        record["measured"] = kmem_measured(parsed)
-        record["predicted"] = kmem_predictions(exp["params"], record["measured"])
-    results.mkdir(parents=True, exist_ok=True)
-    (results / f"{exp['name']}.log").write_text(log)
-    (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
-    return record
-
-
-def _fmt(n):
-    return f"{n / MiB:9.2f} MiB" if n is not None else "        -"
-
-
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m daxsim.book.lab", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--only", default=None, help="run only experiments whose name contains this")
-    ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
-    ap.add_argument("--list", action="store_true", help="list the experiments and exit")
-    ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
-    def one_line_error(message):
-        print(f"daxsim.book.lab: error: {message} (see --help)", file=sys.stderr)
-        sys.exit(2)
-    ap.error = one_line_error
-    args = ap.parse_args(argv)
-    exps = [SMOKE] if args.smoke else [e for e in EXPERIMENTS if args.only is None or args.only in e["name"]]
-    if args.list:
-        for e in EXPERIMENTS:
-            print(e["name"])
-        return 0
-    if not exps:
-        print(f"daxsim.book.lab: error: --only {args.only!r} matches no experiment (see --list)", file=sys.stderr)
-        return 2
-    if not (LAB_DIR / "work" / "initramfs.cpio.gz").exists():
-        print("daxsim.book.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
-        return 2
-    versions = _versions()
-    results = Path(args.results)
-    t0 = time.monotonic()
-    for i, exp in enumerate(exps, 1):
-        print(f"[{i}/{len(exps)}] {exp['name']}: booting ...", flush=True)
-        try:
-            rec = run_experiment(exp, results, versions)
-        except (RuntimeError, LabLogError) as e:
-            print(f"daxsim.book.lab: error: {e}", file=sys.stderr)
-            return 1
-        walls = rec["boot_wall_s"] if isinstance(rec["boot_wall_s"], list) else [rec["boot_wall_s"]]
-        msg = "      boot " + " + ".join(f"{w:.1f}" for w in walls) + " s"
-        if rec["test"] == "persistence":
-            msg += "; " + ", ".join(f"{k}: {v}" for k, v in rec["measured"].items())
-        elif rec["test"] == "kmem":
-            m, p = rec["measured"], rec["predicted"]["kernel"]
-            msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
-                    f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
-                    f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms")
-        elif rec["test"] == "odirect":
-            m = rec["measured"]
-            ok = sum(all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify")) for c in m["odirect"])
-            msg += f"; O_DIRECT {ok}/{len(m['odirect'])} verified; pins " + ", ".join(
-                f"{b}: xdp={v['xdp']} uring={v['uring']}" for b, v in m["pin"].items())
-        elif "measured" in rec:
-            m, p = rec["measured"], rec["predicted"]["kernel"]
-            msg += (f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
-                    f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
-                    f" create {m['create_ms']:.0f} ms")
-        print(msg, flush=True)
-    print(f"daxsim.book.lab: {len(exps)} experiment(s) in {time.monotonic() - t0:.0f} s -> {results}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
