@@ -19,8 +19,9 @@ import time
 from pathlib import Path
 
 from daxsim.book.lab import (
-    EXPERIMENTS, SMOKE, LabLogError, kmem_measured, kmem_predictions, ns_cost_measured, parse_log,
-    persistence_measured, predictions,
+    EXPERIMENTS, SMOKE, LabLogError, gup_counts_measured, gup_counts_predictions, kmem_measured, kmem_predictions,
+    ns_cost_measured, parse_log, persistence_measured, predictions, truncate_measured, truncate_predictions,
+    writeback_measured, writeback_predictions,
 )
 from daxsim.emu.units import MiB
 
@@ -28,7 +29,11 @@ LAB_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = LAB_DIR / "results"
 
 
-def _versions() -> dict:
+#: where each kernel's vmlinux and initramfs are built (lab/setup.sh; --backports)
+KERNEL_DIRS = {"debian": LAB_DIR / "work", "backports": LAB_DIR / "work" / "backports"}
+
+
+def _versions(kernel: str = "debian") -> dict:
     def out(cmd):
         try:
             return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
@@ -36,8 +41,11 @@ def _versions() -> dict:
             return None
     def dpkg(pkg):
         return out(["dpkg-query", "-W", "-f", "${Version}", pkg])
-    kver = (LAB_DIR / "work" / "kver").read_text().strip()
-    return {"kernel": kver, "kernel_package": dpkg(f"linux-image-{kver}"),
+    kdir = KERNEL_DIRS[kernel]
+    kver = (kdir / "kver").read_text().strip()
+    package = dpkg(f"linux-image-{kver}") if kernel == "debian" else (kdir / "package").read_text().strip()
+    return {"kernel": kver, "kernel_package": package,
+            "kernel_source": "bookworm" if kernel == "debian" else "bookworm-backports (downloaded, not installed)",
             "qemu": (out(["qemu-system-x86_64", "--version"]) or "").splitlines()[0] or None,
             "qemu_package": dpkg("qemu-system-x86"), "ndctl_package": dpkg("ndctl"),
             "busybox_package": dpkg("busybox-static")}
@@ -101,15 +109,20 @@ def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
 def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
     if "boots" in exp:
         return run_persistence(exp, results, versions)
-    log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp))
+    kernel = exp.get("kernel", "debian")
+    versions = _versions(kernel) if kernel != "debian" else versions
+    log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp), env={"LAB_KERNEL": kernel})
     parsed = _checked(exp["name"], log)
+    if "series" in exp and not parsed.get("uname", "").startswith(exp["series"] + "."):
+        raise RuntimeError(f"{exp['name']}: the guest runs {parsed.get('uname')}, not Linux {exp['series']}:"
+                           " rename the experiment in daxsim.book.lab.KERNELS")
     if exp["test"] == "smoke" and (not parsed["ns"] or parsed.get("other", {}).get("ok") != "pmem"):
         raise RuntimeError("smoke: the guest created no fsdax namespace with a /dev/pmem block device")
     record = {
         "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
-        "command": {"runner": "python lab/runner.py", "qemu": qemu_cmd},
+        "command": {"runner": "python lab/runner.py", "qemu": qemu_cmd, "lab_kernel": kernel},
         "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
         "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
                                        "blocks", "block_size", "memmap_on_memory", "cmd", "devices", "mount",
@@ -120,6 +133,15 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         record["predicted"] = predictions(exp["params"])
     elif exp["test"] == "odirect":
         record["measured"] = {"odirect": parsed.get("odirect", []), "pin": parsed.get("pin", {})}
+    elif exp["test"] == "gup_counts":
+        record["measured"] = gup_counts_measured(parsed)
+        record["predicted"] = gup_counts_predictions(record["measured"], exp["series"])
+    elif exp["test"] == "truncate_wait":
+        record["measured"] = truncate_measured(parsed)
+        record["predicted"] = truncate_predictions(record["measured"])
+    elif exp["test"] == "pmd_writeback":
+        record["measured"] = writeback_measured(parsed)
+        record["predicted"] = writeback_predictions(record["measured"])
     elif exp["test"] == "kmem":
         record["command"]["kernel_cmdline_extra"] = exp.get("cmdline", [])
         record["measured"] = kmem_measured(parsed)
@@ -157,6 +179,11 @@ def main(argv=None) -> int:
         print("daxsim.book.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
         return 2
     versions = _versions()
+    missing = sorted({e["kernel"] for e in exps if not (KERNEL_DIRS[e.get("kernel", "debian")] / "initramfs.cpio.gz").exists()})
+    for k in missing:
+        print(f"daxsim.book.lab: the {k} kernel is not built (lab/setup.sh --backports); skipping its experiments",
+              file=sys.stderr)
+    exps = [e for e in exps if e.get("kernel", "debian") not in missing]
     results = Path(args.results)
     t0 = time.monotonic()
     for i, exp in enumerate(exps, 1):
@@ -175,6 +202,17 @@ def main(argv=None) -> int:
             msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
                     f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
                     f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms")
+        elif rec["test"] == "gup_counts":
+            msg += "; per I/O (kernel / predicted): " + ", ".join(
+                f"{n}: bvecs {c['per_io']['bvecs']:g}/{rec['predicted'][n]['kernel']['bvecs']:g}"
+                f" grabs {c['per_io']['page_grabs']:g}/{rec['predicted'][n]['kernel']['page_grabs']:g}"
+                for n, c in rec["measured"]["cases"].items() if n.endswith("-r-65536"))
+        elif rec["test"] == "truncate_wait":
+            msg += "; " + ", ".join(f"{n}: wait {c.get('wait_ms', 0):.0f} ms, destroyed {c.get('destroyed_bytes')} B"
+                                   for n, c in rec["measured"].items())
+        elif rec["test"] == "pmd_writeback":
+            msg += "; " + ", ".join(f"{n}: flushed {c['bytes_flushed']} B (daxsim {rec['predicted'][n]['bytes_flushed']})"
+                                   for n, c in rec["measured"].items())
         elif rec["test"] == "odirect":
             m = rec["measured"]
             ok = sum(all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify")) for c in m["odirect"])

@@ -9,13 +9,15 @@
  *   and "klio io-end" bracket the I/Os. Prints
  *     KL: klio gup ok=<1|0> extents=<n> ...
  *
- * klio trunc DEV FILE DELAY_MS MODE FILLDIR
+ * klio trunc DEV FILE DELAY_MS MODE FILLDIR [GIVEUP_MS]
  *   A read of 64 KiB from DEV (O_DIRECT; a dm-delay device: it completes DELAY_MS after
  *   submission) into a MAP_SHARED mapping of FILE at offset 0, in a thread. 300 ms later,
  *   with MODE=mapped the mapping stays, with MODE=munmap it is unmapped first; then the
  *   range is punched out of FILE (fallocate PUNCH_HOLE) and timed. The filesystem (full,
  *   see FILLDIR/filler) then commits, a new file FILLDIR/other takes every free block and
- *   is written with 0xBB, and after the read has completed its bytes are checked. Prints
+ *   is written with 0xBB, and after the read has completed its bytes are checked. A punch
+ *   still waiting GIVEUP_MS (default DELAY_MS + 5000) after it began is interrupted by
+ *   SIGALRM (the wait is interruptible; the kernel then re-checks and goes on). Prints
  *     KL: klio trunc mode=... wait_ms= read_ms= remaining_ms= other_bytes= overlap_bytes=
  *         destroyed_bytes= dev_bytes= other_written_before_dma=<1|0>
  *
@@ -30,6 +32,7 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,13 +163,18 @@ static int gup(int argc, char **argv)
 
 struct reader { int fd; char *p; double t_done; ssize_t got; };
 
+static double t_start;
+
 static void *read_thread(void *arg)
 {
 	struct reader *r = arg;
 	r->got = pread(r->fd, r->p, 64 << 10, 0);
 	r->t_done = now_ms();
+	printf("KL: klio step read-done %.1f\n", r->t_done - t_start);
 	return NULL;
 }
+
+static void on_alarm(int sig) { (void)sig; }
 
 /* extend fd by 1 MiB, then 64 KiB, then 4 KiB chunks until ENOSPC; returns its size */
 static off_t take_all(int fd, off_t at)
@@ -182,8 +191,8 @@ static off_t take_all(int fd, off_t at)
 
 static int trunc_(int argc, char **argv)
 {
-	if (argc != 7) {
-		fprintf(stderr, "usage: klio trunc DEV FILE DELAY_MS mapped|munmap FILLDIR\n");
+	if (argc != 7 && argc != 8) {
+		fprintf(stderr, "usage: klio trunc DEV FILE DELAY_MS mapped|munmap FILLDIR [GIVEUP_MS]\n");
 		return 2;
 	}
 	const char *dev = argv[2], *file = argv[3], *mode = argv[5], *dir = argv[6];
@@ -219,14 +228,27 @@ static int trunc_(int argc, char **argv)
 	struct reader r = { dfd, p, 0, 0 };
 	pthread_t th;
 	double t0 = now_ms();
+	t_start = t0;
+	printf("KL: klio step filled %lld\n", (long long)lseek(ffd, 0, SEEK_END));
 	pthread_create(&th, NULL, read_thread, &r);
 	usleep(300 * 1000);
 	if (unmap && munmap(p, PMD))
 		die("munmap");
+	/* a truncate that still waits GIVEUP_MS after the read was due is interrupted (the wait
+	 * is TASK_INTERRUPTIBLE): SIGALRM without SA_RESTART makes fallocate return EINTR */
+	const int giveup_ms = argc == 8 ? atoi(argv[7]) : delay + 5000;
+	struct sigaction sa = { .sa_handler = on_alarm };
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { .it_value = { giveup_ms / 1000, giveup_ms % 1000 * 1000 } };
 	double t1 = now_ms();
-	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, io))
-		die("punch");
+	printf("KL: klio step punch %.1f\n", t1 - t0);
+	setitimer(ITIMER_REAL, &it, NULL);
+	int punch = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, io);
+	int punch_errno = punch ? errno : 0;
 	double t2 = now_ms();
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	printf("KL: klio step punched %.1f %s\n", t2 - t0, punch ? err(punch_errno) : "ok");
 	int in_flight_after_punch = r.t_done == 0;
 	syncfs(fd);   /* commit: the freed blocks become allocatable */
 
@@ -266,10 +288,10 @@ static int trunc_(int argc, char **argv)
 		destroyed += ob[i] != (char)0xbb;
 		devb += ob[i] == 0x5a;
 	}
-	printf("KL: klio trunc mode=%s delay_ms=%d read_ok=%d wait_ms=%.1f read_ms=%.1f remaining_ms=%.1f"
+	printf("KL: klio trunc mode=%s delay_ms=%d punch=%s giveup_ms=%d read_ok=%d wait_ms=%.1f read_ms=%.1f remaining_ms=%.1f"
 	       " in_flight_after_punch=%d other_bytes=%lld overlap_bytes=%llu destroyed_bytes=%zu dev_bytes=%zu"
 	       " other_written_before_dma=%d a_phys=%llu a_len=%llu\n",
-	       mode, delay, r.got == (ssize_t)io, t2 - t1, r.t_done - t0, r.t_done - t1, in_flight_after_punch,
+	       mode, delay, punch ? err(punch_errno) : "ok", giveup_ms, r.got == (ssize_t)io, t2 - t1, r.t_done - t0, r.t_done - t1, in_flight_after_punch,
 	       (long long)osize, (unsigned long long)overlap, destroyed, devb, t4 < r.t_done,
 	       (unsigned long long)a_phys, (unsigned long long)a_len);
 	return 0;

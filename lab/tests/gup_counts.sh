@@ -48,7 +48,7 @@ echo 0 > $T/events/enable
 echo nop > $T/current_tracer
 echo > $T/set_ftrace_filter
 echo __bio_release_pages > $T/set_graph_function
-echo get_user_pages_fast >> $T/set_graph_function
+for f in get_user_pages_fast pin_user_pages_fast; do grep -qx $f $T/available_filter_functions && echo $f >> $T/set_graph_function; done
 echo 3 > $T/max_graph_depth
 echo function_graph > $T/current_tracer
 for B in fsdax-pte fsdax-pmd devdax-pmd; do
@@ -57,7 +57,7 @@ for B in fsdax-pte fsdax-pmd devdax-pmd; do
   klio gup "$buf" "${B#*-}" /dev/vda r 65536 1 > /dev/null
   # KL: graph TAG root>function@depth=count: what each traced root calls
   awk -v tag="$B" '/klio io-begin/ {on = 1; next} /klio io-end/ {on = 0}
-    on && /\|/ { s = $0; sub(/^[^|]*\| /, "", s); match(s, /^ */); d = RLENGTH / 2
+    on && /\|/ { s = $0; sub(/^[^|]*\| /, "", s); match(s, /^ */); d = int(RLENGTH / 2)
       f = substr(s, RLENGTH + 1); sub(/\(.*/, "", f); if (f == "" || f == "}") next
       if (d == 0) root = f; else c[root ">" f "@" d]++ }
     END { s = "graph " tag; for (k in c) s = s " " k "=" c[k]; print "KL: " s }' $T/trace

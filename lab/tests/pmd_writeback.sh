@@ -24,7 +24,7 @@ for map in pmd pte; do
   awk -v tag="$map" '/klio wb-begin/ {on = 1; next} /klio wb-end/ {on = 0}
     on && /dax_writeback_one:/ { for (i = 1; i <= NF; i++) { if ($i == "pgoff") o = $(i + 1); if ($i == "pglen") l = $(i + 1) }
       print "KL: wbone " tag " pgoff=" o " pglen=" l }
-    on && /dax_writeback_range:/ { for (i = 1; i <= NF; i++) { if ($i == "start_index") s = $(i + 1); if ($i == "end_index") e = $(i + 1) }
-      print "KL: wbrange " tag " start=" s " end=" e }' $T/trace
+    on && /dax_writeback_range:/ { for (i = 1; i <= NF; i++) if ($i == "pgoff") r = $(i + 1)
+      print "KL: wbrange " tag " pgoff=" r }' $T/trace
 done
 umount /mnt/e4dax

@@ -13,7 +13,10 @@ pm=/dev/$(ndctl create-namespace -r region0 --mode=fsdax --map=mem --size=256M |
 kl "devices $pm /dev/ram0"
 mkdir -p /mnt/t
 dmesg -c > /dev/null
-for mode in mapped munmap; do
+# mapped twice, with two give-up times: a truncate that waits for the interrupt rather than
+# for the DMA shows it here (the wait follows the give-up time)
+for run in mapped:$((DELAY + 2000)) mapped:$((DELAY + 5000)) munmap:$((DELAY + 5000)); do
+  mode=${run%%:*} giveup=${run#*:}
   # a 32 MiB filesystem: filling it takes little time
   mkfs.ext4 -q -F -b 4096 -m 0 "$pm" 32M && mount -t ext4 -o dax "$pm" /mnt/t || kl "error ext4 dax"
   dd if=/dev/zero of=/mnt/t/buf bs=2M count=1 2>/dev/null
@@ -22,10 +25,10 @@ for mode in mapped munmap; do
     || kl "error dmsetup create"
   dev=/dev/mapper/slow
   [ -b $dev ] || dev=/dev/dm-0
-  kl "case $mode delay_ms=$DELAY dev=$dev"
-  klio trunc $dev /mnt/t/buf "$DELAY" $mode /mnt/t
+  kl "case $mode-$giveup mode=$mode delay_ms=$DELAY giveup_ms=$giveup dev=$dev"
+  klio trunc $dev /mnt/t/buf "$DELAY" $mode /mnt/t $giveup
   # the kernel's warnings, if any (dax_disassociate_entry warns on a busy page it drops)
-  dmesg -c | grep -E "WARNING|dax|BUG" | head -4 | sed "s/^/KL: dmesg $mode /"
+  dmesg -c | grep -E "WARNING|dax|BUG" | head -4 | sed "s/^/KL: dmesg $mode-$giveup /"
   umount /mnt/t
   DM_DISABLE_UDEV=1 dmsetup remove --noudevsync slow
 done
