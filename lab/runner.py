@@ -60,13 +60,15 @@ def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout
     """Boot one guest running ``test``; returns (serial log, wall seconds, QEMU command line)."""
     cmd = [str(LAB_DIR / "run-qemu.sh"), test, *args]
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, check=False,
+    p = subprocess.run(cmd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
                        env={**os.environ, "TIMEOUT": str(timeout), **(env or {})})
     wall = time.monotonic() - t0
     qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
     if p.returncode != 0:
+        failed = LAB_DIR / "work" / f"{name}.failed.log"
+        failed.write_text(p.stdout + p.stderr)
         tail = (p.stdout + p.stderr).strip().splitlines()[-5:]
-        raise RuntimeError(f"{name}: run-qemu.sh exited {p.returncode}: " + " | ".join(tail))
+        raise RuntimeError(f"{name}: run-qemu.sh exited {p.returncode} (log: {failed}): " + " | ".join(tail))
     return p.stdout, wall, qemu_cmd
 
 

@@ -42,6 +42,7 @@ for B in fsdax-pte fsdax-pmd devdax-pmd; do
     done
   done
 done
+kl "stage graph $(cut -d' ' -f1 /proc/uptime)"
 # what __bio_release_pages and get_user_pages_fast call (every traceable function, two
 # levels below them), for one 64 KiB read per buffer
 echo 0 > $T/events/enable
@@ -63,4 +64,5 @@ for B in fsdax-pte fsdax-pmd devdax-pmd; do
     END { s = "graph " tag; for (k in c) s = s " " k "=" c[k]; print "KL: " s }' $T/trace
 done
 echo nop > $T/current_tracer
+kl "stage done $(cut -d' ' -f1 /proc/uptime)"
 umount /mnt/e4dax

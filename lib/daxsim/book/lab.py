@@ -151,6 +151,8 @@ def parse_log(text: str) -> dict:
                 out.setdefault(key, {})[f[0]] = {k: int(v) for k, v in (kv.rsplit("=", 1) for kv in f[1:])}
             elif key in ("traceable", "untraceable", "events_missing"):
                 out[key] = f
+            elif key == "stage":
+                out.setdefault("stages", {})[f[0]] = float(f[1])
             elif key in ("wbone", "wbrange"):
                 out.setdefault(key, {}).setdefault(f[0], []).append(_kv(f[1:]))
             elif key in ("cmd", "meminfo_raw", "mount", "dmesg"):
@@ -410,7 +412,8 @@ def persistence_measured(parsed: list[dict]) -> dict:
 #: what each counted quantity sums, by kernel function (the names of 6.1 and of later
 #: kernels; a function that does not exist or is inlined on a kernel counts nothing there)
 IO_QUANTITIES = {
-    "gup_calls": ("get_user_pages_fast", "pin_user_pages_fast"),
+    "get_calls": ("get_user_pages_fast",),  # FOLL_GET
+    "pin_calls": ("pin_user_pages_fast",),  # FOLL_PIN
     "page_grabs": ("try_grab_folio", "try_grab_page", "try_grab_folio_fast"),
     "pgmap_lookups": ("get_dev_pagemap",),
     "merge_tries": ("__bio_try_merge_page", "bvec_try_merge_page"),
@@ -477,30 +480,34 @@ def daxsim_io_counts(option: str, op: str, size: int, n: int = 4) -> dict:
 
 
 def kernel_io_counts(series: str, buffer: str, op: str, size: int, daxsim: dict, runs: int = 1) -> dict:
-    """What the kernel ``series`` does per I/O, as a function of daxsim's counters.
+    """What Linux ``series`` (6.1 or 6.12) does per I/O, as a function of daxsim's counters.
 
-    The rules (measured by gup_counts, and sourced in ``/work/notes/eras.md``-style notes in
-    the lab chapter):
+    The rules, each measured by gup_counts on Debian's 6.1.0 (6.1.15x stable) and
+    bookworm-backports' 6.12:
 
-    - GUP references every 4 KiB page it returns, whatever maps it: ``page_grabs`` =
-      daxsim's ``gup_pages`` (option 1a's count; option huge's one reference per compound
-      page is what Linux does only from 6.15/6.17). One ``get_dev_pagemap`` per page.
-    - The block layer merges physically contiguous pages into one multi-page bio_vec (since
-      5.1): ``bvecs`` = the buffer's physically contiguous runs (``runs``), against
-      daxsim's one per page; every page is offered to the merge (``merge_tries``).
-    - A read dirties each folio at completion: fsdax pages are order-0 folios (one per 4
-      KiB page) until 6.15, device-dax pages compound folios (one per 2 MiB).
-    - 6.1 takes references with FOLL_GET (dropped by put_page, inline: no call to count);
-      6.5 and later pin with FOLL_PIN, and each pinned page is unpinned (``unpins``).
+    - One GUP call per I/O: ``get_user_pages_fast`` (FOLL_GET) on 6.1, ``pin_user_pages_fast``
+      (FOLL_PIN, from ``iov_iter_extract_pages``, 6.5 and later) on 6.12.
+    - GUP references every 4 KiB page it returns, whatever maps it (a 4 KiB PTE, an fsdax
+      PMD or a device-dax PMD over a compound page): ``page_grabs`` = daxsim's
+      ``gup_pages``, which is option 1a's reference count; option huge's one reference per
+      compound page is not what these kernels do. One ``get_dev_pagemap`` per page.
+    - The block layer merges physically contiguous pages into one multi-page bio_vec:
+      ``bvecs`` = the buffer's physically contiguous runs (``runs``), where daxsim builds
+      one per 4 KiB page. Every page is offered to the merge on 6.1; 6.12 skips the first
+      page of an empty bio.
+    - Completion works per folio (``__bio_release_pages``, once per bio): a read dirties
+      each folio, and 6.12 unpins each folio once (``unpin_user_folio(folio, npages)``).
+      fsdax pages are order-0 folios (one per 4 KiB page), device-dax pages compound
+      folios (one per 2 MiB). On 6.1 the references are dropped inline: no call to count.
     """
     pages = daxsim["gup_pages"]
     compound = GUP_BUFFERS[buffer]["compound"]
     folios = pages if compound == PAGE_SIZE else -(-size // compound)
     pin = series != "6.1"
     return {
-        "gup_calls": 1, "page_grabs": pages, "pgmap_lookups": pages, "merge_tries": pages, "bvecs": runs,
-        "bios_released": 1, "folios_dirtied": folios if op == "r" else 0, "devmap_puts": 0,
-        "unpins": pages if pin else 0,
+        "get_calls": 0 if pin else 1, "pin_calls": 1 if pin else 0, "page_grabs": pages, "pgmap_lookups": pages,
+        "merge_tries": pages - 1 if pin else pages, "bvecs": runs, "bios_released": 1,
+        "folios_dirtied": folios if op == "r" else 0, "devmap_puts": 0, "unpins": folios if pin else 0,
     }
 
 
@@ -574,3 +581,73 @@ def writeback_predictions(measured: dict) -> dict:
         out[name] = {"option": r.option, "bytes_flushed": r.metrics["bytes_flushed"],
                      "dirty_units": r.metrics["dirty_units"]}
     return out
+
+
+def _mech_results(test: str, results: Path | str = RESULTS_DIR) -> dict[str, dict]:
+    """The committed results of one mechanism experiment, by kernel series."""
+    return {r["experiment"].rsplit("-", 1)[1]: r for r in load_results(results).values() if r["test"] == test}
+
+
+#: the gup_counts quantities as the chapter's table names them
+IO_LABELS = {
+    "page_grabs": "page references taken", "bvecs": "bio_vecs", "pgmap_lookups": "get_dev_pagemap",
+    "folios_dirtied": "folios dirtied", "unpins": "folios unpinned", "get_calls": "get_user_pages_fast",
+    "pin_calls": "pin_user_pages_fast",
+}
+
+
+def gup_counts_table(results: Path | str = RESULTS_DIR):
+    """One row per kernel, buffer, direction and size: the kernel's counts per I/O, and
+    daxsim's (references: 1a per page, huge per compound page; bio_vecs: one per page)."""
+    import pandas as pd
+    rows = []
+    for series, r in _mech_results("gup_counts", results).items():
+        for name, c in r["measured"]["cases"].items():
+            d, k = r["predicted"][name]["daxsim"], r["predicted"][name]["kernel"]
+            pi = c["per_io"]
+            rows.append({
+                "kernel": series, "buffer": c["buffer"], "I/O": f"{'read' if c['op'] == 'r' else 'write'} "
+                f"{c['size'] // KiB} KiB", "daxsim option": r["predicted"][name]["option"],
+                "refs kernel": int(pi["page_grabs"]), "refs daxsim": d["refs"],
+                "bio_vecs kernel": int(pi["bvecs"]), "bio_vecs daxsim": d["bvecs"],
+                "dirtied kernel": int(pi["folios_dirtied"]), "unpinned kernel": int(pi["unpins"]),
+                "GUP": "pin" if pi["pin_calls"] else "get",
+                "rule = kernel": all(pi[q] == v for q, v in k.items()),
+            })
+    return pd.DataFrame(rows)
+
+
+def truncate_table(results: Path | str = RESULTS_DIR):
+    """One row per kernel and case: how long the punch waited, how long the DMA still had
+    to go when it began, the give-up time, bytes of the other file destroyed; and daxsim's
+    prediction (waits; destroys nothing)."""
+    import pandas as pd
+    rows = []
+    for series, r in _mech_results("truncate_wait", results).items():
+        for name, c in r["measured"].items():
+            p = r["predicted"][name]
+            rows.append({
+                "kernel": series, "mapping at truncate": "kept" if c["mode"] == "mapped" else "munmap'ed",
+                "give-up (ms)": c["giveup_ms"], "DMA remaining (ms)": round(c["remaining_ms"]),
+                "truncate waited (ms)": round(c["wait_ms"]), "other file destroyed (B)": c["destroyed_bytes"],
+                "daxsim: waits": bool(p["truncate_waits"]), "daxsim: destroyed (B)": p["corrupted_bytes"],
+                "kernel warned": any("dax_disassociate_entry" in w for w in c["warnings"]),
+            })
+    return pd.DataFrame(rows)
+
+
+def writeback_table(results: Path | str = RESULTS_DIR):
+    """One row per kernel and mapping: units fsync wrote back and their bytes, against daxsim."""
+    import pandas as pd
+    rows = []
+    for series, r in _mech_results("pmd_writeback", results).items():
+        for name, c in r["measured"].items():
+            p = r["predicted"][name]
+            rows.append({
+                "kernel": series, "mapping": "2 MiB PMD" if name == "pmd" else "4 KiB PTE",
+                "stores": len(c["offsets"]), "units written back": len(c["units"]),
+                "unit (KiB)": sorted({u["pglen"] * PAGE_SIZE // KiB for u in c["units"]}),
+                "bytes flushed kernel": c["bytes_flushed"], "daxsim option": p["option"],
+                "bytes flushed daxsim": p["bytes_flushed"],
+            })
+    return pd.DataFrame(rows)
