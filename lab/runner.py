@@ -1,7 +1,7 @@
 """Run the real-kernel lab: boot Debian's kernel under QEMU with an emulated NVDIMM, once
 per experiment, and write one JSON result (with its serial log) per experiment.
 
-``python lab/runner.py [--only SUBSTRING] [--list] [--smoke] [--results DIR]``; ``make
+``python lab/runner.py [--only SUBSTRING] [--list] [--smoke] [--reparse] [--results DIR]``; ``make
 lab`` installs and builds what the lab needs first (``lab/setup.sh``) and runs them all.
 The experiments and the parsers live in :mod:`daxsim.book.lab`, which the book and the
 tests read the results with.
@@ -135,15 +135,10 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
         record["predicted"] = predictions(exp["params"])
     elif exp["test"] == "odirect":
         record["measured"] = {"odirect": parsed.get("odirect", []), "pin": parsed.get("pin", {})}
-    elif exp["test"] == "gup_counts":
-        record["measured"] = gup_counts_measured(parsed)
-        record["predicted"] = gup_counts_predictions(record["measured"], exp["series"])
-    elif exp["test"] == "truncate_wait":
-        record["measured"] = truncate_measured(parsed)
-        record["predicted"] = truncate_predictions(record["measured"])
-    elif exp["test"] == "pmd_writeback":
-        record["measured"] = writeback_measured(parsed)
-        record["predicted"] = writeback_predictions(record["measured"])
+    elif exp["test"] in MECHANISMS:
+        measure, predict = MECHANISMS[exp["test"]]
+        record["measured"] = measure(parsed)
+        record["predicted"] = predict(record["measured"], exp)
     elif exp["test"] == "kmem":
         record["command"]["kernel_cmdline_extra"] = exp.get("cmdline", [])
         record["measured"] = kmem_measured(parsed)
@@ -152,6 +147,31 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
     (results / f"{exp['name']}.log").write_text(log)
     (results / f"{exp['name']}.json").write_text(json.dumps(record, indent=1, sort_keys=False) + "\n")
     return record
+
+
+MECHANISMS = {
+    "gup_counts": (gup_counts_measured, lambda m, exp: gup_counts_predictions(m, exp["series"])),
+    "truncate_wait": (truncate_measured, lambda m, exp: truncate_predictions(m)),
+    "pmd_writeback": (writeback_measured, lambda m, exp: writeback_predictions(m)),
+}
+
+
+def reparse(results: Path) -> int:
+    """Recompute ``measured`` and ``predicted`` of the committed mechanism results from their
+    serial logs (after a parser or prediction change; no boot)."""
+    n = 0
+    for exp in EXPERIMENTS:
+        path = results / f"{exp['name']}.json"
+        if exp["test"] not in MECHANISMS or not path.exists():
+            continue
+        rec = json.loads(path.read_text())
+        measure, predict = MECHANISMS[exp["test"]]
+        rec["measured"] = measure(_checked(exp["name"], path.with_suffix(".log").read_text()))
+        rec["predicted"] = predict(rec["measured"], exp)
+        path.write_text(json.dumps(rec, indent=1) + "\n")
+        n += 1
+    print(f"daxsim.book.lab: re-parsed {n} result(s) in {results}")
+    return 0
 
 
 def _fmt(n):
@@ -163,6 +183,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help="run only experiments whose name contains this")
     ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
     ap.add_argument("--list", action="store_true", help="list the experiments and exit")
+    ap.add_argument("--reparse", action="store_true",
+                    help="recompute the mechanism results' measured and predicted values from their logs (no boot)")
     ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
     def one_line_error(message):
         print(f"daxsim.book.lab: error: {message} (see --help)", file=sys.stderr)
@@ -174,6 +196,8 @@ def main(argv=None) -> int:
         for e in EXPERIMENTS:
             print(e["name"])
         return 0
+    if args.reparse:
+        return reparse(Path(args.results))
     if not exps:
         print(f"daxsim.book.lab: error: --only {args.only!r} matches no experiment (see --list)", file=sys.stderr)
         return 2

@@ -493,8 +493,9 @@ def kernel_io_counts(series: str, buffer: str, op: str, size: int, daxsim: dict,
       compound page is not what these kernels do. One ``get_dev_pagemap`` per page.
     - The block layer merges physically contiguous pages into one multi-page bio_vec:
       ``bvecs`` = the buffer's physically contiguous runs (``runs``), where daxsim builds
-      one per 4 KiB page. Every page is offered to the merge on 6.1; 6.12 skips the first
-      page of an empty bio.
+      one per 4 KiB page. 6.1 offers every page to the merge; 6.12 adds the pages folio by
+      folio (a compound device-dax folio in one piece) and offers each folio but the
+      first of an empty bio.
     - Completion works per folio (``__bio_release_pages``, once per bio): a read dirties
       each folio, and 6.12 unpins each folio once (``unpin_user_folio(folio, npages)``).
       fsdax pages are order-0 folios (one per 4 KiB page), device-dax pages compound
@@ -506,7 +507,7 @@ def kernel_io_counts(series: str, buffer: str, op: str, size: int, daxsim: dict,
     pin = series != "6.1"
     return {
         "get_calls": 0 if pin else 1, "pin_calls": 1 if pin else 0, "page_grabs": pages, "pgmap_lookups": pages,
-        "merge_tries": pages - 1 if pin else pages, "bvecs": runs, "bios_released": 1,
+        "merge_tries": folios - 1 if pin else pages, "bvecs": runs, "bios_released": 1,
         "folios_dirtied": folios if op == "r" else 0, "devmap_puts": 0, "unpins": folios if pin else 0,
     }
 
