@@ -609,8 +609,8 @@ def gup_counts_table(results: Path | str = RESULTS_DIR):
             rows.append({
                 "kernel": series, "buffer": c["buffer"], "I/O": f"{'read' if c['op'] == 'r' else 'write'} "
                 f"{c['size'] // KiB} KiB", "daxsim option": r["predicted"][name]["option"],
-                "refs kernel": int(pi["page_grabs"]), "refs daxsim": d["refs"],
-                "bio_vecs kernel": int(pi["bvecs"]), "bio_vecs daxsim": d["bvecs"],
+                "refs kernel": int(pi["page_grabs"]), "refs daxsim": int(d["refs"]),
+                "bio_vecs kernel": int(pi["bvecs"]), "bio_vecs daxsim": int(d["bvecs"]),
                 "dirtied kernel": int(pi["folios_dirtied"]), "unpinned kernel": int(pi["unpins"]),
                 "GUP": "pin" if pi["pin_calls"] else "get",
                 "rule = kernel": all(pi[q] == v for q, v in k.items()),
@@ -647,7 +647,7 @@ def writeback_table(results: Path | str = RESULTS_DIR):
             rows.append({
                 "kernel": series, "mapping": "2 MiB PMD" if name == "pmd" else "4 KiB PTE",
                 "stores": len(c["offsets"]), "units written back": len(c["units"]),
-                "unit (KiB)": sorted({u["pglen"] * PAGE_SIZE // KiB for u in c["units"]}),
+                "unit (KiB)": ", ".join(str(k) for k in sorted({u["pglen"] * PAGE_SIZE // KiB for u in c["units"]})),
                 "bytes flushed kernel": c["bytes_flushed"], "daxsim option": p["option"],
                 "bytes flushed daxsim": p["bytes_flushed"],
             })
