@@ -6,9 +6,10 @@ usage: extract-vmlinux.py BZIMAGE VMLINUX
 import lzma
 import subprocess
 import sys
+from pathlib import Path
 
 src, dst = sys.argv[1:3]
-data = open(src, "rb").read()
+data = Path(src).read_bytes()
 
 
 def xz(blob):
@@ -29,7 +30,7 @@ for magic, unpack in ((b"\xfd7zXZ\x00", xz), (b"\x28\xb5\x2f\xfd", zstd)):
     while pos >= 0:
         out = unpack(data[pos:])
         if out[:4] == b"\x7fELF":
-            open(dst, "wb").write(out)
+            Path(dst).write_bytes(out)
             sys.exit(0)
         pos = data.find(magic, pos + 1)
 sys.exit(f"extract-vmlinux: no xz- or zstd-compressed ELF found in {src}")

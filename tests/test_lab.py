@@ -418,3 +418,37 @@ def test_writeback_flushes_what_daxsim_predicts(path):
         assert m[name]["bytes_flushed"] == pred[name]["bytes_flushed"], name
         assert len(m[name]["units"]) == pred[name]["dirty_units"], name
     assert m["pmd"]["bytes_flushed"] == 3 * 2 * MiB and m["pte"]["bytes_flushed"] == 5 * PAGE_SIZE
+
+
+MECH_SAMPLE = """\
+KL: begin gup_counts
+KL: uname 6.1.0-57-amd64
+KL: traceable get_user_pages_fast try_grab_folio __bio_add_page
+KL: untraceable gup_pte_range
+KL: case fsdax-pte-r-65536 buf=/mnt/e4dax/buf-pte map=pte op=r size=65536 n=2 target=/dev/vda
+KL: klio gup ok=1 extents=1 phys_mod_2m=0
+KL: calls fsdax-pte-r-65536 try_grab_folio<-internal_get_user_pages_fast=32 __bio_add_page<-bio_iov_iter_get_pages=2
+KL: events fsdax-pte-r-65536 dax_pte_fault_done:NOPAGE=512 dax_pmd_fault_done:FALLBACK=2
+KL: status 0
+KL: end gup_counts
+"""
+
+
+def test_parser_on_a_hand_written_mechanism_log():
+    parsed = parse_log(MECH_SAMPLE)
+    assert parsed["untraceable"] == ["gup_pte_range"]
+    m = gup_counts_measured(parsed)["cases"]["fsdax-pte-r-65536"]
+    assert m["per_io"]["page_grabs"] == 16 and m["per_io"]["bvecs"] == 1 and m["per_io"]["unpins"] == 0
+    assert (m["pte_faults"], m["pmd_faults"], m["pmd_fallbacks"]) == (512, 0, 2)
+    assert m["buffer"] == "fsdax-pte" and m["ok"] and m["extents"] == 1
+
+
+def test_kernel_io_counts_by_hand():
+    """64 KiB read into a device-dax compound page: 16 references, one bio_vec, one folio
+    dirtied; 6.12 pins, offers no page to the merge (one folio) and unpins the folio once."""
+    d = {"gup_pages": 16, "refs": 1, "bvecs": 16, "puts": 16}
+    k61 = kernel_io_counts("6.1", "devdax-pmd", "r", 64 * KiB, d)
+    k612 = kernel_io_counts("6.12", "devdax-pmd", "r", 64 * KiB, d)
+    assert (k61["page_grabs"], k61["bvecs"], k61["folios_dirtied"], k61["unpins"], k61["merge_tries"]) == (16, 1, 1, 0, 16)
+    assert (k612["get_calls"], k612["pin_calls"], k612["merge_tries"], k612["unpins"]) == (0, 1, 0, 1)
+    assert kernel_io_counts("6.12", "fsdax-pte", "w", 64 * KiB, d)["unpins"] == 16
