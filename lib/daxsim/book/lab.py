@@ -482,7 +482,7 @@ def daxsim_io_counts(option: str, op: str, size: int, n: int = 4) -> dict:
 def kernel_io_counts(series: str, buffer: str, op: str, size: int, daxsim: dict, runs: int = 1) -> dict:
     """What Linux ``series`` (6.1 or 6.12) does per I/O, as a function of daxsim's counters.
 
-    The rules, each measured by gup_counts on Debian's 6.1.0 (6.1.15x stable) and
+    The rules, each measured by gup_counts on Debian 12's 6.1 (stable release 6.1.192) and
     bookworm-backports' 6.12:
 
     - One GUP call per I/O: ``get_user_pages_fast`` (FOLL_GET) on 6.1, ``pin_user_pages_fast``
