@@ -78,6 +78,7 @@ live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2
 .PHONY: lab
 lab: $(STAMP)
 	lab/setup.sh
+	lab/setup.sh --backports || echo "make lab: no bookworm-backports kernel; its experiments are skipped"
 	$(BIN)/python lab/runner.py
 
 # prints one JSON document and saves it (with the machine it ran on) for the book's
