@@ -18,14 +18,15 @@ import sys
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from numba import njit
 
 from daxsim.emu.hugepages import VARIANTS, check_page_size
 from daxsim.emu.units import format_size
 
-__all__ = ["CostTerms", "DESIGNS", "Design", "Param", "design", "designs", "event_loop", "register"]
+__all__ = ["DESIGNS", "CostTerms", "Design", "Param", "design", "designs", "event_loop", "register"]
 
 #: what every path module provides (see daxsim/paths/loop.py)
 PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "make_state", "submit", "complete", "busy", "dma_start",
