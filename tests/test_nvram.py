@@ -42,6 +42,22 @@ def test_power_loss_keeps_every_completed_io(option, tmp_path):
     assert powerloss.recover(option, m, w, completed=done["submitted"])["bytes_lost"] > 0
 
 
+@pytest.mark.parametrize("domain, loses", [("adr", False), ("eadr", False), ("adr-ddio", True)])
+def test_the_durability_domain_decides_what_a_completed_read_keeps(domain, loses, tmp_path):
+    """Under ADR with DDIO, a completed read's DMA still sits in the LLC: the power cut drops
+    it, and the recovery check finds the loss; under ADR without DDIO, or eADR, nothing."""
+    m = daxsim.Machine("256M", "128M", memmap="pmem", pmem_file=str(tmp_path / "pmem.img"))
+    w = daxsim.Workload(ios=200, io_size="16k", queue_depth=4, file_size="32M", seed=5, read_fraction=1.0)
+    done = powerloss.crash("1a", m, w, stop_after=120, domain=domain)
+    after = powerloss.recover("1a", m, w, completed=done["completed"])
+    assert done["domain"] == domain and (done["dma_bytes_in_llc"] > 0) == loses
+    assert (after["bytes_lost"] > 0) == loses, after
+    if loses:  # what is lost is at most what DDIO held
+        assert after["bytes_lost"] <= done["dma_bytes_in_llc"] <= powerloss.DDIO_BYTES
+    with pytest.raises(ValueError, match="^domain: 'adr2' is not a durability domain; accepted: adr, adr-ddio, eadr"):
+        powerloss.crash("1a", m, w, stop_after=10, domain="adr2")
+
+
 def test_power_loss_refuses_what_it_cannot_model(tmp_path):
     m = daxsim.Machine("256M", "128M", pmem_file=str(tmp_path / "x.img"))
     with pytest.raises(ValueError, match="^workload: power-loss runs take I/O only"):

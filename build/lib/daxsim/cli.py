@@ -14,6 +14,7 @@ import sys
 from daxsim.emu.machine import MEMMAP_PLACEMENTS, Machine
 from daxsim.emu.units import format_size
 from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.eras import DEFAULT_ERA, ERAS
 from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
 from daxsim.paths.registry import DESIGNS, designs
 from daxsim.study.api import run
@@ -55,6 +56,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
                    help="the medium behind the pmem range")
+    p.add_argument("--kernel", choices=list(ERAS), default=DEFAULT_ERA,
+                   help=f"the Linux release (or proposal) modelled, mechanism by mechanism (default {DEFAULT_ERA})")
+    p.add_argument("--iommu", action="store_true", help="DMA through an IOMMU: charge the mapping of every page")
     p.add_argument("--pmem-file", help="back pmem with this sparse file (its contents persist)")
     p.add_argument("--no-data", action="store_true", help="metadata only: move no bytes")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -120,6 +124,7 @@ _SWEEP_FLAGS = {
     "dram": "DRAM sizes, e.g. 16G,1T",
     "memmap": "memmap placements: dram, pmem",
     "hardware": f"hardware profiles: {', '.join(HARDWARE)}",
+    "kernel": f"kernel eras: {', '.join(ERAS)}",
     "workload": f"workload presets: {', '.join(PRESETS)} (operation strings: in a --grid file)",
     "ios": "numbers of I/Os per point",
     "truncate_rate": "truncate rates, 0..1",
@@ -229,7 +234,8 @@ def main(argv=None) -> int:
         specs = specs_from_args(a)
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)
-        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data) for s in specs]
+        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data, kernel=a.kernel, iommu=a.iommu)
+                   for s in specs]
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

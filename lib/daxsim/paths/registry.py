@@ -29,7 +29,7 @@ from daxsim.emu.units import format_size
 __all__ = ["DESIGNS", "CostTerms", "Design", "Param", "design", "designs", "event_loop", "register"]
 
 #: what every path module provides (see daxsim/paths/loop.py)
-PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "make_state", "submit", "complete", "busy", "dma_start",
+PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "PINS", "make_state", "submit", "complete", "busy", "dma_start",
                   "warm")
 
 

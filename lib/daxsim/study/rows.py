@@ -21,9 +21,9 @@ from daxsim.study.stages import CHECKS
 __all__ = ["COLUMNS", "METRICS", "MODELLED", "PARAMS", "STATUSES", "frame", "row", "status"]
 
 #: the parameters of a run, as columns
-PARAMS = ("option", "spec", "label", "description", "pmem", "dram", "memmap", "align", "hardware", "workload", "ios",
-          "io_size", "queue_depth", "file_size", "truncate_rate", "seed", "data", "pool_pages", "guard", "page_size",
-          "memmap_variant", "dirty_granularity", "bounce_node")
+PARAMS = ("option", "spec", "label", "description", "pmem", "dram", "memmap", "align", "hardware", "kernel", "iommu",
+          "workload", "ios", "io_size", "queue_depth", "file_size", "truncate_rate", "seed", "data", "pool_pages", "guard",
+          "page_size", "memmap_variant", "dirty_granularity", "bounce_node")
 ACCOUNTING = ("dirty_tracking_bytes", "memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes",
               "struct_pages_boot", "dram_managed_bytes")
 DERIVED = ("bytes_dma", "bytes_cpu_copied", "struct_pages_initialised", "dram_held_bytes")
@@ -54,7 +54,7 @@ def row(result) -> dict:
     out = {
         "option": r.option, "spec": s.key, "label": s.label, "description": s.design.description,
         "pmem": r.machine.pmem, "dram": r.machine.dram, "memmap": r.machine.memmap, "align": r.machine.align,
-        "hardware": r.hardware.name, "workload": w.preset or w.ops or "custom", "ios": w.ios, "io_size": w.io_size,
+        "hardware": r.hardware.name, "kernel": r.kernel.name, "iommu": bool(r.iommu), "workload": w.preset or w.ops or "custom", "ios": w.ios, "io_size": w.io_size,
         "queue_depth": w.queue_depth, "file_size": w.file_size, "truncate_rate": w.truncate_rate, "seed": w.seed,
         "data": bool(r.data), "pool_pages": r.pool_pages, "guard": r.guard, "page_size": huge.get("page_size"),
         "memmap_variant": huge.get("memmap_variant", ""), "dirty_granularity": huge.get("dirty_granularity", ""),

@@ -15,7 +15,7 @@ from daxsim.model.hardware import DDR4, CostModel, HardwareProfile
 
 #: the parts of the modelled time per I/O, in the order reports and charts list them
 PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
-         "cpu_copy", "dma", "stall")
+         "dirty", "fault", "iommu", "cpu_copy", "dma", "stall")
 
 
 FORMULA = r"""
@@ -23,7 +23,8 @@ t_{\mathrm{I/O}} = t_{\mathrm{fixed}}
  + \frac{1}{N_{\mathrm{I/O}}}\Big(N_{\mathrm{gup}}\, t_{\mathrm{gup}}(\mathrm{memmap}) + N_{\mathrm{put}}\, t_{\mathrm{put}}(\mathrm{memmap})
  + N_{\mathrm{pfn}}\, t_{\mathrm{pfn}} + N_{\mathrm{desc}}\, t_{\mathrm{desc}} + N_{\mathrm{alloc}}\, t_{\mathrm{alloc}}
  + N_{\mathrm{init}}\, t_{\mathrm{init}} + N_{\mathrm{lookup}}\, t_{\mathrm{lookup}} + N_{\mathrm{xref}}\, t_{\mathrm{xref}}
- + N_{\mathrm{lock}}\, t_{\mathrm{lock}}\Big)
+ + N_{\mathrm{lock}}\, t_{\mathrm{lock}} + N_{\mathrm{dirty}}\, t_{\mathrm{dirty}} + N_{\mathrm{fault}}\, t_{\mathrm{fault}}
+ + N_{\mathrm{iommu}}\, t_{\mathrm{iommu}}\Big)
  + \frac{1}{N_{\mathrm{I/O}}}\Big(\frac{B_{\mathrm{pmem}\to\mathrm{dram}}}{\min(R^{1t}_{\mathrm{pmem}}, W^{1t}_{\mathrm{dram}})}
  + \frac{B_{\mathrm{dram}\to\mathrm{pmem}}}{\min(R^{1t}_{\mathrm{dram}}, F^{1t}_{\mathrm{pmem}})}
  + \sum_{m} \frac{B^{\mathrm{DMA}}_{m}}{\min(\mathrm{BW}_{\mathrm{dev}}, \mathrm{BW}_{m})}
@@ -33,7 +34,8 @@ t_{\mathrm{I/O}} = t_{\mathrm{fixed}}
 FORMULA_TERMS = {
     "t_fixed": "fixed cost of one O_DIRECT I/O (syscall, bio, submission, completion)",
     "N_gup, N_put": "pages referenced through a struct page by GUP, and released at completion (1a, 1b)",
-    "t_gup(memmap), t_put(memmap)": "per-page cost, depending on where the struct pages live (DRAM or pmem)",
+    "t_gup(memmap), t_put(memmap)": "per-page cost, depending on where the struct pages live (DRAM or pmem) and on "
+                                    "the era: get or pin, base pages or one grab per compound folio",
     "N_pfn, t_pfn": "pages translated to pfns without touching a struct page (2, 3)",
     "N_desc, t_desc": "descriptor entries (bio_vecs, pfn vectors, extents) and the cost of filling one",
     "N_alloc, t_alloc": "allocations: bounce pages from the buddy allocator (0) or transient struct pages (1b)",
@@ -41,6 +43,9 @@ FORMULA_TERMS = {
     "N_lookup, t_lookup": "pfn -> transient struct page lookups (1b)",
     "N_xref, t_xref": "references taken and dropped on extents (3)",
     "N_lock, t_lock": "filesystem range locks taken and released (2 with the guard)",
+    "N_dirty, t_dirty": "pages (folios, from 6.15) a read's completion locks and marks dirty",
+    "N_fault, t_fault": "DAX faults taken on the I/O path: after a truncate unmapped the file, or a hole refilled",
+    "N_iommu, t_iommu": "4 KiB pages mapped and unmapped through an IOMMU (only with iommu on)",
     "B_pmem->dram, B_dram->pmem": "bytes the CPU copies (option 0's bounce), at single-thread bandwidth: "
                                   "R = read, W = non-temporal store, F = store + clwb (made durable)",
     "B^DMA_m, BW_m": "bytes DMAed to or from memory m, at the lesser of the device's and the memory's bandwidth",
@@ -90,17 +95,36 @@ def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostMod
     return float(cost.memmap_init_cpu_ns) + extra
 
 
+def gup_figures(design, on_pmem: bool, cost: CostModel, kernel) -> tuple[float, float]:
+    """The per-4 KiB cost of taking and of dropping a GUP reference, as the era does it:
+    one grab per compound folio (from 6.15) on the options whose cost terms say compound;
+    else pin_user_pages_fast / unpin (FOLL_PIN, from 6.5) or get_user_pages_fast / put_page
+    (FOLL_GET), each figure the one measured for that call."""
+    if design.cost.gup == "compound" and kernel.compound_gup == "folio":
+        return (float(cost.gup_compound_ns_pmem if on_pmem else cost.gup_compound_ns_dram),
+                float(cost.put_compound_ns_pmem if on_pmem else cost.put_compound_ns_dram))
+    if kernel.pin == "pin":
+        return (float(cost.pin_ns_pmem if on_pmem else cost.pin_ns_dram),
+                float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram))
+    return (float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram),
+            float(cost.putpage_ns_pmem if on_pmem else cost.putpage_ns_dram))
+
+
 def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
           struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096,
-          bounce: HardwareProfile = DDR4) -> Modelled:
+          bounce: HardwareProfile = DDR4, kernel=None, iommu: bool = False) -> Modelled:
     """Turn counters into modelled ns per I/O (see :data:`FORMULA`), per store and per fsync.
 
     ``design`` (a :class:`~daxsim.paths.registry.Design`, or an option id) says which
     figures apply (its ``cost`` terms): the per-4 KiB GUP cost measured on base or on
     compound pages, the allocation figure, whether refcount operations are extent
-    references, and for the ideal bound only the fixed cost and the DMA. ``bounce`` is the
-    memory option 0's bounce pages live in: DRAM, or pmem onlined as System RAM (kmem).
+    references, and for the ideal bound only the fixed cost and the DMA; ``kernel`` (an
+    era, default the newest) which GUP call's figures (:func:`gup_figures`). ``bounce`` is
+    the memory option 0's bounce pages live in: DRAM, or pmem onlined as System RAM
+    (kmem). ``iommu`` charges the DMA mapping of every page.
     """
+    from daxsim.model.eras import era
+
     if isinstance(design, str):
         from daxsim.paths.registry import design as lookup
 
@@ -108,15 +132,11 @@ def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, 
     terms = design.cost
     n = max(c["ios_completed"], 1)
     on_pmem = memmap_placement == "pmem"
-    if terms.gup == "compound":
-        gup = float(cost.gup_compound_ns_pmem if on_pmem else cost.gup_compound_ns_dram)
-        put = float(cost.put_compound_ns_pmem if on_pmem else cost.put_compound_ns_dram)
-    else:
-        gup = float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram)
-        put = float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram)
+    gup, put = gup_figures(design, on_pmem, cost, era(kernel))
     dev = float(cost.device_bw)
     alloc = float(getattr(cost, terms.alloc))
     extent_refs = c["refcount_ops"] if terms.extent_refs else 0
+    io_faults = c["page_faults"] - c["setup_faults"]
 
     def rate(bytes_, gbps):  # bytes at GB/s -> ns
         return bytes_ / gbps if gbps > 0 else 0.0
@@ -132,6 +152,9 @@ def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, 
         "lookup": c["lookups"] * float(cost.lookup_ns) / n,
         "extent_ref": extent_refs * float(cost.extent_ref_ns) / n,
         "range_lock": c["range_locks"] * float(cost.range_lock_ns) / n,
+        "dirty": c["pages_dirtied"] * float(cost.dirty_page_ns) / n,
+        "fault": io_faults * float(cost.dax_fault_ns) / n,
+        "iommu": c["pages_spanned"] * float(cost.iommu_page_ns) / n if iommu else 0.0,
         "cpu_copy": (rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(bounce.ntstore_bw_1t)))
                      + rate(c["copy_dram_to_pmem"], min(float(bounce.read_bw_1t), float(pmem.clwb_bw_1t)))) / n,
         "dma": (rate(c["dma_to_pmem"], min(dev, float(pmem.write_bw)))

@@ -26,7 +26,8 @@ def params_line(result) -> str:
             f"file_size={format_size(w.file_size)} extent_size="
             f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
             f"truncate_rate={w.truncate_rate:g} store_fraction={w.store_fraction:g} store_size={w.store_size} "
-            f"fsync_every={w.fsync_every} hardware={result.hardware.name} data={result.data}"
+            f"fsync_every={w.fsync_every} hardware={result.hardware.name} kernel={result.kernel.name} "
+            f"iommu={result.iommu} data={result.data}"
             + "".join(f" {k}={format_size(v) if k == 'page_size' else v}" for k, v in result.spec.params.items()))
 
 
