@@ -89,3 +89,23 @@ def test_bounce_pages_on_the_pmem_node_cost_more():
     assert pmem.to_dict()["params"]["bounce_node"] == "pmem"
     with pytest.raises(ValueError, match="^bounce_node: only option 0"):
         daxsim.run("1a", m, w, bounce_node="pmem")
+
+
+def test_kmem_block_size_follows_the_kernels_rule():
+    """probe_memory_block_size(): 128 MiB below 64 GiB of RAM (the lab's VM), 2 GiB on bare
+    metal from 64 GiB, the aligned size under a hypervisor."""
+    from daxsim.emu.kmem import memory_block_size
+
+    assert memory_block_size("16G") == 128 * MiB and memory_block_size("256G") == 2 * GiB
+    assert memory_block_size("65G", bare_metal=False) == 1 * GiB  # 65 GiB is 1 GiB aligned, not 2
+    big = kmem_online("400G", dram="256G")
+    assert big["block"] == 2 * GiB and big["blocks"] == 199  # the info block pushes the first 2 GiB block up
+    assert kmem_online("400G")["block"] == 128 * MiB
+
+
+def test_namespace_end_is_truncated_to_the_alignment():
+    from daxsim.emu.machine import namespace_layout
+
+    ns = namespace_layout(3 * GiB + 512 * MiB, "fsdax", "mem", 1 * GiB)
+    assert ns.end_trunc == 512 * MiB and ns.npfns == (3 * GiB + 512 * MiB - ns.dataoff - ns.end_trunc) // 4096
+    assert namespace_layout(2 * GiB, "fsdax", "mem", 2 * MiB).end_trunc == 0
