@@ -8,7 +8,10 @@ Wall-clock time is the one field left out. Renewals so far: the counter ``ios`` 
 kernel eras (issue 17): runs model Linux 6.15 by default (merged bio_vecs, FOLL_PIN
 figures, whole-file truncate unmaps and their refaults, reads dirty their pages, idle
 refcount 0), four new counters, the ``kernel`` and ``iommu`` parameters, and cases
-pinned to other eras.
+pinned to other eras; the time model (issue 12): CPU and device time apart and the queue's
+throughput in ``modelled``, the ``cpus`` parameter, the ranged figures' new defaults
+(extent_ref_ns 6 ns, the CXL expander's bandwidths), a medium's own GUP figures for a
+memmap on it, no flushes on a volatile medium.
 """
 
 from __future__ import annotations

@@ -128,9 +128,10 @@ CXL_EXPANDER = HardwareProfile(
                   "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio", True),
     ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
     clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
-    read_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor): "
-               "taken for reads alone", True),
-    write_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "same figure; no separate write figure published", True),
+    read_bw=_f(28.0, "GB/s", "tomshardware2023cz120", "Micron CZ120's 36 GB/s is a 2:1 read/write mix; reads alone "
+               "are held under PCIe 5.0 x8's 31.5 GB/s per direction", True),
+    write_bw=_f(24.0, "GB/s", "tomshardware2023cz120", "between the write share of the 2:1 mix (12 GB/s) and the "
+                "link's 31.5 GB/s per direction; no write figure published", True),
     media_granularity=_f(64, "B", "li2023pond", "DRAM behind the CXL controller", True),
     persistent=False,
 )
@@ -220,6 +221,9 @@ class CostModel:
     iommu_page_ns: Figure = field(default_factory=lambda: _f(
         338.0, "ns", "xia2025dmamapbenchmark", "dma_map_sg + unmap per 4 KiB through an IOMMU: 1.4 + 1.3 us for 8 "
         "pages (dma_map_benchmark; the platform is not stated): charged only with iommu on", True))
+    line_transfer_ns: Figure = field(default_factory=lambda: _f(
+        48.0, "ns", "viennot2022c2c", "moving a cache line between two cores of one socket (the median of a Xeon "
+        "Gold 6242's core-to-core latencies): what an atomic on a line another CPU wrote last adds", True))
     clwb_line_ns: Figure = field(default_factory=lambda: _f(
         5.0, "ns", "daxsim", "issuing clwb on one 64-byte line during writeback (lines that did not change)", True))
     dirty_fault_ns: Figure = field(default_factory=lambda: _f(

@@ -41,6 +41,7 @@ class Result:
     wall_s: float
     kernel: Era = None  #: the kernel era the run modelled
     iommu: bool = False
+    cpus: int = 1
 
     @property
     def option(self) -> str:
@@ -75,6 +76,7 @@ class Result:
             "bounce_node": self.bounce_node,
             "kernel": self.kernel.name,
             "iommu": self.iommu,
+            "cpus": self.cpus,
             "cost": {k: f.value for k, f in self.cost.figures().items()},
         }
 
@@ -95,7 +97,7 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
         cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool | None = None,
         page_size=None, memmap_variant: str | None = None, dirty_granularity: str | None = None,
         bounce_node: str | None = None, capture: dict | None = None, kernel=DEFAULT_ERA,
-        iommu: bool = False) -> Result:
+        iommu: bool = False, cpus: int = 1) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``option`` is an option id (``"1a"``), a spec string (``"2+guard"``) or a
@@ -110,16 +112,17 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     always keeps its memmap on pmem. A parameter that does not apply to the option is an
     error. ``kernel`` is the Linux release (or proposal) the run models, mechanism by
     mechanism (:mod:`daxsim.model.eras`; default the newest); ``iommu`` charges the DMA
-    mapping of every page. ``capture``, a dict, receives the final bytes of the touched
+    mapping of every page; ``cpus`` CPUs submit at once (they contend for shared lines, and
+    the throughput is for their queues). ``capture``, a dict, receives the final bytes of the touched
     pages (see :func:`daxsim.study.stages.verify`).
     """
-    plan = prepare(option, machine, workload, hardware, cost, data, kernel=kernel, iommu=iommu,
+    plan = prepare(option, machine, workload, hardware, cost, data, kernel=kernel, iommu=iommu, cpus=cpus,
                    pool_pages=pool_pages, guard=guard,
                    page_size=page_size, memmap_variant=memmap_variant, dirty_granularity=dirty_granularity,
                    bounce_node=bounce_node)
     metrics, modelled, wall = run_plan(plan, capture)
     return Result(plan.spec, plan.machine, plan.workload, plan.hardware, plan.cost, plan.data, plan.feasible,
-                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu)
+                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu, plan.cpus)
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:

@@ -66,6 +66,7 @@ class Plan:
     reason: str
     era: Era = None  #: the kernel release the run models
     iommu: bool = False  #: DMA mapped through an IOMMU (costed per page)
+    cpus: int = 1  #: CPUs submitting at once (shared lines, and the queue the throughput is for)
 
     @property
     def design(self):
@@ -132,7 +133,7 @@ def max_window_pages(pages, qd) -> int:
 
 def prepare(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
             cost: CostModel | None = None, data: bool = True, kernel=DEFAULT_ERA, iommu: bool = False,
-            **params) -> Plan:
+            cpus: int = 1, **params) -> Plan:
     """Check the request and plan the run: a :class:`Plan`, or a ValueError that names the
     parameter, the value and what is accepted. ``kernel`` is the era the run models
     (:mod:`daxsim.model.eras`); ``params`` are the option's own (see :class:`~daxsim.study.spec.Spec`)."""
@@ -148,6 +149,8 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
         raise ValueError(f"data: {data!r} must be True or False")  # noqa: TRY004
     if not isinstance(iommu, (bool, np.bool_)):
         raise ValueError(f"iommu: {iommu!r} must be True or False")  # noqa: TRY004
+    if isinstance(cpus, bool) or not isinstance(cpus, (int, np.integer)) or not 1 <= cpus <= 4096:
+        raise ValueError(f"cpus: {cpus!r} must be an integer from 1 to 4096 (CPUs submitting at once)")
     huge = huge_params(spec)
     if huge and huge["page_size"] > machine.align:
         size = format_size(huge["page_size"])
@@ -180,7 +183,7 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
         why = check(machine, acct, workload, max_window_pages(pages, workload.queue_depth), dict(spec.params))
         feasible, reason = (False, why) if why else (True, "")
     return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason,
-                kernel, bool(iommu))
+                kernel, bool(iommu), int(cpus))
 
 
 def _check_variant(variant: str, machine: Machine, kernel: Era) -> None:
@@ -389,7 +392,7 @@ def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> 
 
 def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | None = None,
          machine: Machine | None = None, workload: Workload | None = None, kernel=None,
-         iommu: bool | None = None) -> Modelled:
+         iommu: bool | None = None, cpus: int | None = None) -> Modelled:
     """The cost model over a run's metrics: the only stage that sees the hardware profile.
 
     Given a :class:`Plan`, its hardware, cost figures, machine and workload are the
@@ -401,6 +404,7 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
         cost_model = cost_model or plan.cost
         kernel = plan.era if kernel is None else kernel
         iommu = plan.iommu if iommu is None else iommu
+        cpus = plan.cpus if cpus is None else cpus
     else:
         spec = Spec.of(plan_or_spec)
     hw = hardware_profile(hardware)
@@ -410,7 +414,8 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
     miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     bounce = hw if spec.params.get("bounce_node") == "pmem" else DDR4
     return model(metrics, d, machine.memmap if d.struct_pages else None, hw, cost_model,
-                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce, era(kernel), bool(iommu))
+                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce, era(kernel), bool(iommu),
+                 int(workload.queue_depth), int(cpus or 1))
 
 
 def run_plan(plan: Plan, capture: dict | None = None):

@@ -58,7 +58,7 @@ def remodel(result: Result, hardware) -> Result:
     if not result.feasible:
         return dataclasses.replace(result, hardware=hw)
     modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload, result.kernel,
-                    result.iommu)
+                    result.iommu, result.cpus)
     return dataclasses.replace(result, hardware=hw, modelled=modelled)
 
 
@@ -112,7 +112,7 @@ def _journal(out: Path) -> Path:
     return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
 
 
-_DTYPES = {"option": str, "spec": str, "kernel": str, "label": str, "description": str, "memmap": str, "hardware": str,
+_DTYPES = {"option": str, "spec": str, "kernel": str, "bound": str, "label": str, "description": str, "memmap": str, "hardware": str,
            "workload": str, "reason": str, "status": str, "memmap_variant": str, "dirty_granularity": str,
            "bounce_node": str}
 

@@ -23,6 +23,7 @@ from daxsim.emu.buddy import buddy_free_pages, buddy_init
 from daxsim.emu.daxfs import DaxFile, create_file, fs_tuple
 from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
 from daxsim.emu.units import (
+    align_down,
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
     STRUCT_PAGES_PER_VMEMMAP_PAGE, align_up, format_size, memmap_bytes, parse_size,
 )
@@ -51,6 +52,7 @@ class NamespaceLayout:
     memmap_dram_bytes: int
     memmap_pmem_bytes: int
     struct_pages_initialised: int
+    end_trunc: int = 0  #: bytes at the end left out of the mapping, to end on the alignment (nd_pfn_sb.end_trunc)
 
     @property
     def capacity_lost(self) -> int:
@@ -64,21 +66,25 @@ def namespace_layout(size: int, mode: str = "fsdax", map: str = "mem", align: in
 
     ``map="dev"``: offset = ALIGN(8K + struct_page_size * PHYS_PFN(size - 8K), a);
     ``map="mem"``: offset = ALIGN(8K, a), with a = max(align, 2 MiB): x86's compatible
-    alignment, as the real-kernel lab measured with --align=4K. Then npfns = PHYS_PFN(size - offset).
+    alignment, as the real-kernel lab measured with --align=4K. The end is truncated to
+    the alignment too (``end_trunc``), and npfns = PHYS_PFN(size - offset - end_trunc).
     With the memmap in DRAM the kernel maps struct pages for the whole range.
     """
     if mode == "raw":
         return NamespaceLayout(size, "raw", None, align, 0, size // PAGE_SIZE, 0, 0, 0)
+    # the mapping ends on the alignment: end_trunc = start + size - ALIGN_DOWN(start + size, align),
+    # with the namespace's start section-aligned here
+    end_trunc = size - align_down(size, max(align, PMD_SIZE))
     if map == "dev":
         page_map_size = struct_page_size * ((size - INFO_BLOCK_SIZE) // PAGE_SIZE)
         offset = align_up(INFO_BLOCK_SIZE + page_map_size, max(align, PMD_SIZE))
-        npfns = (size - offset) // PAGE_SIZE
-        return NamespaceLayout(size, mode, "dev", align, offset, npfns, 0, page_map_size, npfns)
+        npfns = max(0, size - offset - end_trunc) // PAGE_SIZE
+        return NamespaceLayout(size, mode, "dev", align, offset, npfns, 0, page_map_size, npfns, end_trunc)
     if map == "mem":
         offset = align_up(INFO_BLOCK_SIZE, max(align, PMD_SIZE))
-        npfns = (size - offset) // PAGE_SIZE
+        npfns = max(0, size - offset - end_trunc) // PAGE_SIZE
         return NamespaceLayout(size, mode, "mem", align, offset, npfns, size // PAGE_SIZE * struct_page_size, 0,
-                               size // PAGE_SIZE)
+                               size // PAGE_SIZE, end_trunc)
     raise ValueError(f"map: {map!r} is not one of mem, dev")
 
 
