@@ -11,7 +11,8 @@ refcount 0), four new counters, the ``kernel`` and ``iommu`` parameters, and cas
 pinned to other eras; the time model (issue 12): CPU and device time apart and the queue's
 throughput in ``modelled``, the ``cpus`` parameter, the ranged figures' new defaults
 (extent_ref_ns 6 ns, the CXL expander's bandwidths), a medium's own GUP figures for a
-memmap on it, no flushes on a volatile medium.
+memmap on it, no flushes on a volatile medium; ``op_ns`` (the time per operation, stores and
+fsyncs included, that the verdict ranks by) added to ``modelled``, every other value the same.
 """
 
 from __future__ import annotations

@@ -174,8 +174,15 @@ def test_an_installed_wheel_runs_outside_the_checkout(tmp_path):
     import subprocess
     import sys
 
+    import shutil
+
+    src = tmp_path / "src"  # a copy, so that setuptools' build/ never lands in the checkout
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO_ROOT / name, src / name)
+    shutil.copytree(REPO_ROOT / "lib", src / "lib", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(REPO_ROOT)],
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = wheels.glob("daxsim-*.whl")
     target = tmp_path / "site"

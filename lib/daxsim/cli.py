@@ -255,7 +255,8 @@ def verdict_main(a) -> int:
     print(params_line(results[0]).replace(f"option={results[0].spec.key} ", "") + f" draws={v.draws} "
           f"sample_seed={v.seed}")
     print(f"verdict: {v.answer}")
-    print(f"  figures drawn from their ranges: {len(v.figures)}")
+    print(f"  figures drawn from their ranges: {len(v.figures)}; time is ns per operation (I/Os, stores "
+          "and fsyncs), over the draws")
     print(f"  {'option':<24} {'safe':<5} {'DRAM held':>10} {'ns p5':>9} {'median':>9} {'p95':>9} {'wins':>6}")
     for r in v.options.itertuples():
         med = f"{r.ns_median:9,.0f}" if r.feasible else f"{'infeasible':>9}"

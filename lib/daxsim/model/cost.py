@@ -76,12 +76,14 @@ class Modelled:
     gbps: float = 0.0  #: the same in GB/s of I/O
     latency_ns: float = 0.0  #: mean latency at that queue depth
     bound: str = ""  #: what bounds the throughput: cpu, device, or queue depth
+    op_ns: float = 0.0  #: mean time per operation of the workload (I/Os, stores, fsyncs); per_io_ns without stores
 
     def to_dict(self) -> dict:
         return {"per_io_ns": self.per_io_ns, "breakdown_ns": dict(self.breakdown), "memmap_init_s": self.memmap_init_s,
                 "truncate_wait_ns": self.truncate_wait_ns, "store_ns": self.store_ns, "fsync_ns": self.fsync_ns,
                 "media_bytes": self.media_bytes, "cpu_ns": self.cpu_ns, "device_ns": self.device_ns,
-                "iops": self.iops, "gbps": self.gbps, "latency_ns": self.latency_ns, "bound": self.bound}
+                "iops": self.iops, "gbps": self.gbps, "latency_ns": self.latency_ns, "bound": self.bound,
+                "op_ns": self.op_ns}
 
 
 def dram_held_bytes(m):
@@ -217,5 +219,9 @@ def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, 
     device_ns = sum(parts[k] for k in DEVICE_PARTS)
     q = throughput(cpu_ns, device_ns, queue_depth, cpus)
     per_io_bytes = c["bytes_requested"] / n
-    return Modelled(sum(parts.values()), parts, init_s, truncate_wait, store_ns, fsync_ns, int(media), cpu_ns, device_ns,
-                    q.iops, q.iops * per_io_bytes / 1e9, q.latency_ns, q.bound)
+    per_io = sum(parts.values())
+    ops = c["ios_completed"] + c["stores"] + c["fsyncs"]
+    op_ns = ((per_io * c["ios_completed"] + store_ns * c["stores"] + fsync_ns * c["fsyncs"]) / ops
+             if ops and (c["stores"] or c["fsyncs"]) else per_io)
+    return Modelled(per_io, parts, init_s, truncate_wait, store_ns, fsync_ns, int(media), cpu_ns, device_ns,
+                    q.iops, q.iops * per_io_bytes / 1e9, q.latency_ns, q.bound, op_ns)

@@ -31,7 +31,7 @@ DERIVED = ("bytes_dma", "bytes_cpu_copied", "struct_pages_initialised", "dram_he
 METRICS = (*ACCOUNTING, *COUNTERS, *CHECKS, *DERIVED)
 #: the modelled time: per I/O and its parts (``ns_<part>``), memmap init, truncate waits, stores, fsync
 MODELLED = ("per_io_ns", *(f"ns_{p}" for p in PARTS), "memmap_init_s", "truncate_wait_ns", "store_ns", "fsync_ns",
-            "media_bytes", "cpu_ns", "device_ns", "iops", "gbps", "latency_ns", "bound")
+            "media_bytes", "cpu_ns", "device_ns", "iops", "gbps", "latency_ns", "bound", "op_ns")
 #: a row's status, in the order charts list them
 STATUSES = ("feasible", "hazard: corrupted data", "infeasible")
 #: every column, in order
@@ -69,7 +69,8 @@ def row(result) -> dict:
     if mo is not None:
         out.update(per_io_ns=mo.per_io_ns, memmap_init_s=mo.memmap_init_s, truncate_wait_ns=mo.truncate_wait_ns,
                    store_ns=mo.store_ns, fsync_ns=mo.fsync_ns, media_bytes=mo.media_bytes, cpu_ns=mo.cpu_ns,
-                   device_ns=mo.device_ns, iops=mo.iops, gbps=mo.gbps, latency_ns=mo.latency_ns, bound=mo.bound)
+                   device_ns=mo.device_ns, iops=mo.iops, gbps=mo.gbps, latency_ns=mo.latency_ns, bound=mo.bound,
+                   op_ns=mo.op_ns)
         out.update({f"ns_{k}": v for k, v in mo.breakdown.items()})
     for k in MODELLED:
         out.setdefault(k, "" if k == "bound" else math.nan)

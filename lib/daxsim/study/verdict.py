@@ -4,7 +4,8 @@ Each option runs once on the machine and workload; its counters are then re-cost
 re-emulated) ``draws`` times, each draw taking every figure that has a range
 (:mod:`daxsim.model.ranges`) at a value drawn log-uniformly between its low and its high,
 the same draw for every option. The winner of a draw is the fastest option that is
-feasible and safe; the verdict names a winner only where one option wins at least
+feasible and safe, by the workload's time per operation (``op_ns``: its I/Os, stores and
+fsyncs together, so that huge pages pay for the 2 MiB they write back); the verdict names a winner only where one option wins at least
 ``share`` (90 %) of the draws, and otherwise a tie between the options that share the
 wins. :func:`sensitivity` moves one figure at a time to its low and its high.
 
@@ -130,7 +131,7 @@ def verdict(machine, workload: Workload, options=None, hardware=DEFAULT_HARDWARE
         for j, r in enumerate(results):
             if r.feasible:
                 times[d, j] = cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu,
-                                      r.cpus).per_io_ns
+                                      r.cpus).op_ns
     wins = np.zeros(len(results))
     safe_idx = [j for j, s in enumerate(ok) if s]
     if safe_idx:
@@ -164,7 +165,7 @@ def sensitivity(results: list, hardware=DEFAULT_HARDWARE, cost: CostModel | None
     ok = [safe(r) and r.feasible for r in results]
 
     def rank(c, m):
-        t = {r.spec.key: cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu, r.cpus).per_io_ns
+        t = {r.spec.key: cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu, r.cpus).op_ns
              for r, s in zip(results, ok) if s}
         if not t:
             return None, 0.0

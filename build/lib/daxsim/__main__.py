@@ -1,5 +1,0 @@
-import sys
-
-from daxsim.cli import main
-
-sys.exit(main())

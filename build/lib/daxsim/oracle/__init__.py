@@ -1,1 +1,0 @@
-"""The test oracle: slow, plain-Python versions of every I/O path."""
