@@ -43,3 +43,25 @@ def test_machines_cite_sources_in_the_bibliography():
     assert set(t["machine"]) == {m[0] for m in answers.MACHINES}
     six = t[t["machine"] == "6 TiB beside 64 GiB"].set_index("option")
     assert not six.loc["1a", "feasible"]
+
+
+def test_crossover_is_where_the_device_first_bounds_the_queue():
+    t = answers.crossover(options=["0", "3"], io_sizes=(4096, 65536, 1 << 20), ios=16)
+    three = t[t.option == "3"].set_index("io_size")
+    assert three.loc[4096, "bound"] == "cpu" and three.loc[1 << 20, "bound"] == "device"
+    assert (three["crossover"] == three.index[three["bound"] == "device"].min()).all()
+    # past the crossover the device's time per I/O is above the CPU's (one CPU)
+    assert (three.loc[three["bound"] == "device", "device_ns"] > three.loc[three["bound"] == "device", "cpu_ns"]).all()
+    zero = t[t.option == "0"]
+    assert (zero["bound"] == "cpu").all() and zero["crossover"].isna().all()  # the copy grows with the I/O
+
+
+def test_sensitivity_by_machine_names_each_machine_and_its_flips():
+    t = answers.sensitivity_by_machine(machines=answers.MACHINES[:1], ios=32, top=3)
+    assert len(t) == 3 and set(t["machine"]) == {answers.MACHINES[0][0]}
+    order = list(zip(~t["flips"], -t["swing"]))
+    assert order == sorted(order)  # flips first, then by swing
+    flipped = t[t["flips"]]
+    assert ((flipped["winner at low"] != flipped["default winner"])
+            | (flipped["winner at high"] != flipped["default winner"])).all()
+    assert ((t["lead at low"] < 0) == (t["winner at low"] != t["default winner"])).all()

@@ -7,6 +7,10 @@ figures' ranges (:mod:`daxsim.study.verdict`), not with single numbers.
   eras: DRAM held, time per I/O with its spread, and throughput.
 - :data:`MACHINES`: machines that exist (or existed), each with its source, and
   :func:`machines_today`: what each option costs on them.
+- :func:`crossover`: where, as the I/O grows, the device and not the option's CPU work
+  bounds a deep queue.
+- :func:`sensitivity_by_machine`: which figure, moved over its range, moves the verdict
+  most on each of those machines.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from daxsim.model.cost import dram_held_bytes
 from daxsim.model.eras import DEFAULT_ERA
 from daxsim.paths.registry import designs
 from daxsim.study.api import run
-from daxsim.study.verdict import safe, verdict
+from daxsim.study.verdict import safe, sensitivity, verdict
 
-__all__ = ["CHAPTERS", "MACHINES", "machines_today", "one_b_against_one_a", "which_option_when"]
+__all__ = ["CHAPTERS", "MACHINES", "crossover", "machines_today", "one_b_against_one_a", "sensitivity_by_machine",
+           "which_option_when"]
 
 #: the chapter that explains each option (the table's links)
 CHAPTERS = {"0": "option-0", "1a": "option-1a", "1b": "option-1b", "2": "option-2", "3": "option-3",
@@ -116,3 +121,42 @@ def machines_today(workload="rand-64k", kernel=DEFAULT_ERA, ios=128, file_size="
                          "dram_share": held / parse_size(dr), "ns_median": by.loc[r.spec.key, "ns_median"],
                          "verdict": v.answer})
     return pd.DataFrame(rows)
+
+
+def crossover(options=None, io_sizes=tuple(4096 << k for k in range(9)), queue_depth=32, cpus=1, pmem="400G",
+              dram="64G", hardware="optane-pmem-100", kernel=DEFAULT_ERA, ios=64) -> pd.DataFrame:
+    """Each option's throughput over I/O sizes with ``queue_depth`` I/Os in flight on each of
+    ``cpus`` CPUs: CPU and device time per I/O, I/Os and GB per second, what bounds it, and
+    ``crossover``: the smallest size at which the device bounds it (NaN if none does)."""
+    rows = []
+    m = Machine(pmem=pmem, dram=dram)
+    for o in options or designs():
+        for size in io_sizes:
+            w = Workload(ios=max(ios, 2 * queue_depth), io_size=int(size), queue_depth=queue_depth, read_fraction=0.5,
+                         file_size=max(64 << 20, 4 * queue_depth * int(size)), seed=1)
+            r = run(o, m, w, hardware=hardware, kernel=kernel, cpus=cpus, data=False)
+            mo = r.modelled
+            rows.append({"option": r.spec.key, "io_size": int(size), "io": format_size(int(size)),
+                         "feasible": r.feasible, "cpu_ns": mo.cpu_ns if mo else float("nan"),
+                         "device_ns": mo.device_ns if mo else float("nan"), "iops": mo.iops if mo else float("nan"),
+                         "gbps": mo.gbps if mo else float("nan"), "bound": mo.bound if mo else ""})
+    df = pd.DataFrame(rows)
+    first = df[df["bound"] == "device"].groupby("option")["io_size"].min()
+    df["crossover"] = df["option"].map(first).astype(float)
+    return df
+
+
+def sensitivity_by_machine(machines=MACHINES, workload="rand-64k", kernel=DEFAULT_ERA, ios=128,
+                           file_size="256M", top=5) -> pd.DataFrame:
+    """:func:`daxsim.study.verdict.sensitivity` over every option on each machine: per machine the
+    ``top`` figures that move the fastest safe option's lead most, one at a time over their
+    ranges (``lead at low``/``lead at high``: a share of the runner-up's time, negative where
+    another option wins at that end)."""
+    out = []
+    for label, pm, dr, hw, _what, _keys in machines:
+        m = Machine(pmem=pm, dram=dr)
+        w = Workload.from_preset(workload, ios=ios, file_size=file_size, seed=1)
+        res = [run(o, m, w, hardware=hw, kernel=kernel, data=False) for o in designs()]
+        s = sensitivity(res, hardware=hw).head(top)
+        out.append(s.assign(machine=label, medium=hw))
+    return pd.concat(out, ignore_index=True)
