@@ -212,13 +212,15 @@ def grid_chart(
     params = [*b.params, b.lookup("dom_y", ydom)]
     y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
                       values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8 else alt.Undefined)
-    y_enc = alt.Y(y, type="quantitative", title=axis_title(y_title or y, height),
-                  scale=alt.Scale(type=y_scale, domain=_domain_expr("dom_y"), nice=False, zero=False), axis=y_axis)
+    yscale = alt.Scale(type=y_scale, domain=_domain_expr("dom_y"), nice=False, zero=False)
+    ytitle = axis_title(y_title or y, height)
+    y_enc = alt.Y(y, type="quantitative", title=ytitle, scale=yscale, axis=y_axis)
     if quantitative_x:
         xdom = _per_key_domains(data, x, x_scale, False, pad=0.04)
         params.append(b.lookup("dom_x", xdom))
-        x_enc = alt.X(x, type="quantitative", title=axis_title(x_title or x, plot_w),
-                      scale=alt.Scale(type=x_scale, domain=_domain_expr("dom_x"), nice=False, zero=False),
+        xscale = alt.Scale(type=x_scale, domain=_domain_expr("dom_x"), nice=False, zero=False)
+        xtitle = axis_title(x_title or x, plot_w)
+        x_enc = alt.X(x, type="quantitative", title=xtitle, scale=xscale,
                       axis=alt.Axis(values=_ticks(data[x], x_scale), format=_number_format(data[x])))
     else:
         x_enc = alt.X(x, type="nominal", title=axis_title(x_title or x, plot_w), sort=theme.order(data[x]),
@@ -251,8 +253,8 @@ def grid_chart(
     if direct_labels and color:
         lab = _end_labels(data, x, y, color, ydom, y_scale, height)
         layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11).encode(
-            x=alt.X(x, type="quantitative", scale=x_enc.scale, title=x_enc.title),
-            y=alt.Y("_ly", type="quantitative", scale=y_enc.scale, title=y_enc.title),
+            x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
+            y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
             text=alt.Text("_lt"),
             color=alt.Color(color, type="nominal", scale=theme.color_scale(data[color]), legend=None),
         ).transform_filter(b.filter))
@@ -263,7 +265,7 @@ def grid_chart(
 def finish(chart, text: str, params, binding: Binding | None, width, height):
     """Title, params (top level), slider readouts and size of a chart."""
     chart = chart.properties(title=chart_title(text, width + 60), width=width, height=height)
-    chart.params = list(params)
+    chart.params = [p.param if isinstance(p, alt.Parameter) else p for p in params]
     if binding is not None and binding.readouts:
         chart = chart.properties(usermeta={"daxsim": {"readouts": binding.readouts}})
     return chart
@@ -313,8 +315,9 @@ def bar_breakdown(
     xdom = {k: [0.0, float(g["_total"].max()) * 1.18 or 1.0] for k, g in totals.groupby(KEY)}
     cats = theme.order(data[category])
     height = height or max(90, 34 * len(cats))
-    x = alt.X(value, type="quantitative", aggregate="sum", title=axis_title(value_title or value, width - 80),
-              scale=alt.Scale(domain=_domain_expr("dom_x"), nice=False, zero=False))
+    xscale = alt.Scale(domain=_domain_expr("dom_x"), nice=False, zero=False)
+    xtitle = axis_title(value_title or value, width - 80)
+    x = alt.X(value, type="quantitative", aggregate="sum", title=xtitle, scale=xscale)
     y = alt.Y(category, type="nominal", title=category_title or category, sort=cats,
               axis=alt.Axis(labelLimit=0))
     bars = alt.Chart(data).mark_bar(height={"band": 0.72}).encode(
@@ -328,7 +331,7 @@ def bar_breakdown(
                  alt.Tooltip(value, title=value_title or value, format=",.4~g")],
     ).transform_filter(b.filter)
     text = alt.Chart(totals).mark_text(align="left", dx=5, fontSize=11, color=theme.INK).encode(
-        y=y, x=alt.X("_total", type="quantitative", scale=x.scale, title=x.title), text="_lt",
+        y=y, x=alt.X("_total", type="quantitative", scale=xscale, title=xtitle), text="_lt",
     ).transform_filter(b.filter)
     return finish(alt.layer(bars, text), title, [*b.params, b.lookup("dom_x", xdom)], b, width - 80, height)
 

@@ -255,3 +255,21 @@ def dodge(pixels, gap: float = 12.0, lo: float | None = 0.0, hi: float | None = 
     out = np.empty_like(placed)
     out[order] = placed
     return out
+
+
+#: a Vega expression that writes an axis value in bytes with a binary unit ("16 KiB")
+BYTES_LABEL = ("datum.value >= 1099511627776 ? format(datum.value / 1099511627776, '~g') + ' TiB' : "
+               "datum.value >= 1073741824 ? format(datum.value / 1073741824, '~g') + ' GiB' : "
+               "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : "
+               "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'")
+
+
+def size_ticks(domain) -> list[float]:
+    """Tick values for a log axis of bytes: powers of 1,024 inside *domain*, and powers of
+    32 between them when that gives fewer than three ticks."""
+    lo, hi = domain
+    for base in (1024, 32, 4, 2):
+        ticks = [float(base ** k) for k in range(0, 12) if lo <= base ** k <= hi]
+        if len(ticks) >= 3 or base == 2:
+            return ticks[:: max(1, len(ticks) // 6)]
+    return []
