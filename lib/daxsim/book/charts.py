@@ -81,7 +81,7 @@ def _number_format(values) -> str:
     v = [float(x) for x in values if x is not None and np.isfinite(x)]
     if v and all(abs(x - round(x)) < 1e-9 for x in v):
         return ",.0f"
-    return ",.4~g"
+    return ",.4~r"
 
 
 def _per_key_domains(data, col, scale, zero, pad=0.06, single=False):
@@ -104,18 +104,30 @@ def _relative(data, x, y, color, base, how, key_cols):
 
 
 def _end_labels(data, x, y, color, ydom, y_scale, height, text_of=theme.short):
-    """One label per series and selection, at the series' last point, moved apart."""
+    """One label per series and selection, at the series' last point, moved apart.
+
+    Series that coincide (the same y at every x of the selection) share one label that
+    names them all, drawn in ink, so four lines lying on each other read as one line
+    with four names rather than as one hidden line."""
     rows = []
     finite = data[np.isfinite(data[y].astype(float))]
     for k, g in finite.groupby(KEY, sort=False):
-        ends = g.sort_values(x).groupby(color, sort=False).tail(1)
-        if ends.empty:
+        groups: dict[tuple, list] = {}
+        for name, s in g.sort_values(x).groupby(color, sort=False):
+            sig = tuple(np.round(s[y].astype(float).to_numpy(), 9)) + tuple(s[x])
+            groups.setdefault(sig, []).append((name, s.iloc[-1]))
+        ends = [(names, [n for n, _ in names][0]) for names in groups.values()]
+        if not ends:
             continue
-        px = to_pixels(ends[y].astype(float), ydom[k], y_scale, height)
+        last = [members[0][1] for members, _ in ends]
+        px = to_pixels([float(r[y]) for r in last], ydom[k], y_scale, height)
         placed = dodge(px, gap=12.5, lo=4, hi=height - 4)
         ly = from_pixels(placed, ydom[k], y_scale, height)
-        for (_, r), yy in zip(ends.iterrows(), ly):
-            rows.append({KEY: k, x: r[x], "_ly": float(yy), color: r[color], "_lt": text_of(r[color])})
+        for (members, first), r, yy in zip(ends, last, ly):
+            names = theme.order([n for n, _ in members])
+            text = ", ".join(text_of(n) for n in names)
+            rows.append({KEY: k, x: r[x], "_ly": float(yy), color: first, "_lt": text,
+                         "_lc": theme.color(first) if len(names) == 1 else theme.INK})
     return pd.DataFrame(rows)
 
 
@@ -137,7 +149,7 @@ def grid_chart(
     x_scale: str = "linear",
     y_scale: str = "linear",
     fixed_y: bool = False,
-    width: int = 560,
+    width: int = 640,
     height: int = 280,
     direct_labels: bool | None = None,
     relative_to: str | None = None,
@@ -204,11 +216,13 @@ def grid_chart(
     n_series = data[color].nunique() if color else 0
     if direct_labels is None:
         direct_labels = bool(color) and mark in ("line", "point") and quantitative_x and n_series <= 9
-    label_px = 0
-    if direct_labels and color:
-        label_px = int(max(len(theme.short(v)) for v in data[color].unique()) * CHAR_PX) + 12
-    plot_w = max(200, width - 60 - label_px)
     ydom = _per_key_domains(data, y, y_scale, zero and y_scale == "linear", single=fixed_y)
+    label_px, lab = 0, None
+    if direct_labels and color:
+        lab = _end_labels(data, x, y, color, ydom, y_scale, height)
+        if len(lab):
+            label_px = int(max(len(t) for t in lab["_lt"]) * CHAR_PX) + 14
+    plot_w = max(200, width - 60 - label_px)
     params = [*b.params, b.lookup("dom_y", ydom)]
     y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
                       values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8 else alt.Undefined)
@@ -250,13 +264,12 @@ def grid_chart(
             enc["xOffset"] = alt.XOffset(color, type="nominal", sort=theme.order(data[color]))
     chart = base.encode(**enc).transform_filter(b.filter)
     layers = [chart]
-    if direct_labels and color:
-        lab = _end_labels(data, x, y, color, ydom, y_scale, height)
+    if lab is not None and len(lab):
         layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11).encode(
             x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
             y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
             text=alt.Text("_lt"),
-            color=alt.Color(color, type="nominal", scale=theme.color_scale(data[color]), legend=None),
+            color=alt.Color("_lc", type="nominal", scale=None, legend=None),
         ).transform_filter(b.filter))
     out = alt.layer(*layers) if len(layers) > 1 else chart
     return finish(out, title, params, b, plot_w, height)
@@ -290,7 +303,7 @@ def bar_breakdown(
     component_title: str | None = None,
     component_order=None,
     defaults=None,
-    width: int = 560,
+    width: int = 640,
     height: int | None = None,
 ) -> alt.LayerChart:
     """Stacked horizontal bars: where the time of one I/O goes, per option.

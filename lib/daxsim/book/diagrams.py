@@ -37,7 +37,7 @@ class Diagram:
 
     def _repr_html_(self) -> str:
         return (f'<figure class="daxsim-diagram" data-diagram="{html.escape(self.name)}" style="margin:1em 0">'
-                f"{self.svg}<figcaption style=\"font-size:0.9em;color:{theme.MUTED}\">"
+                f"{self.svg}<figcaption style=\"font-size:0.9em;color:{theme.MUTED};text-align:left\">"
                 f"{html.escape(self.caption)}</figcaption></figure>")
 
     def __repr__(self) -> str:

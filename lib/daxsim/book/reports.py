@@ -45,7 +45,7 @@ def counters(result) -> tuple[str, list[tuple[str, str]], list[tuple[str, str]],
     return args, rows, parts, init
 
 
-def brief(result, keep=ALWAYS, width: int = 88) -> str:
+def brief(result, keep=ALWAYS, width: int = 78) -> str:
     """The run's parameters, its non-zero counters in two columns, and the modelled time
     per I/O as the sum of its non-zero parts."""
     args, rows, parts, init = counters(result)

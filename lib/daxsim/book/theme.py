@@ -121,7 +121,7 @@ VARIANT_COLORS = {
 }
 
 #: where a memmap lives (a series of option 1a, or the placement alone)
-PLACEMENT_SHADE = {"dram": 0.0, "pmem": -0.22}
+PLACEMENT_SHADE = {"dram": 0.0, "pmem": -0.13}
 
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KIB": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20,
                "MB": 1 << 20, "G": 1 << 30, "GIB": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TIB": 1 << 40,
@@ -288,6 +288,7 @@ def color_scale(values, domain=None) -> alt.Scale:
 
 
 _SHORT = [
+    (re.compile(r"^memmap (?:in DRAM|on pmem) \(--map=(mem|dev)\)$"), r"--map=\1"),
     (re.compile(r"^option (\S+( \+ guard)?), memmap in DRAM \(--map=mem\)$"), r"\1, memmap in DRAM"),
     (re.compile(r"^option (\S+( \+ guard)?), memmap on pmem \(--map=dev\)$"), r"\1, memmap on pmem"),
     (re.compile(r"^option 1b, pool of ([0-9,]+) pages.*$"), r"1b, pool \1"),
