@@ -35,6 +35,7 @@ __all__ = [
     "VEGALITE_MIME",
     "axis_title",
     "bar_breakdown",
+    "dot_chart",
     "enable_book_renderer",
     "grid_chart",
     "timeline_chart",
@@ -349,92 +350,5 @@ def bar_breakdown(
     return finish(alt.layer(bars, text), title, [*b.params, b.lookup("dom_x", xdom)], b, width - 80, height)
 
 
-def timeline_chart(
-    df: pd.DataFrame,
-    when: str,
-    lane: str,
-    color: str | None = None,
-    *,
-    title: str,
-    highlight: str | None = None,
-    upto: str | None = None,
-    lane_order=None,
-    lane_title: str | None = None,
-    color_title: str | None = None,
-    upto_title: str | None = None,
-    tooltip=None,
-    width: int = 600,
-    height: int | None = None,
-) -> alt.Chart:
-    """Events as points along time, one row (lane) per category, offline-interactive.
-
-    *when* is a column of ISO dates; *lane* the rows, in *lane_order*; *color* (e.g. the
-    kind of event) keeps one colour per value whatever the year slider shows (the domain
-    is every value of the column); *highlight* binds a dropdown that fades the other
-    lanes; *upto* (numeric, e.g. the year) a slider that hides later rows.
-    """
-    tips = labels(tooltip) or {c: c for c in (when, lane, color) if c}
-    check_columns(df, [c for c in (when, lane, color, highlight, upto) if c] + list(tips))
-    if len(df) > MAX_ROWS:
-        raise ValueError(f"df has {len(df)} rows; keep it <= {MAX_ROWS}")
-    dates = pd.to_datetime(df[when], format="ISO8601", errors="coerce")
-    if dates.isna().any():
-        bad = df[when][dates.isna()].iloc[0]
-        raise ValueError(f"when: column {when!r} holds {bad!r}, not an ISO date (YYYY-MM-DD)")
-    lanes = list(lane_order) if lane_order else theme.order(df[lane])
-    missing = sorted(set(df[lane]) - set(lanes))
-    if missing:
-        raise ValueError(f"lane_order: {missing} are in column {lane!r} but not in lane_order {lanes}")
-    keep = list(dict.fromkeys([c for c in (when, lane, color, highlight, upto) if c] + list(tips)))
-    first, last = dates.min().year, dates.max().year
-    label_px = int(max(len(str(v)) for v in lanes) * CHAR_PX) + 16
-    plot_w = width - label_px
-    enc = {
-        "x": alt.X(when, type="temporal", title=None,
-                   scale=alt.Scale(domain=[alt.DateTime(year=first, month=1, date=1),
-                                           alt.DateTime(year=last, month=12, date=31)]),
-                   axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 2}, labelAngle=0)),
-        "y": alt.Y(lane, type="nominal", title=lane_title or lane, sort=lanes, scale=alt.Scale(domain=lanes),
-                   axis=alt.Axis(labelLimit=0)),
-        "tooltip": [alt.Tooltip(c, title=t) for c, t in tips.items()],
-    }
-    if color:
-        enc["color"] = alt.Color(color, type="nominal", title=color_title or color,
-                                 scale=theme.color_scale(df[color]),
-                                 legend=alt.Legend(orient="bottom", direction="horizontal"))
-    params, filters = [], []
-    if upto:
-        if not pd.api.types.is_numeric_dtype(df[upto]):
-            raise ValueError(f"upto: column {upto!r} must be numeric")
-        lo, hi = int(df[upto].min()), int(df[upto].max())
-        if lo == hi:
-            raise ValueError(f"upto: column {upto!r} needs at least 2 distinct values")
-        params.append(alt.param(name=param_name(upto), value=hi, bind=alt.binding_range(
-            min=lo, max=hi, step=1, name=(upto_title or upto) + " ")))
-        filters.append(f"datum[{_q(upto)}] <= {param_name(upto)}")
-    if highlight:
-        values = theme.order(df[highlight].dropna().unique())
-        if highlight == lane:
-            values = [v for v in lanes if v in values]
-        hl = param_name(highlight)
-        params.append(alt.param(name=hl, value="all", bind=alt.binding_select(
-            options=["all", *values], name=((lane_title or lane) if highlight == lane else highlight) + " ")))
-        enc["opacity"] = alt.condition(f"{hl} == 'all' || datum[{_q(highlight)}] == {hl}",
-                                       alt.value(1.0), alt.value(0.12))
-    height = height or max(160, 34 * len(lanes))
-    band = height / len(lanes)
-    group = df.groupby([lane, when])
-    spread = group.cumcount() - (group[lane].transform("size") - 1) / 2
-    data = df[keep].assign(**{"(same day)": spread})
-    enc["yOffset"] = alt.YOffset("(same day)", type="quantitative",
-                                 scale=alt.Scale(domain=[-2, 2], range=[0.1 * band, 0.9 * band]))
-    chart = alt.Chart(data).mark_point(filled=True, size=110).encode(**enc)
-    for f in filters:
-        chart = chart.transform_filter(f)
-    return finish(chart, title, params, None, plot_w, height)
-
-
-def _q(column: str) -> str:
-    import json
-
-    return json.dumps(column)
+# the event timeline and the dot chart live beside (each module stays short); re-exported
+from daxsim.book.timeline import dot_chart, timeline_chart  # noqa: E402

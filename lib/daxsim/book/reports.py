@@ -13,7 +13,7 @@ import textwrap
 
 from daxsim.study.report import text_report
 
-__all__ = ["brief", "counters"]
+__all__ = ["brief", "counters", "span"]
 
 _LINE = re.compile(r"^  (\S+(?: \S+)*?)\s{2,}(\S.*)$")
 _ZERO = {"0", "0.0", "0 s (modelled)"}
@@ -72,3 +72,11 @@ def brief(result, keep=ALWAYS, width: int = 78) -> str:
         out.append(f"({len(zero)} other counters are zero)")
     return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") if not line.startswith("  ") else line
                      for line in out)
+
+
+def span(values, fmt: str = "{:,.2f}", dash: str = "–") -> str:
+    """``"0.9–1.1"`` for a range of values as they will be read, or one number when the
+    ends read the same ("0.18", never "0.18–0.18")."""
+    vals = [v for v in values]
+    lo, hi = fmt.format(min(vals)), fmt.format(max(vals))
+    return lo if lo == hi else f"{lo}{dash}{hi}"

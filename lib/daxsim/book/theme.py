@@ -106,6 +106,9 @@ STATUS_COLORS = {
     "assumption": "#e69f00",
     "model": "#0072b2",
     "measured": "#d55e00",
+    "kernel (measured)": "#d55e00",
+    "daxsim": "#0072b2",
+    "daxsim+kernel": "#56b4e9",
     "target": "#9d9d9d",
     "ratio (met)": "#2e9e44",
     "ratio (not met)": "#c23b22",
@@ -166,6 +169,9 @@ def _size_color(nbytes: float) -> str:
 
 
 _OPTION_RE = re.compile(r"^option (ideal|0|1a|1b|2|3|huge|nvram)( \+ guard)?(.*)$")
+#: how the history names the options (daxsim.book.history.OPTION_TEXT): "1a: permanent struct page"
+_HISTORY_RE = re.compile(r"^(0|1a|1b|2|3): ")
+_ALIASES = {"huge pages": "huge", "NV-RAM as RAM": "nvram"}
 _POOL_RE = re.compile(r"pool of ([0-9,]+) pages")
 _PAGE_RE = re.compile(r"^(4 KiB|2 MiB|1 GiB) pages(, 4 KiB dirty tracking)?$")
 _PAGE_COLORS = {"4 KiB": "#f5cf6e", "2 MiB": "#e69f00", "1 GiB": "#9c5f00"}
@@ -177,7 +183,10 @@ def _option_of(value: str):
     if not m:
         if value in OPTION_COLORS:
             return value, ""
-        return None
+        if value in _ALIASES:
+            return _ALIASES[value], ""
+        h = _HISTORY_RE.match(value)
+        return (h.group(1), value[h.end():]) if h else None
     return m.group(1) + (" + guard" if m.group(2) else ""), m.group(3)
 
 
