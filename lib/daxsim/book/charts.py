@@ -256,7 +256,7 @@ def grid_chart(
             legend=alt.Legend(orient="bottom", direction="vertical"))
     base = alt.Chart(data)
     if mark == "line":
-        base = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=36), strokeWidth=2)
+        base = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=60 if shape else 36), strokeWidth=2)
     elif mark == "point":
         base = base.mark_point(filled=True, size=70, opacity=0.9)
     else:

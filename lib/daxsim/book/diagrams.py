@@ -63,7 +63,7 @@ class _Svg:
 
     def fit_text(self, x, y, s, width, size=11, **kw):
         """Text shrunk (down to 8.5 px) so that it fits *width*; raises if it cannot."""
-        need = text_width(s, size) * (1.1 if kw.get("weight", 400) >= 600 else 1.0)
+        need = text_width(s, size) * (1.12 if kw.get("weight", 400) >= 600 else 1.0)
         if need > width:
             size = size * width / need
             if size < 8.5:
@@ -287,7 +287,7 @@ def _lane_of(event: str) -> int:
 
 
 def _short(event: str) -> str:
-    return (event.replace(" completes", " done").replace(": DMA (read: device → pmem)", ": DMA to pmem")
+    return (event.replace(" completes", "").replace(": DMA (read: device → pmem)", ": DMA to pmem")
             .replace(": DMA (write: pmem → device)", ": DMA from pmem")
             .replace(" (the truncate waits for it)", "").replace(" (the queue is full)", "")
             .replace("truncate: unmap, free the blocks", "truncate: free the blocks")

@@ -16,7 +16,7 @@ from daxsim.study.report import text_report
 __all__ = ["brief", "counters", "span"]
 
 _LINE = re.compile(r"^  (\S+(?: \S+)*?)\s{2,}(\S.*)$")
-_ZERO = {"0", "0.0", "0 s (modelled)"}
+_ZERO = {"0", "0.0", "0 s (modelled)", "0 ns (modelled)"}
 #: counters shown even when zero, because their zero is the point (no copy, no corruption)
 ALWAYS = ("bytes_cpu_copied", "corrupted_bytes")
 
@@ -53,11 +53,19 @@ def brief(result, keep=ALWAYS, width: int = 78) -> str:
     shown = [(n, v) for n, v in rows if n != "modelled ns per I/O" and (v not in _ZERO or n in keep)]
     zero = [n for n, v in rows if v in _ZERO and n not in keep]
     out = textwrap.wrap(args, width, subsequent_indent="    ", break_on_hyphens=False)
-    name_w = max((len(n) for n, _ in shown), default=0)
-    val_w = max((len(v) for _, v in shown), default=0)
-    cells = [f"{n:<{name_w}}  {v:>{val_w}}" for n, v in shown]
-    half = (len(cells) + 1) // 2
-    for a, b in zip(cells[:half], cells[half:] + [""]):
+    half = (len(shown) + 1) // 2
+    cols = [shown[:half], shown[half:]]
+
+    def column(rows):
+        nw = max((len(n) for n, _ in rows), default=0)
+        vw = max((len(v) for _, v in rows), default=0)
+        return [f"{n:<{nw}}  {v:>{vw}}" for n, v in rows]
+
+    left, right = column(cols[0]), column(cols[1])
+    if left and right and 2 + len(left[0]) + 4 + len(right[0]) > width:  # too wide for two columns
+        left, right = column(shown), []
+    for i, a in enumerate(left):
+        b = right[i] if i < len(right) else ""
         out.append(f"  {a}    {b}".rstrip())
     if total is not None:
         nonzero = [(n, v) for n, v in parts if v not in _ZERO]
