@@ -130,7 +130,8 @@ _SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KIB": 1 << 10, "KB": 1 << 10, "M": 
                "MB": 1 << 20, "G": 1 << 30, "GIB": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TIB": 1 << 40,
                "TB": 1 << 40, "P": 1 << 50, "PIB": 1 << 50}
 _SIZE_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([KMGTP]?I?B?)\s*$", re.IGNORECASE)
-_NUMBER_RE = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+#: a number standing on its own in a label ("pool of 256 pages"), not part of a name ("read_bw_1t")
+_NUMBER_RE = re.compile(r"(?<![A-Za-z_0-9.])[0-9][0-9,]*(?:\.[0-9]+)?(?![A-Za-z_0-9])")
 
 
 def size_bytes(text) -> float | None:
