@@ -240,7 +240,7 @@ def test_the_book_has_interactive_charts(book_html):
 
 # ---------------------------------------------------------------------- the book's style
 
-_SPEC_RE = re.compile(r"var spec = (\{.*?\});\n", re.S)
+_SPEC_RE = re.compile(r"var spec = (\{.*?\});\n", re.DOTALL)
 
 
 def page_specs(book_html: Path) -> dict[str, list[dict]]:
@@ -394,7 +394,7 @@ def test_every_option_chapter_opens_with_its_diagram(path, book_html):
 def _budgets() -> dict[str, int]:
     """The length budget of each page, px at 1280 x 900, from the table in book/status.md."""
     text = (REPO_ROOT / "book" / "status.md").read_text()
-    rows = re.findall(r"^\| `([^`]+)` \| ([0-9,]+) \|", text, re.M)
+    rows = re.findall(r"^\| `([^`]+)` \| ([0-9,]+) \|", text, re.MULTILINE)
     return {page: int(px.replace(",", "")) for page, px in rows}
 
 
@@ -459,6 +459,7 @@ def test_charts_keep_their_text_inside_and_pages_their_budget(path, book_html, b
     _wait_for_page(page, html)
     problems = page.evaluate(CHART_TEXT_JS)
     assert not problems, f"{path}: {problems}"
+    assert not log.problems(), f"{path}: {log.problems()}"
     height = page.evaluate("document.documentElement.scrollHeight")
     assert height <= BUDGETS[path], f"{path}: {height} px, over its budget of {BUDGETS[path]} px (book/status.md)"
     if path in CHAPTERS:

@@ -25,8 +25,7 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import theme
-from daxsim.book.controls import (KEY, Binding, check_columns, dodge, from_pixels, labels, padded_domain, param_name,
-                                  to_pixels)
+from daxsim.book.controls import (KEY, Binding, check_columns, dodge, from_pixels, labels, padded_domain, to_pixels)
 from daxsim.book.render import MAX_ROWS, RENDERER, VEGALITE_MIME, enable_book_renderer
 
 __all__ = [
@@ -35,11 +34,11 @@ __all__ = [
     "VEGALITE_MIME",
     "axis_title",
     "bar_breakdown",
+    "chart_title",
     "dot_chart",
     "enable_book_renderer",
     "grid_chart",
     "timeline_chart",
-    "chart_title",
     "wrap",
 ]
 
@@ -323,7 +322,7 @@ def bar_breakdown(
     b = Binding(src, sliders, dropdowns, defaults)
     data = b.data
     order = [c for c in (component_order or theme.order(data[component])) if c in set(data[component])]
-    data = data.assign(**{"_o": data[component].map({c: i for i, c in enumerate(order)})})
+    data = data.assign(_o=data[component].map({c: i for i, c in enumerate(order)}))
     totals = data.groupby([KEY, category], sort=False)[value].sum().rename("_total").reset_index()
     totals["_lt"] = totals["_total"].map(lambda t: f"{t:,.0f}")
     xdom = {k: [0.0, float(g["_total"].max()) * 1.18 or 1.0] for k, g in totals.groupby(KEY)}
@@ -351,4 +350,4 @@ def bar_breakdown(
 
 
 # the event timeline and the dot chart live beside (each module stays short); re-exported
-from daxsim.book.timeline import dot_chart, timeline_chart  # noqa: E402
+from daxsim.book.timeline import dot_chart, timeline_chart

@@ -22,7 +22,7 @@ import pandas as pd
 
 from daxsim.book import theme
 
-__all__ = ["KEY", "Binding", "check_columns", "dodge", "labels", "js_key", "param_name", "readout"]
+__all__ = ["KEY", "Binding", "check_columns", "dodge", "js_key", "labels", "param_name", "readout"]
 
 #: the column holding each row's selection key
 KEY = "_k"
@@ -269,7 +269,7 @@ def size_ticks(domain) -> list[float]:
     32 between them when that gives fewer than three ticks."""
     lo, hi = domain
     for base in (1024, 32, 4, 2):
-        ticks = [float(base ** k) for k in range(0, 12) if lo <= base ** k <= hi]
+        ticks = [float(base ** k) for k in range(12) if lo <= base ** k <= hi]
         if len(ticks) >= 3 or base == 2:
             return ticks[:: max(1, len(ticks) // 6)]
     return []

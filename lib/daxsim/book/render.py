@@ -23,7 +23,6 @@ import json
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
 
 import altair as alt
 

@@ -27,13 +27,13 @@ import altair as alt
 
 __all__ = [
     "FONT",
+    "HARDWARE_COLORS",
     "INK",
+    "KIND_COLORS",
     "MUTED",
     "OPTION_COLORS",
     "OPTION_ORDER",
     "PART_COLORS",
-    "HARDWARE_COLORS",
-    "KIND_COLORS",
     "color",
     "color_scale",
     "order",

@@ -19,7 +19,6 @@ whether or not one did in that run) and the run corrupted no byte.
 
 from __future__ import annotations
 
-import json
 
 import altair as alt
 import numpy as np
