@@ -19,7 +19,7 @@ import daxsim
 import numba
 import numpy as np
 from daxsim.emu.machine import Booted
-from daxsim.model.metrics import new_counters
+from daxsim.model.counters import new_counters
 from daxsim.paths.common import populate_memmap
 from daxsim.emu.units import GiB
 
@@ -142,7 +142,7 @@ def bench_memmap_populate(results):
     b.populate_memmap(c)
     t = time.perf_counter() - t0
     nbytes = layout.memmap_dram_bytes
-    assert int(c[daxsim.model.metrics.C_SP_MATERIALISED]) == nbytes // 64
+    assert int(c[daxsim.model.counters.C_SP_MATERIALISED]) == nbytes // 64
     del b
     results.append(check("memmap init", "400 GiB DIMM", "memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
                          tn / t, 1 / 1.5, "s (emulator vs numpy filling the same bytes)",

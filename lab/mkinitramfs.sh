@@ -1,11 +1,12 @@
 #!/bin/bash
-# mkinitramfs.sh KVER WORK: a busybox initramfs with ndctl, daxctl, mkfs, the nvdimm/dax
-# and filesystem modules of kernel KVER, the static helpers of WORK/bin, /init and the
-# tests -> WORK/initramfs.cpio.gz
+# mkinitramfs.sh KVER OUT [MODROOT]: a busybox initramfs with ndctl, daxctl, dmsetup, mkfs,
+# the nvdimm/dax, device-mapper and filesystem modules of kernel KVER (from
+# MODROOT/lib/modules, default /; compressed modules are unpacked), the static helpers of
+# lab/work/bin, /init and the tests -> OUT/initramfs.cpio.gz
 set -euo pipefail
-KVER=$1 WORK=$2
+KVER=$1 OUT=$2 MODROOT=${3:-/}
 LAB=$(cd "$(dirname "$0")" && pwd)
-R=$WORK/initramfs
+R=$OUT/initramfs
 rm -rf "$R"
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,run,lib64,tests}
 
@@ -29,17 +30,22 @@ copy_with_libs /usr/bin/daxctl
 copy_with_libs /sbin/mke2fs /sbin/mke2fs
 ln -sf mke2fs "$R/sbin/mkfs.ext4"
 copy_with_libs /sbin/mkfs.xfs /sbin/mkfs.xfs
+copy_with_libs /usr/sbin/dmsetup /sbin/dmsetup
 cp /etc/mke2fs.conf "$R/etc/"
-for b in "$WORK"/bin/*; do cp "$b" "$R/usr/bin/"; done
+for b in "$LAB"/work/bin/*; do cp "$b" "$R/usr/bin/"; done
 
 MODS="nfit libnvdimm nd_pmem nd_btt nd_e820 dax_pmem device_dax kmem ext4 jbd2 mbcache crc16 xfs
-libcrc32c crc32c_generic crc32c-intel virtio_blk virtio_pci nd_virtio virtio_pmem brd loop"
+libcrc32c crc32c_generic crc32c-intel virtio_blk virtio_pci nd_virtio virtio_pmem brd loop dm_mod dm_delay null_blk"
+[ "$MODROOT" = / ] || depmod -b "$MODROOT" "$KVER"
 for m in $MODS; do
-  modprobe -C /dev/null -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'
+  modprobe -C /dev/null -d "$MODROOT" -S "$KVER" --show-depends "$m" 2>/dev/null | awk '$1=="insmod"{print $2}'
 done | sort -u | while read -r ko; do
-  mkdir -p "$R/$(dirname "$ko")"; cp "$ko" "$R/$ko"
+  rel=${ko#"${MODROOT%/}"}
+  mkdir -p "$R/$(dirname "$rel")"; cp "$ko" "$R/$rel"
 done
-cp /lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$KVER/" 2>/dev/null || true
+find "$R/lib/modules" -name '*.ko.xz' -exec xz -d {} +    # busybox modprobe loads plain .ko files
+find "$R/lib/modules" -name '*.ko.zst' -exec zstd -dq --rm {} +
+cp "$MODROOT"/lib/modules/"$KVER"/modules.{order,builtin,builtin.modinfo} "$R/lib/modules/$KVER/" 2>/dev/null || true
 depmod -b "$R" "$KVER"
 
 cp "$LAB/guest/init" "$R/init"; chmod +x "$R/init"
@@ -47,6 +53,6 @@ cp "$LAB"/tests/*.sh "$R/tests/"
 echo "$KVER" > "$R/etc/kl-kernel"
 ndctl --version > "$R/etc/kl-ndctl"
 
-(cd "$R" && find . | cpio -o -H newc --quiet) | gzip -1 > "$WORK/initramfs.cpio.gz.tmp"
-mv "$WORK/initramfs.cpio.gz.tmp" "$WORK/initramfs.cpio.gz"
-echo "lab: initramfs $(du -h "$WORK/initramfs.cpio.gz" | cut -f1) ($(find "$R" -name '*.ko*' | wc -l) modules)"
+(cd "$R" && find . | cpio -o -H newc --quiet) | gzip -1 > "$OUT/initramfs.cpio.gz.tmp"
+mv "$OUT/initramfs.cpio.gz.tmp" "$OUT/initramfs.cpio.gz"
+echo "lab: initramfs $(du -h "$OUT/initramfs.cpio.gz" | cut -f1) ($(find "$R" -name '*.ko*' | wc -l) modules)"

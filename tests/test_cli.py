@@ -8,7 +8,7 @@ import pytest
 
 REQUIRED = ["memmap_dram_bytes", "memmap_pmem_bytes", "transient_dram_peak_bytes", "bytes_requested", "bytes_dma",
             "bytes_cpu_copied", "bytes_flushed", "struct_pages_initialised", "refcount_ops", "allocations",
-            "descriptor_entries", "corrupted_bytes", "leaked_pages", "verified_bytes", "ios", "modelled", "wall_s"]
+            "descriptor_entries", "corrupted_bytes", "leaked_pages", "verified_bytes", "ios_completed", "modelled", "wall_s"]
 
 
 def cli(*args):
@@ -25,7 +25,7 @@ def test_run_json_has_every_field():
     for k in REQUIRED:
         assert k in out["metrics"], k
     assert set(out["metrics"]["modelled"]["breakdown_ns"]) >= {"gup", "put", "dma", "cpu_copy"}
-    assert out["metrics"]["ios"] == 200
+    assert out["metrics"]["ios_completed"] == 200
 
 
 def test_compare_json_is_a_list_and_reproducible():

@@ -10,7 +10,7 @@ import daxsim
 import numpy as np
 import pytest
 from daxsim.book import explore, widgets
-from daxsim.model import metrics
+from daxsim.model import cost as metrics
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def live():
 
 
 def test_parse_spec_accepts_every_spec_and_names_what_is_accepted():
-    assert [explore.parse_spec(s) for s in ("1a", "2+guard")] == [("1a", False), ("2", True)]
+    assert [(s.option, bool(s.get("guard"))) for s in map(explore.parse_spec, ("1a", "2+guard"))] == [("1a", False), ("2", True)]
     assert [explore.spec_label(s) for s in explore.SPECS][4] == "option 2 + guard"
     for bad in ("4", "1a+guard", "ideal", ""):
         with pytest.raises(ValueError, match=r"^options: .* accepted: 0, 1a, 1b, 2, 2\+guard, 3, huge, nvram$"):
@@ -31,7 +31,7 @@ def test_parse_spec_accepts_every_spec_and_names_what_is_accepted():
 def test_comparison_frame_marks_infeasible_and_hazards_never_drops_them():
     machine = daxsim.Machine("400G", "64M")
     w = daxsim.Workload(ops="r0:16k,t0:16k,w64k:4k", file_size="1M", queue_depth=4)
-    df = explore.comparison_frame(explore.compare_specs(["0", "1a", "2", "2+guard"], machine, w)).set_index("option")
+    df = explore.comparison_frame(explore.compare_specs(["0", "1a", "2", "2+guard"], machine, w)).set_index("label")
     assert list(df.index) == ["option 0", "option 1a", "option 2", "option 2 + guard"]
     assert df.loc["option 1a", "status"] == "infeasible" and np.isnan(df.loc["option 1a", "per_io_ns"])
     assert df.loc["option 1a", "dram_held_bytes"] == 400 * 2**30 // 64  # what it would need
@@ -64,11 +64,11 @@ def test_explorer_grid_and_chart_bind_every_parameter():
                                  hardware=("ddr4-2666", "optane-pmem-100"), workloads=("rand-4k",),
                                  truncate_rates=(0.0, 0.2), ios=64)
     assert len(grid) == 2 * 2 * 2 * 2
-    big = grid[grid["pmem"] == "6 TiB"]
-    assert set(big[big["status"] == "infeasible"]["option"]) == {"option 1a"}
+    big = grid[grid["pmem_size"] == "6 TiB"]
+    assert set(big[big["status"] == "infeasible"]["label"]) == {"option 1a"}
     # re-costed per hardware: same counters, other times (option 0 copies through the medium)
-    zero = grid[(grid["option"] == "option 0") & (grid["truncate_rate"] == 0)]
-    assert zero["dram_held_bytes"].nunique() == 1 and zero.groupby("pmem")["per_io_ns"].nunique().eq(2).all()
+    zero = grid[(grid["label"] == "option 0") & (grid["truncate_rate"] == 0)]
+    assert zero["dram_held_bytes"].nunique() == 1 and zero.groupby("pmem_size")["per_io_ns"].nunique().eq(2).all()
     spec = explore.explorer_chart(grid, sliders={"pmem_gib": "pmem"}, dropdowns={"hardware": "hw"},
                                   title="t").to_dict()
     names = {p["name"] for p in spec["params"] if "bind" in p}  # the others: the selection's key and axes
@@ -79,17 +79,17 @@ def test_explorer_grid_and_chart_bind_every_parameter():
 
 
 def test_live_explorer_recomputes_on_each_control(live):
-    df = live.last_frame.set_index("option")
+    df = live.last_frame.set_index("label")
     assert list(df.index) == [explore.spec_label(s) for s in explore.SPECS] and (df["status"] == "feasible").all()
     live.controls["dram"].value = "64M"
-    assert set(live.last_frame.query("status == 'infeasible'")["option"]) == {"option 1a", "option huge"}
+    assert set(live.last_frame.query("status == 'infeasible'")["label"]) == {"option 1a", "option huge"}
     live.controls["dram"].value = "16G"
     live.option_boxes["0"].value = False
-    assert "option 0" not in set(live.last_frame["option"]) and len(live.last_frame) == 7
+    assert "option 0" not in set(live.last_frame["label"]) and len(live.last_frame) == 7
     live.option_boxes["0"].value = True
     live.controls["truncate_rate"].value = 0.1
     hazards = live.last_frame.query("status != 'feasible'")
-    assert list(hazards["option"]) == ["option 2"] and "data copied and checked" in live.result.value
+    assert list(hazards["label"]) == ["option 2"] and "data copied and checked" in live.result.value
     live.controls["truncate_rate"].value = 0.0
     assert "metadata path (no truncate fault" in live.result.value
     assert live.timings and max(live.timings[1:]) < 5.0  # generous: the bench holds it to 150 ms

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import daxsim
-from daxsim.model.metrics import COUNTERS
+from daxsim.model.counters import COUNTERS
 from daxsim.oracle.reference import run_reference
 from daxsim.emu.units import MiB, PAGE_SIZE
 
@@ -112,7 +112,7 @@ def test_1b_shares_a_page_between_inflight_ios_and_stalls_on_a_small_pool():
     big = daxsim.run("1b", m, w, pool_pages=4096)
     assert small.metrics["pool_stalls"] > 0 and small.metrics["pool_pages_peak"] <= 8
     assert big.metrics["pool_stalls"] == 0 and big.metrics["pool_pages_peak"] <= 16 * 4
-    assert small.metrics["ios"] == big.metrics["ios"] == 200  # nothing lost
+    assert small.metrics["ios_completed"] == big.metrics["ios_completed"] == 200  # nothing lost
     with pytest.raises(ValueError, match="^pool_pages: 2 cannot hold one I/O of 4 pages"):
         daxsim.run("1b", m, w, pool_pages=2)
 
@@ -190,7 +190,7 @@ def test_guard_and_pool_belong_to_their_options():
 def test_infeasible_run_is_reported_not_raised():
     r = daxsim.run("1a", daxsim.Machine("400G", "4G"), daxsim.Workload(ios=10))
     assert not r.feasible and "DRAM" in r.reason and r.modelled is None
-    assert r.metrics["memmap_dram_bytes"] == 400 * 2**30 // 64 and r.metrics["ios"] == 0
+    assert r.metrics["memmap_dram_bytes"] == 400 * 2**30 // 64 and r.metrics["ios_completed"] == 0
 
 
 def test_deep_queue_of_big_ios_exhausts_bounce_pages():
@@ -313,21 +313,22 @@ def test_huge_mapping_needs_whole_huge_pages():
 
 @pytest.mark.parametrize("option", ["1a", "2", "3", "huge", "nvram"])
 def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
-    """The per-option loops take a full queue of plain I/Os as one batch (paths.queue.run);
-    the generic loop takes them one at a time. Same counters (peaks too), same bytes."""
-    from daxsim.paths import queue
+    """These options' loops take a full queue of plain I/Os as one batch (daxsim/paths/loop.py);
+    the same loop with batches off takes them one at a time. Same counters (peaks too), same bytes."""
+    from daxsim.paths import registry
+    from daxsim.study import stages
 
     m = daxsim.Machine("1G", "64M", align="2M")
     w = daxsim.Workload(ios=3000, io_size="12K", queue_depth=7, file_size="64M", truncate_rate=0.01,
                         store_fraction=0.01, fsync_every=50, seed=5)
-    assert queue.LOOPS and all(queue.loop(o) is not queue.run for o in ("1a", "2", "3", "huge", "nvram"))
+    assert registry.design(option).module.BATCH
+    assert registry.event_loop(option, batch=False) is not registry.event_loop(option)
     batched, one_by_one = {}, {}
     rb = daxsim.run(option, m, w, capture=batched)
-    monkeypatch.setattr(queue, "LOOPS", {})
-    assert queue.loop(option) is queue.run
+    monkeypatch.setattr(stages, "event_loop", lambda o: registry.event_loop(o, batch=False))
     r1 = daxsim.run(option, m, w, capture=one_by_one)
     assert rb.metrics == r1.metrics
-    assert rb.metrics["truncates"] > 0 and rb.metrics["stores"] > 0 and rb.metrics["ios"] > 2900
+    assert rb.metrics["truncates"] > 0 and rb.metrics["stores"] > 0 and rb.metrics["ios_completed"] > 2900
     assert batched == one_by_one
 
 

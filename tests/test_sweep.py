@@ -233,7 +233,7 @@ def test_pareto_front_by_hand():
     on = dict(zip(df.option, df.pareto))
     assert on["3"] and not on["0"] and not on["1b"] and not on["2"] and not on["nvram"]
     assert on["1a"] != on["huge"]  # equal points: one of them represents the tie
-    st = dict(zip(df.option, df.status))
+    st = dict(zip(df.option, df.safety))
     assert st["2"] == verdict.STATUSES[1] and st["nvram"] == verdict.STATUSES[3] and st["3"] == verdict.STATUSES[0]
     w = verdict.winners(df).iloc[0]
     assert w["winner"] in ("1a", "huge") and w["leanest"] == "3" and w["unsafe"] == "2"
@@ -246,7 +246,7 @@ def test_pareto_front_by_hand():
 def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memmap():
     from daxsim.book import verdict
     df = verdict.annotate(_frame([("2", 16, 1500.0, True, 0), ("3", 16, 1620.0, True, 0)]))
-    assert list(df.status) == [verdict.STATUSES[2], verdict.STATUSES[0]] and list(df.safe) == [False, True]
+    assert list(df.safety) == [verdict.STATUSES[2], verdict.STATUSES[0]] and list(df.safe) == [False, True]
     assert verdict.regime(float(verdict.memmap_share(8 * 2**30, 16 * 2**30))) == "memmap under 10% of DRAM"
     assert verdict.regime(float(verdict.memmap_share(2**40, 16 * 2**30))) == "memmap as large as DRAM or larger"
     # the regime edge is where 1a stops booting: a 1 TiB memmap share of 16 GiB is exactly 1

@@ -1,9 +1,11 @@
-"""Key numba's on-disk cache on the source of daxsim itself.
+"""Key numba's on-disk cache on the source of daxsim's emulator.
 
 numba invalidates a cached function only when its own file changes, not when a function
 it calls (in another module) does; a kernel could then run stale code. Pointing
-``CACHE_DIR`` at a folder named after a hash of every daxsim source file makes any edit
-start a fresh cache. Imported by ``daxsim/__init__.py`` before any kernel is defined.
+``CACHE_DIR`` at a folder named after a hash of the emulator's source files (the folders
+whose modules numba compiles, and the constants they read) makes any edit there start a
+fresh cache, while an edit to the book's modules, the CLI or the cost model keeps it.
+Imported by ``daxsim/__init__.py`` before any kernel is defined.
 """
 
 import hashlib
@@ -13,13 +15,17 @@ from pathlib import Path
 import numba.core.config as _config
 
 _SRC = Path(__file__).resolve().parent
+#: what numba compiles, and every module whose constants its kernels read
+KERNEL_SOURCES = ("emu", "paths", "model/counters.py")
 
 
 def source_hash() -> str:
     h = hashlib.sha256()
-    for p in sorted(_SRC.rglob("*.py")):
-        h.update(p.relative_to(_SRC).as_posix().encode())
-        h.update(p.read_bytes())
+    for part in KERNEL_SOURCES:
+        root = _SRC / part
+        for p in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
+            h.update(p.relative_to(_SRC).as_posix().encode())
+            h.update(p.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -11,13 +11,14 @@ import argparse
 import json
 import sys
 
-from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
 from daxsim.emu.machine import MEMMAP_PLACEMENTS, Machine
-from daxsim.paths import OPTIONS
-from daxsim.study.report import text_report
-from daxsim.study.core import run
 from daxsim.emu.units import format_size
 from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
+from daxsim.paths.registry import DESIGNS, designs
+from daxsim.study.api import run
+from daxsim.study.report import text_report
+from daxsim.study.spec import Spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,14 +42,16 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--file-size", help="size of the DAX file (default 1G)")
     p.add_argument("--extent-size", help="file fragmentation: extents of this size, in random order")
     p.add_argument("--truncate-rate", type=float, help="probability of a truncate racing with each I/O (0..1)")
-    p.add_argument("--pool-pages", type=int, help="option 1b: transient struct pages in the pool (default 4096)")
-    p.add_argument("--guard", action="store_true", help="option 2: a filesystem range lock that truncate waits for")
+    for name, owner, param in _option_params():
+        flag = "--" + name.replace("_", "-")
+        if param.flag:
+            p.add_argument(flag, action="store_true", default=None, help=f"option {owner}: {param.help}")
+        else:
+            p.add_argument(flag, metavar=param.metavar or None,
+                           help=f"option {owner}: {param.help} (default {_default_text(param)})")
     p.add_argument("--store-fraction", type=float, help="share of events that are CPU stores through the mapping")
     p.add_argument("--store-size", type=int, help="bytes per store (default 2)")
     p.add_argument("--fsync-every", type=int, help="an fsync after every this many events")
-    p.add_argument("--page-size", help="option huge: mapping size 4K, 2M or 1G (default 2M)")
-    p.add_argument("--memmap-variant", help="option huge: base, hvo, devdax-dedup or superpage (default base)")
-    p.add_argument("--dirty-granularity", help="option huge: mapping (default) or 4k")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
                    help="the medium behind the pmem range")
@@ -57,16 +60,46 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
+def _option_params():
+    """(name, owning option(s), Param) of every option's own parameter, once each."""
+    seen = {}
+    for key, d in DESIGNS.items():
+        for param in d.params:
+            if param.name in seen:
+                seen[param.name][1].append(key)
+            else:
+                seen[param.name] = (param, [key])
+    return [(name, " or ".join(keys), param) for name, (param, keys) in seen.items()]
+
+
+def _spec_text(text: str) -> str:
+    """--option's value, checked as a spec (argparse reports the error with the flag's name)."""
+    try:
+        Spec.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _default_text(param) -> str:
+    return format_size(param.default) if param.name == "page_size" else str(param.default)
+
+
+def option_params(a) -> dict:
+    """The option parameters given on the command line (None: not given)."""
+    return {name: getattr(a, name) for name, _owner, _param in _option_params()}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m daxsim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run one option")
-    r.add_argument("--option", required=True, choices=list(OPTIONS))
+    r.add_argument("--option", required=True, metavar="OPTION", type=_spec_text,
+                   help=f"one of {', '.join(designs(bounds=True))}, or a spec like 2+guard")
     _common(r)
     c = sub.add_parser("compare", help="run several options on the same machine and workload")
-    designs = [o for o in OPTIONS if o != "ideal"]
-    c.add_argument("--options", default=",".join(designs),
-                   help=f"comma-separated options (default: {', '.join(designs)}; 'ideal' is the bound)")
+    c.add_argument("--options", default=",".join(designs()),
+                   help=f"comma-separated options or specs (default: {', '.join(designs())}; 'ideal' is the bound)")
     _common(c)
     s = sub.add_parser("sweep", help="run every point of a parameter grid, in parallel, into a CSV or Parquet table")
     s.add_argument("--grid", help="a TOML or YAML file: parameter = value or list (flags given too override it)")
@@ -82,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: sweep axes that take a comma-separated list on the command line
 _SWEEP_FLAGS = {
-    "option": f"options (default: all of {', '.join(o for o in OPTIONS if o != 'ideal')})",
+    "option": f"options or specs like 2+guard (default: all of {', '.join(designs())})",
     "pmem": "pmem sizes, e.g. 8G,400G,6T",
     "dram": "DRAM sizes, e.g. 16G,1T",
     "memmap": "memmap placements: dram, pmem",
@@ -166,30 +199,37 @@ def workload_from_args(a) -> Workload:
     return Workload.from_preset(a.workload, **over)
 
 
+def specs_from_args(a) -> list[Spec]:
+    """The option specs the command names, with the option flags given; every flag must
+    apply to the option (run), or to at least one of the options (compare)."""
+    if a.command == "run":
+        texts = [a.option]
+    else:
+        texts = [o.strip() for o in a.options.split(",")]
+        if not any(texts) or not all(texts):
+            raise ValueError(f"options: {a.options!r} is not a comma-separated list of options; accepted: any of "
+                             f"{', '.join(designs(bounds=True))}")
+    for t in texts:
+        if t.split("+")[0].strip() not in DESIGNS:
+            raise ValueError(f"options: {t!r} is not an option; accepted: any of {', '.join(designs(bounds=True))}")
+    specs = [Spec.parse(t) for t in texts]
+    given = {k: v for k, v in option_params(a).items() if v is not None}
+    for name, value in given.items():
+        takers = [s for s in specs if s.design.param(name) is not None]
+        if not takers:
+            Spec.of(specs[0], **{name: value})  # raises: names the option that takes it
+    return [Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k) is not None}) for s in specs]
+
+
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     if a.command == "sweep":
         return sweep_main(a)
     try:
+        specs = specs_from_args(a)
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)
-        kw = {"hardware": a.hardware, "data": not a.no_data}
-        opts = [a.option] if a.command == "run" else [o.strip() for o in a.options.split(",") if o.strip()]
-        for o in opts:
-            if o not in OPTIONS:
-                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}")
-        huge = {"page_size": a.page_size, "memmap_variant": a.memmap_variant,
-                "dirty_granularity": a.dirty_granularity}
-        if a.command == "run" and a.option != "huge":
-            for name, value in huge.items():
-                if value is not None:
-                    raise ValueError(f"{name}: only option huge takes it (got option {a.option})")
-        results = [run(o, machine, workload, pool_pages=a.pool_pages if o == "1b" else None,
-                       guard=a.guard and o == "2", **(huge if o == "huge" else {}), **kw) for o in opts]
-        if a.command == "run" and a.guard and a.option != "2":
-            raise ValueError(f"guard: only option 2 takes a filesystem guard (got option {a.option})")
-        if a.command == "run" and a.pool_pages is not None and a.option != "1b":
-            raise ValueError(f"pool_pages: only option 1b has a pool (got option {a.option})")
+        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data) for s in specs]
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

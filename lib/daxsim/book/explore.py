@@ -1,12 +1,13 @@
 """The explorer's comparison: chosen options on one machine and workload, as rows and a chart.
 
 :func:`compare_specs` runs option specs (``"2+guard"`` is option 2 with its filesystem
-range lock) on one machine and workload; :func:`comparison_frame` turns the results into
-one row per option with what the explorer shows: the **DRAM held** (memmap in DRAM plus
-the peak of transient structures plus, for huge pages tracked per 4 KiB, the dirty
-bitmap), the modelled time per I/O, and a **status**: ``feasible``, ``hazard`` (the run
-corrupted data: option 2's truncate/DMA race) or ``infeasible`` (with the kernel's
-reason; the DRAM held is then what the option would need). Nothing is dropped.
+range lock; see :class:`daxsim.Spec`) on one machine and workload; :func:`comparison_frame`
+turns the results into rows (:func:`daxsim.study.rows.row`: ``label`` names the option as
+the book does, ``dram_held_bytes`` is the memmap in DRAM plus the peak of transient
+structures plus, for huge pages tracked per 4 KiB, the dirty bitmap; ``status`` is
+``feasible``, ``hazard`` (the run corrupted data: option 2's truncate/DMA race) or
+``infeasible``, with the kernel's reason, and the DRAM held is then what the option
+would need). Nothing is dropped.
 
 :func:`explorer_grid` precomputes that frame over a small grid at build time, and
 :func:`explorer_chart` draws it (DRAM held against time per I/O) with the grid's
@@ -26,9 +27,10 @@ import pandas as pd
 from daxsim.book import charts, controls, theme
 from daxsim.model.hardware import DEFAULT_HARDWARE
 from daxsim.emu.machine import Machine
-from daxsim.model.metrics import dram_held_bytes
-from daxsim.paths import OPTIONS
-from daxsim.study.core import run
+from daxsim.paths.registry import DESIGNS
+from daxsim.study.api import run
+from daxsim.study.rows import STATUSES, frame
+from daxsim.study.spec import Spec
 from daxsim.emu.units import MiB, format_size, parse_size
 from daxsim.emu.workload import Workload, preset_values
 
@@ -44,25 +46,24 @@ __all__ = [
     "spec_label",
 ]
 
-#: what the explorer compares: every option, and option 2 with its range lock
-SPECS = ("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram")
-#: a row's status, in the order the chart's legend lists them
-STATUSES = ("feasible", "hazard: corrupted data", "infeasible")
+#: what the explorer compares: every option's explorer specs (option 2 also with its range lock)
+SPECS = tuple(spec for d in DESIGNS.values() if not d.bound for spec in d.explorer)
 
 
-def parse_spec(spec) -> tuple[str, bool]:
-    """``"2+guard"`` -> ``("2", True)``; ``"1a"`` -> ``("1a", False)``."""
-    spec = str(spec)
-    option, guard = (spec.removesuffix("+guard"), True) if spec.endswith("+guard") else (spec, False)
-    if option not in OPTIONS or option == "ideal" or (guard and option != "2"):
-        raise ValueError(f"options: {spec!r} is not an option; accepted: {', '.join(SPECS)}")
-    return option, guard
+def parse_spec(spec) -> Spec:
+    """One of the explorer's option specs (:data:`SPECS`, or any spec of a design option)."""
+    try:
+        s = Spec.parse(str(spec))
+    except ValueError:
+        s = None
+    if s is None or s.design.bound:
+        raise ValueError(f"options: {str(spec)!r} is not an option; accepted: {', '.join(SPECS)}")
+    return s
 
 
 def spec_label(spec) -> str:
     """The row label: ``"option 2 + guard"``."""
-    option, guard = parse_spec(spec)
-    return f"option {option}" + (" + guard" if guard else "")
+    return parse_spec(spec).label
 
 
 def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_HARDWARE, cost=None,
@@ -72,55 +73,19 @@ def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_
     ``pool_pages`` goes to option 1b only, ``huge`` (page_size, memmap_variant,
     dirty_granularity) to option huge only. An empty ``specs`` is an error.
     """
-    specs = [str(s) for s in specs]
+    specs = [parse_spec(s) for s in specs]
     if not specs:
         raise ValueError(f"options: none chosen; accepted: any of {', '.join(SPECS)}")
-    results = []
-    for spec in specs:
-        option, guard = parse_spec(spec)
-        results.append(run(option, machine, workload, hardware=hardware, cost=cost, data=data, guard=guard,
-                           pool_pages=pool_pages if option == "1b" else None,
-                           **((huge or {}) if option == "huge" else {})))
-    return results
+    given = {"pool_pages": pool_pages, **(huge or {})}
+    return [run(Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k)}), machine, workload,
+                hardware=hardware, cost=cost, data=data) for s in specs]
 
 
 def comparison_frame(results) -> pd.DataFrame:
-    """One row per result: the option, its status, DRAM held and modelled time per I/O.
-
-    Columns: ``option`` (label), ``status`` (one of :data:`STATUSES`), ``reason``,
-    ``per_io_ns`` (NaN when infeasible), ``dram_held_bytes``, ``dram_held_mib``,
-    ``memmap_dram_bytes``, ``memmap_pmem_bytes``, ``transient_dram_peak_bytes``,
-    ``bytes_cpu_copied``, ``truncates``, ``truncate_waits``, ``corrupted_bytes``,
-    ``dram_bytes`` (installed) and ``pmem_bytes``.
-    """
-    rows = []
-    for r in results:
-        m = r.metrics
-        if not r.feasible:
-            status = STATUSES[2]
-        elif m["corrupted_bytes"]:
-            status = STATUSES[1]
-        else:
-            status = STATUSES[0]
-        held = int(dram_held_bytes(m))
-        rows.append({
-            "option": f"option {r.option}" + (" + guard" if r.guard else ""),
-            "status": status,
-            "reason": r.reason if not r.feasible else "",
-            "per_io_ns": r.modelled.per_io_ns if r.feasible else np.nan,
-            "dram_held_bytes": held,
-            "dram_held_mib": held / MiB,
-            "memmap_dram_bytes": int(m["memmap_dram_bytes"]),
-            "memmap_pmem_bytes": int(m["memmap_pmem_bytes"]),
-            "transient_dram_peak_bytes": int(m["transient_dram_peak_bytes"]),
-            "bytes_cpu_copied": int(m["bytes_cpu_copied"]),
-            "truncates": int(m["truncates"]),
-            "truncate_waits": int(m["truncate_waits"]),
-            "corrupted_bytes": int(m["corrupted_bytes"]),
-            "dram_bytes": r.machine.dram,
-            "pmem_bytes": r.machine.pmem,
-        })
-    return pd.DataFrame(rows)
+    """One row per result (:func:`daxsim.study.rows.row`), and ``dram_held_mib``."""
+    df = frame(results)
+    df["dram_held_mib"] = df["dram_held_bytes"] / MiB
+    return df
 
 
 def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G", "1T"),
@@ -132,9 +97,9 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
     what fits in ``byte_budget`` (never below one queue), data copied and checked (the
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
-    hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem``, ``dram``
-    (labels such as ``"400 GiB"``), ``pmem_gib``, ``hardware``, ``workload``,
-    ``truncate_rate`` and ``ios``.
+    hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem_size``
+    and ``dram_size`` (labels such as ``"400 GiB"``) and ``pmem_gib``; ``workload`` is the
+    preset's name.
     """
     from daxsim.study.sweep import remodel
 
@@ -149,8 +114,8 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
         runs = compare_specs(specs, machine, w, hardware=hardware[0])
         for hw in hardware:  # only the cost model sees the hardware: re-cost the same counters
             df = comparison_frame([remodel(r, hw) for r in runs])
-            frames.append(df.assign(pmem=format_size(machine.pmem), dram=format_size(machine.dram),
-                                    pmem_gib=machine.pmem / 2**30, hardware=hw, workload=wl, truncate_rate=tr, ios=n))
+            frames.append(df.assign(pmem_size=format_size(machine.pmem), dram_size=format_size(machine.dram),
+                                    pmem_gib=machine.pmem / 2**30, workload=wl))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -171,7 +136,7 @@ def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
         else:
             note.append(f"{r.per_io_ns:,.0f} ns")
     return pd.DataFrame({
-        "option": df["option"], "status": df["status"],
+        "option": df["label"], "status": df["status"],
         "bytes": np.maximum(held, 1.0), "t": df["per_io_ns"].round(1),
         "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
         "time": note,
@@ -228,7 +193,7 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
     :func:`daxsim.book.charts.grid_chart`.
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
-    controls.check_columns(df, ["option", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes",
+    controls.check_columns(df, ["label", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes",
                                 *sliders, *dropdowns])
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
@@ -237,7 +202,7 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
         plot[c] = df[c]
     b = controls.Binding(plot, sliders, dropdowns, defaults)
     held, time = _domains(plot, b.data[controls.KEY])
-    options = [o for o in _OPTION_LABELS if o in set(df["option"])] + sorted(set(df["option"]) - set(_OPTION_LABELS))
+    options = [o for o in _OPTION_LABELS if o in set(df["label"])] + sorted(set(df["label"]) - set(_OPTION_LABELS))
     y = alt.Y("option", type="nominal", title=None, sort=list(options), axis=alt.Axis(labelLimit=0, ticks=False))
     color = alt.Color("option", type="nominal", scale=theme.color_scale(options), legend=None)
     shape = alt.Shape("status", type="nominal", title="status", scale=alt.Scale(

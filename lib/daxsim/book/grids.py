@@ -15,9 +15,12 @@ import pandas as pd
 
 from daxsim.model.hardware import CostModel, hardware_profile
 from daxsim.emu.machine import Machine
-from daxsim.model.metrics import memmap_init_ns_per_page
-from daxsim.paths import path_module
-from daxsim.study.core import accounting, frame, run
+from daxsim.model.cost import memmap_init_ns_per_page
+from daxsim.paths.registry import design
+from daxsim.study.api import run
+from daxsim.study.rows import frame
+from daxsim.study.spec import Spec
+from daxsim.study.stages import accounting
 from daxsim.emu.units import GiB, PAGE_SIZE, format_size, parse_size
 from daxsim.emu.workload import OP_READ, OP_TRUNC, Workload
 
@@ -64,7 +67,7 @@ def io_grid(options=("0", "1a"), io_sizes=(4096, 65536, 1 << 20), hardware=("opt
     df["io_size_kib"] = df["io_size"] / 1024
     df["series"] = [f"option {o}" + ("" if o == "0" else f", {_MEMMAP_LABEL[m]}")
                     for o, m in zip(df["option"], df["memmap"])]
-    df["bytes_copied_per_io"] = df["bytes_cpu_copied"] / df["ios"].where(df["ios"] > 0)
+    df["bytes_copied_per_io"] = df["bytes_cpu_copied"] / df["ios_completed"].where(df["ios_completed"] > 0)
     return df
 
 
@@ -172,14 +175,6 @@ def series_label(option: str, guard: bool = False) -> str:
     return f"option {option}" + (" + guard" if guard else "")
 
 
-def _option_and_guard(spec: str) -> tuple[str, bool]:
-    """``"2+guard"`` -> ``("2", True)``; any other option id -> ``(id, False)``."""
-    spec = str(spec)
-    if spec.endswith("+guard"):
-        return spec.removesuffix("+guard"), True
-    return spec, False
-
-
 def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
               io_sizes=(4096, 65536, 262144, 1 << 20), pmem="400G", dram="16G", ios=128, file_size="256M",
               read_fraction=0.5, seed=1, hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
@@ -206,7 +201,7 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
     df["pool_pages"] = pools
     df["pool"] = [f"option 1b, pool of {p:,} pages ({format_size(p * PAGE_SIZE)} under I/O)" if p
                   else "option 1a (permanent memmap)" for p in pools]
-    df["stalls_per_io"] = df["pool_stalls"] / df["ios"]
+    df["stalls_per_io"] = df["pool_stalls"] / df["ios_completed"]
     df["stall_ns_per_io"] = df["ns_stall"]
     return df
 
@@ -222,17 +217,14 @@ def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0
     point is kept, zero corruption included.
     """
     machine = Machine(pmem=pmem, dram=dram, memmap="dram")
-    results, guards = [], []
+    specs = [Spec.parse(str(o)) for o in options]
+    results = []
     for rate, qd in itertools.product(truncate_rates, queue_depths):
         w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
                      seed=seed, truncate_rate=float(rate))
-        for spec in options:
-            o, g = _option_and_guard(spec)
-            results.append(run(o, machine, w, hardware=hardware, cost=cost, guard=g))
-            guards.append(g)
+        results += [run(s, machine, w, hardware=hardware, cost=cost) for s in specs]
     df = frame(results)
-    df["guard"] = guards
-    df["series"] = [series_label(o, g) for o, g in zip(df["option"], guards)]
+    df["series"] = df["label"]
     df["truncate_rate"] = [r.workload.truncate_rate for r in results]
     df["corrupted_kib"] = df["corrupted_bytes"] / 1024
     df["truncate_wait_ns"] = [r.modelled.truncate_wait_ns for r in results]
@@ -288,7 +280,7 @@ def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 
     df["fragmentation"] = labels
     df["extent_kib"] = ext_kib
     df["contiguous_runs_per_io"] = runs
-    df["entries_per_io"] = df["descriptor_entries"] / df["ios"]
+    df["entries_per_io"] = df["descriptor_entries"] / df["ios_completed"]
     df["descriptor_bytes_per_io"] = df["entries_per_io"] * 16
     return df
 
@@ -296,7 +288,7 @@ def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 
 def race_trace(option, workload: Workload, guard: bool = False, machine: Machine | None = None) -> pd.DataFrame:
     """The events of ``workload`` under ``option``, one row each, for a hand-traced schedule.
 
-    A readable replay of the shared queue (:mod:`daxsim.paths.queue`): at most
+    A readable replay of the shared queue (daxsim/paths/loop.py): at most
     ``queue_depth`` I/Os in flight, completed in order, DMA at completion; a truncate
     waits for in-flight I/Os on its file range unless the option is 2 without ``guard``;
     the freed blocks go at once to another file, which writes them. Which pfns each event
@@ -306,16 +298,16 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
     """
     from daxsim.emu.daxfs import create_file
 
-    option = str(option)
+    d = design(str(option))
     machine = machine or Machine(pmem="400G", dram="16G")
-    layout = machine.layout(path_module(option).STRUCT_PAGES)
+    layout = machine.layout(d.struct_pages)
     first = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
     f = create_file("buffer", workload.file_size, first, machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
                     workload.extent_size, np.random.default_rng(workload.seed))
     fmap = {}  # file page -> pfn, for pages moved since creation (None: a hole)
     owner = {}  # pfn -> the file that owns it now, for blocks handed to another file
     bump = int((f.ext_pfn + f.ext_len).max())
-    waits = option != "2" or guard
+    waits = d.hazard is None or guard
     op, off, length = workload.generate()
     rows, inflight, ntrunc = [], [], 0
 

@@ -24,13 +24,15 @@ from daxsim.book import grids
 from daxsim.emu import hugepages
 from daxsim.model.hardware import CostModel, hardware_profile
 from daxsim.emu.machine import Machine
-from daxsim.model.metrics import memmap_init_ns_per_page
-from daxsim.study.core import accounting, run
+from daxsim.model.cost import memmap_init_ns_per_page
+from daxsim.paths.registry import designs
+from daxsim.study.api import run
+from daxsim.study.stages import accounting
 from daxsim.emu.units import PAGE_SIZE, PMD_SIZE, PUD_SIZE, GiB, MiB, TiB, format_size
 from daxsim.emu.workload import Workload
 
 #: the options of the study, in the book's order (``ideal`` is a bound, not an option)
-OPTIONS = ("0", "1a", "1b", "2", "3", "huge", "nvram")
+OPTIONS = designs()
 OPTION_TEXT = {
     "0": "0: page cache and copy",
     "1a": "1a: permanent struct page",
@@ -349,7 +351,7 @@ def _gup_costs() -> dict:
     out = {}
     for option, memmap, kw in (("1a", "dram", {}), ("1a", "pmem", {}), ("huge", "dram", {"page_size": "2M"})):
         r = run(option, Machine(pmem="64G", dram="16G", memmap=memmap), w, data=False, **kw)
-        per_page = {p: r.modelled.breakdown[p] * r.metrics["ios"] / r.metrics["gup_pages"] for p in ("gup", "put")}
+        per_page = {p: r.modelled.breakdown[p] * r.metrics["ios_completed"] / r.metrics["gup_pages"] for p in ("gup", "put")}
         out[(option, memmap)] = {p: ns * _GUP_PAGES / 1e9 for p, ns in per_page.items()}
     return out
 

@@ -3,7 +3,7 @@
 :func:`annotate` adds to a :func:`daxsim.study.sweep.sweep` table what the comparison needs:
 the **DRAM held** by each point (memmap in DRAM, plus the peak of transient structures:
 bounce pages, descriptors, 1b's pool table; plus, for huge pages tracked per 4 KiB, the
-dirty bitmap), its **status** (feasible and safe; a hazard; infeasible), and the
+dirty bitmap), its **safety** (feasible and safe; a hazard; infeasible), and the
 **regime**: how large a permanent 4 KiB memmap (option 1a's) would be against the DRAM.
 
 :func:`pareto` marks, on each machine and workload, the feasible and safe points that no
@@ -13,7 +13,7 @@ fastest feasible and safe option at each point, the leanest option on the front,
 the others lost. Nothing in it is typed in; every cell comes from the sweep.
 
 A point is *safe* when its option's design pins what it DMAs to (option 2's does not:
-:data:`daxsim.paths.HAZARDOUS`; it is unsafe whenever a truncate can race with its I/O,
+its design record's ``hazard``; it is unsafe whenever a truncate can race with its I/O,
 whether or not one did in that run) and the run corrupted no byte.
 """
 
@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import charts, controls, theme
-from daxsim.model.metrics import dram_held_bytes
-from daxsim.paths import HAZARDOUS
+from daxsim.model.cost import dram_held_bytes
+from daxsim.paths import registry
 from daxsim.study.sweep import AXES, DESIGNS
 from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGE_SIZE, GiB, KiB, format_size
 
 __all__ = ["REGIMES", "SLICE", "STATUSES", "annotate", "pareto", "pareto_chart", "which_option_when", "winners"]
 
-#: a point's status, in the order the chart's legend lists them
+#: a point's safety, in the order the chart's legend lists them
 STATUSES = ("feasible, safe", "hazard: corrupted data", "hazard: nothing pins the block", "infeasible")
 #: regimes by the size of a permanent 4 KiB memmap against DRAM (upper edges, as shares of DRAM)
 REGIMES = {"memmap under 10% of DRAM": 0.1, "memmap 10% to 100% of DRAM": 1.0,
@@ -52,15 +52,16 @@ def regime(share: float) -> str:
 
 
 def annotate(df: pd.DataFrame) -> pd.DataFrame:
-    """A sweep table with ``dram_held_bytes`` (and ``_kib``), ``status``, ``safe``,
+    """A sweep table with ``dram_held_bytes`` (and ``_kib``), ``safety``, ``safe``,
     ``memmap_share``, ``regime``, and size labels ``pmem_label``, ``dram_label``,
     ``pmem_gib``, ``dram_gib``. Infeasible points hold what they would need."""
     out = df.copy()
     out["dram_held_bytes"] = dram_held_bytes(out).astype("int64")
     out["dram_held_kib"] = out["dram_held_bytes"] / KiB
-    hazardous = out["option"].isin(HAZARDOUS)
+    guarded = out["guard"].fillna(False).astype(bool) if "guard" in out else False
+    hazardous = out["option"].isin([k for k, d in registry.DESIGNS.items() if d.hazard]) & ~guarded
     corrupted = out["corrupted_bytes"] > 0
-    out["status"] = np.select([~out["feasible"], corrupted, hazardous], [STATUSES[3], STATUSES[1], STATUSES[2]],
+    out["safety"] = np.select([~out["feasible"], corrupted, hazardous], [STATUSES[3], STATUSES[1], STATUSES[2]],
                               STATUSES[0])
     out["safe"] = out["feasible"] & ~hazardous & ~corrupted
     out["memmap_share"] = memmap_share(out["pmem"], out["dram"])
@@ -208,7 +209,7 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
                  width: int = 440, height: int = 320) -> alt.LayerChart:
     """DRAM held (x, bytes, log) against modelled time per I/O (y, ns, log), one point per option.
 
-    Colour is the option (the theme's), shape the status (:data:`STATUSES`); every point
+    Colour is the option (the theme's), shape the safety (:data:`STATUSES`); every point
     is labelled with its option, and points that coincide share one label ("2, 3,
     nvram"), so no option hides behind another. The Pareto front of the feasible and
     safe points is joined by a dashed line; infeasible points have no time and are drawn
@@ -217,11 +218,11 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
     rows as :func:`daxsim.book.charts.grid_chart` does.
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
-    need = ["option", "status", "per_io_ns", "dram_held_bytes", "dram", "pareto", *sliders, *dropdowns]
+    need = ["option", "safety", "per_io_ns", "dram_held_bytes", "dram", "pareto", *sliders, *dropdowns]
     controls.check_columns(df, need)
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {charts.MAX_ROWS}")
-    plot = pd.DataFrame({"option": df["option"], "s": df["status"].map({s: i for i, s in enumerate(STATUSES)}),
+    plot = pd.DataFrame({"option": df["option"], "s": df["safety"].map({s: i for i, s in enumerate(STATUSES)}),
                          "t": df["per_io_ns"].round(1), "bytes": np.maximum(df["dram_held_bytes"], 1).astype(float),
                          "installed": df["dram"].astype(float), "front": df["pareto"].astype(int)})
     for c in (*sliders, *dropdowns):

@@ -29,9 +29,11 @@ from daxsim.emu import hugepages
 from daxsim.study import powerloss
 from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, CostModel
 from daxsim.emu.machine import Machine
-from daxsim.paths import DESCRIPTIONS, OPTIONS
+from daxsim.paths.registry import DESIGNS
+from daxsim.study.rows import STATUSES
+from daxsim.study.spec import Spec
 from daxsim.study.report import text_report
-from daxsim.study.core import run
+from daxsim.study.api import run
 from daxsim.emu.units import format_size, parse_size
 from daxsim.emu.workload import OP_TRUNC, PRESETS, Workload, preset_values, queue_file_size
 
@@ -93,13 +95,8 @@ def _set_quietly(explorer, values: dict) -> None:
 
 
 def _label(r) -> str:
-    return r.option + (" + guard" if r.guard else "")
-
-
-def _option_spec(o) -> tuple[str, bool]:
-    """``"2+guard"`` -> ``("2", True)``: option 2 with its filesystem range lock."""
-    o = str(o)
-    return (o.removesuffix("+guard"), True) if o.endswith("+guard") else (o, False)
+    """A result's name in the chapters' tables: ``"2 + guard"``."""
+    return r.spec.label.removeprefix("option ")
 
 
 def _result_table(results, extra=False) -> str:
@@ -168,10 +165,8 @@ class Explorer(widgets.VBox):
                  file_size, cost, show_report, pool_pages=None, truncate_rate=None, extent_size=False,
                  page_size=None, memmap_variant=None, dirty_granularity=None):
         self.options = [str(o) for o in options]
-        for o in self.options:
-            if _option_spec(o)[0] not in OPTIONS or (_option_spec(o)[1] and _option_spec(o)[0] != "2"):
-                raise ValueError(f"options: {o!r} is not an option; accepted: {', '.join(OPTIONS)}, 2+guard")
-        self.extra = any(_option_spec(o)[0] in ("1b", "2", "3") for o in self.options) \
+        self.specs = [Spec.parse(o) for o in self.options]  # checked here, before any control is drawn
+        self.extra = any(s.option in ("1b", "2", "3") for s in self.specs) \
             or truncate_rate is not None or extent_size is not False
         if workload not in PRESETS:
             raise ValueError(f"workload: {workload!r} is not a preset; accepted: {', '.join(PRESETS)}")
@@ -283,13 +278,10 @@ class Explorer(widgets.VBox):
             machine, workload, hw, cost = self.settings()
             data = workload.ios * workload.io_size <= BYTE_BUDGET
             pool = self.controls["pool_pages"].value if "pool_pages" in self.controls else None
-            results = []
-            for spec in self.options:
-                o, guard = _option_spec(spec)
-                huge = {k: self.controls[k].value for k in ("page_size", "memmap_variant", "dirty_granularity")} \
-                    if o == "huge" else {}
-                results.append(run(o, machine, workload, hardware=hw, cost=cost, data=data, guard=guard,
-                                   pool_pages=pool if o == "1b" else None, **huge))
+            given = {"pool_pages": pool, **{k: self.controls[k].value for k in
+                                             ("page_size", "memmap_variant", "dirty_granularity") if k in self.controls}}
+            results = [run(Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k)}), machine, workload,
+                           hardware=hw, cost=cost, data=data) for s in self.specs]
         except ValueError as e:
             self.last_results = []
             self.result.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
@@ -332,7 +324,7 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
 
     Parameters
     ----------
-    options : the options compared side by side (``DESCRIPTIONS`` lists them).
+    options : the option specs compared side by side (``daxsim.OPTIONS`` lists the options).
     pmem, dram : initial sizes (strings as :func:`daxsim.parse_size` reads them).
     memmap : ``"dram"`` (``--map=mem``) or ``"pmem"`` (``--map=dev``).
     workload : a preset name (:data:`daxsim.PRESETS`); its I/O size and queue depth
@@ -363,7 +355,7 @@ def explorer(options=("0", "1a"), pmem="400G", dram="16G", memmap="dram", worklo
 
 #: what power-loss runs take (:mod:`daxsim.study.powerloss`), and the pmem they run on: recovery
 #: initialises the whole memmap again, so the machine is kept small (its memmap is 16 MiB)
-POWERLOSS_OPTIONS = ("1a", "2", "3", "nvram")
+POWERLOSS_OPTIONS = tuple(k for k, d in DESIGNS.items() if d.power_loss)
 POWERLOSS_MACHINE = ("1G", "1G")
 _LIVE_NOTE = ("Live only: every change re-runs daxsim in this page's Python kernel (JupyterLab, Voila, Binder). "
               "In the static book these controls do nothing; the precomputed chart below them is interactive.")
@@ -555,8 +547,9 @@ class LiveExplorer(widgets.VBox):
             rows = []
             with tempfile.TemporaryDirectory(prefix="daxsim-powerloss-") as tmp:
                 for spec in self.chosen():
-                    option, guard = explore.parse_spec(spec)
-                    if option not in POWERLOSS_OPTIONS or guard:
+                    s = explore.parse_spec(spec)
+                    option = s.option
+                    if not s.design.power_loss or s.non_default():
                         continue
                     m = machine.replace(pmem_file=str(Path(tmp) / f"pmem-{option}.img"))
                     before = powerloss.crash(option, m, workload, stop_after=stop)
@@ -590,7 +583,7 @@ def _live_table(df) -> str:
         t = "&ndash;" if r.status == "infeasible" else f"{r.per_io_ns:,.0f}"
         status = html.escape(r.status + (f": {r.reason}" if r.reason else ""))
         rows.append(
-            f"<tr class='daxsim-row' data-option='{html.escape(r.option)}'><td><b>{html.escape(r.option)}</b></td>"
+            f"<tr class='daxsim-row' data-option='{html.escape(r.label)}'><td><b>{html.escape(r.label)}</b></td>"
             f"<td class='daxsim-status'>{status}</td><td class='daxsim-ns'>{t}</td><td>{_size(r.dram_held_bytes)}</td>"
             f"<td>{_size(r.memmap_dram_bytes)}</td><td>{_size(r.memmap_pmem_bytes)}</td>"
             f"<td>{_size(r.transient_dram_peak_bytes)}</td><td>{_size(r.bytes_cpu_copied)}</td>"
@@ -604,13 +597,13 @@ def _live_table(df) -> str:
 
 def _verdict(df) -> str:
     """One line: the fastest and the leanest option among the feasible, safe ones."""
-    ok = df[df["status"] == explore.STATUSES[0]]
+    ok = df[df["status"] == STATUSES[0]]
     if ok.empty:
         return "No option chosen is both feasible and safe here."
     fast = ok.loc[ok["per_io_ns"].idxmin()]
     lean = ok.loc[ok["dram_held_bytes"].idxmin()]
-    return (f"Fastest feasible and safe: {fast['option']} ({fast['per_io_ns']:,.0f} ns per I/O). "
-            f"Least DRAM held: {lean['option']} ({_size(lean['dram_held_bytes'])}).")
+    return (f"Fastest feasible and safe: {fast['label']} ({fast['per_io_ns']:,.0f} ns per I/O). "
+            f"Least DRAM held: {lean['label']} ({_size(lean['dram_held_bytes'])}).")
 
 
 def live_explorer(options=explore.SPECS, pmem="400G", dram="16G", memmap="dram", workload="rand-4k", ops=None,
@@ -665,4 +658,3 @@ def predict(question: str, answer: float, unit: str = "", explanation: str = "")
     return widgets.VBox([note, widgets.HTML(f"<p>{html.escape(question)}</p>"), widgets.HBox([guess, button]), out])
 
 
-_ = DESCRIPTIONS

@@ -14,6 +14,7 @@ order, and runs that happen to be physically adjacent are merged, as a filesyste
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -98,47 +99,50 @@ def extent_lookup(ext_fpage, fpage):
     return lo
 
 
-# The filesystem as a numba kernel sees it: a tuple of int64 arrays (F_* indices).
-F_PTE = 0  # the buffer mapping's page table: per file page, 0 = not present, else pfn + 1
-F_FMAP = 1  # blocks moved since creation: per file page, 0 = as the extents say, -1 = hole, else pfn + 1
-F_EXT_FPAGE = 2  # extents: first file page
-F_EXT_PFN = 3  # extents: first pfn
-F_STATE = 4  # allocator state, S_* indices below
-F_FREE = 5  # freed blocks, a stack (reused last-freed first)
-F_VICTIM = 6  # (pfn, truncate number) of every block handed to another file
+class DaxFs(NamedTuple):
+    """The filesystem as a numba kernel sees it (int64 arrays; ``state`` by the S_* indices below)."""
+
+    pte: np.ndarray  #: the buffer mapping's page table: per file page, 0 = not present, else pfn + 1
+    fmap: np.ndarray  #: blocks moved since creation: per file page, 0 = as the extents say, -1 = hole, else pfn + 1
+    ext_fpage: np.ndarray  #: extents: first file page
+    ext_pfn: np.ndarray  #: extents: first pfn
+    state: np.ndarray  #: allocator state, S_* indices below
+    free: np.ndarray  #: freed blocks, a stack (reused last-freed first)
+    victim: np.ndarray  #: (pfn, truncate number) of every block handed to another file
+
 
 S_BUMP = 0  # next never-used data block
 S_BUMP_END = 1  # end of the data area
 S_TOP = 2  # entries on the free stack
-S_NVICTIM = 3  # entries in F_VICTIM
+S_NVICTIM = 3  # entries in DaxFs.victim
 S_TRUNCATES = 4  # truncates so far
 S_LEN = 5
 
 VICTIM_SALT = 0x100  #: the data another file writes into the blocks it gets (salt + truncate number)
 
 
-def fs_tuple(f: DaxFile, bump_start: int, bump_end: int, truncated_pages: int) -> tuple:
+def fs_tuple(f: DaxFile, bump_start: int, bump_end: int, truncated_pages: int) -> DaxFs:
     """The kernel-side filesystem for file ``f``; room for ``truncated_pages`` freed blocks."""
     state = np.zeros(S_LEN, np.int64)
     state[S_BUMP], state[S_BUMP_END] = bump_start, bump_end
     cap = max(truncated_pages, 1)
-    return (f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64))
+    return DaxFs(f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64))
 
 
 @njit(cache=True)
 def fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed):
     """The block behind file page ``fpage`` now: iomap_begin(). A hole gets a new, zeroed block."""
-    fmap = fs[F_FMAP]
+    fmap = fs.fmap
     v = fmap[fpage]
     if v > 0:
         return v - 1
     if v == 0:
-        e = extent_lookup(fs[F_EXT_FPAGE], fpage)
-        return fs[F_EXT_PFN][e] + (fpage - fs[F_EXT_FPAGE][e])
-    st = fs[F_STATE]  # a hole: allocate (freed blocks first, then never-used ones)
+        e = extent_lookup(fs.ext_fpage, fpage)
+        return fs.ext_pfn[e] + (fpage - fs.ext_fpage[e])
+    st = fs.state  # a hole: allocate (freed blocks first, then never-used ones)
     if st[S_TOP] > 0:
         st[S_TOP] -= 1
-        pfn = fs[F_FREE][st[S_TOP]]
+        pfn = fs.free[st[S_TOP]]
     else:
         pfn = st[S_BUMP]
         st[S_BUMP] += 1
@@ -152,13 +156,13 @@ def fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed):
 @njit(cache=True)
 def fs_lookup(fs, fpage):
     """The block behind file page ``fpage`` now, or -1 for a hole (no allocation)."""
-    v = fs[F_FMAP][fpage]
+    v = fs.fmap[fpage]
     if v > 0:
         return v - 1
     if v < 0:
         return -1
-    e = extent_lookup(fs[F_EXT_FPAGE], fpage)
-    return fs[F_EXT_PFN][e] + (fpage - fs[F_EXT_FPAGE][e])
+    e = extent_lookup(fs.ext_fpage, fpage)
+    return fs.ext_pfn[e] + (fpage - fs.ext_fpage[e])
 
 
 @njit(cache=True)
@@ -169,7 +173,7 @@ def dax_fault(fs, fpage, pmem, pmem_base_pfn, data, counters, c_faults, c_zeroed
     when it is 0 (keeping the cold path out of the hot loop keeps numba's code fast).
     """
     pfn = fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed)
-    fs[F_PTE][fpage] = pfn + 1
+    fs.pte[fpage] = pfn + 1
     counters[c_faults] += 1
     return pfn + 1
 
@@ -178,19 +182,19 @@ def dax_fault(fs, fpage, pmem, pmem_base_pfn, data, counters, c_faults, c_zeroed
 def punch_hole(fs, off, length, pmem, pmem_base_pfn, data, counters, c_victim_bytes):
     """Truncate / hole punch of [off, off+length): unmap, free the blocks, and let another
     file take them and write them at once (the reuse that makes a late DMA dangerous)."""
-    st = fs[F_STATE]
-    free = fs[F_FREE]
+    st = fs.state
+    free = fs.free
     for fp in range(off >> 12, (off + length) >> 12):
         pfn = fs_lookup(fs, fp)
         if pfn < 0:
             continue  # already a hole
-        fs[F_PTE][fp] = 0  # unmap_mapping_range()
-        fs[F_FMAP][fp] = -1
+        fs.pte[fp] = 0  # unmap_mapping_range()
+        fs.fmap[fp] = -1
         free[st[S_TOP]] = pfn
         st[S_TOP] += 1
     event = st[S_TRUNCATES]
     st[S_TRUNCATES] += 1
-    victims = fs[F_VICTIM]
+    victims = fs.victim
     salt = np.uint64(VICTIM_SALT + event)
     while st[S_TOP] > 0:  # another file allocates the freed blocks and writes them
         st[S_TOP] -= 1

@@ -155,7 +155,7 @@ _S25 = "martins2022gup"
 class CostModel:
     """Per-operation costs of the kernel's I/O path, in ns (and GB/s for the device).
 
-    The formula that turns counters into modelled time is :func:`daxsim.model.metrics.model`.
+    The formula that turns counters into modelled time is :func:`daxsim.model.cost.model`.
     ``gup_ns_*`` and ``put_ns_*`` are per 4 KiB page, measured by gup_test on
     device-dax with the memmap in DRAM (``--map=mem``) or on pmem (``--map=dev``).
     """

@@ -1,5 +1,5 @@
-"""Pieces every I/O path shares: memcpy and prefetch, the lazily built vmemmap, the
-kernel state tuple, set-up (pattern fill, prefault) and the post-run checks.
+"""Pieces every I/O path shares: memcpy, streaming DMA and prefetch, the bio_vec store,
+the lazily built vmemmap, set-up (pattern fill, prefault) and the post-run checks.
 """
 
 from __future__ import annotations
@@ -12,19 +12,10 @@ from numba.extending import intrinsic
 
 from daxsim.emu.machine import IDLE_REFCOUNT
 from daxsim.emu.memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
-from daxsim.emu.daxfs import F_PTE, dax_fault
-from daxsim.model.metrics import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
+from daxsim.emu.daxfs import dax_fault
+from daxsim.model.counters import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
-
-# Scalars of an option's state (``ost[0]`` in paths.queue), by index.
-M_MEMMAP_BASE = 0  # pfn of memmap[0]
-M_GUARD = 1  # option 2: filesystem guard (range lock / layout lease) on
-M_POOL_USED = 2
-M_POOL_CAP = 3
-M_HT_MASK = 4
-M_HUGE_SHIFT = 5  # huge pages: log2 of the mapping size (12, 21, 30)
-M_WEAR = 6  # nvram: count writes to memmap lines
-M_LEN = 7
+from daxsim.emu.workload import OP_READ, OP_WRITE
 
 PGMAP_COOKIE = 0x5A5A0000  #: stands for page->pgmap, the dev_pagemap of the namespace
 SECTION_PAGE_SHIFT = 15  #: pfn >> 15 is the section number (128 MiB / 4 KiB)
@@ -168,7 +159,7 @@ def set_entry(b0, b1, b2, b3, k, page, in_page, seg, pos):
 
 
 @njit(cache=True)
-def warm_pte(e, off, pte, ost):
+def warm_pte(e, off, pte, st):
     """Before a batch of submissions: fetch the PTE of I/O ``e``'s first page (a host hint)."""
     prefetch(pte, off[e] >> PAGE_SHIFT)
 
@@ -222,10 +213,11 @@ def fill_pattern(buf, byte_starts, salt):
 
 
 @njit(cache=True)
-def inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, qd):
-    """Is an in-flight I/O using any byte of the file range [t_off, t_off+t_len)?"""
+def inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, ring):
+    """Is an in-flight I/O using any byte of the file range [t_off, t_off+t_len)? (``count``
+    I/Os in flight from slot ``head`` of a ring of ``ring`` slots)"""
     for k in range(count):
-        e = slot_io[(head + k) % qd]
+        e = slot_io[(head + k) % ring]
         if off[e] < t_off + t_len and t_off < off[e] + length[e]:
             return True
     return False
@@ -261,7 +253,7 @@ def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memm
     """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
     has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
     has_memmap = len(memmap_words) > 0
-    pte = fs[F_PTE]
+    pte = fs.pte
     for fp in fpages:
         v = pte[fp]
         if v == 0:
@@ -269,3 +261,18 @@ def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memm
         block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if has_memmap and populated[block] == 0:
             populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)
+
+
+@njit(cache=True)
+def wrap(x, ring):
+    """``x % ring`` for 0 <= x < 2 * ring, without a division."""
+    return x - ring if x >= ring else x
+
+
+@njit(cache=True)
+def plain_events(op, e, k):
+    """Are events e .. e+k-1 all reads and writes (no truncate, store or fsync among them)?"""
+    for i in range(e, e + k):
+        if op[i] != OP_READ and op[i] != OP_WRITE:
+            return False
+    return True

@@ -17,34 +17,51 @@ from __future__ import annotations
 from numba import njit
 
 from daxsim.emu.buddy import alloc_pages, free_pages
-from daxsim.emu.daxfs import F_PTE, dax_fault
-from daxsim.model.metrics import (
-    C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES,
-    C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
+from daxsim.emu.daxfs import dax_fault
+from daxsim.model.counters import (
+    C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES, C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
 )
-from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
 from daxsim.paths.common import inflight_overlaps, memcpy, page_segment, set_entry
+from daxsim.paths.state import BounceState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
 ENTRY_TRANSIENT = PAGE_SIZE  #: each entry also holds a DRAM bounce page
+BATCH = False  #: a submission may wait for completions (the page allocator)
+
+
+def infeasible(machine, accounting: dict, workload, pages_in_flight: int, params: dict) -> str:
+    """Why the machine cannot run the workload (bounce pages for the most pages ever in
+    flight at once must come from managed memory), or "" if it can."""
+    managed = (accounting["dram_managed_bytes"] if params["bounce_node"] == "dram"
+               else machine.pmem - workload.file_size) // PAGE_SIZE
+    if pages_in_flight <= managed:
+        return ""
+    return (f"{workload.queue_depth} I/Os in flight need {format_size(pages_in_flight * PAGE_SIZE)} "
+            f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed")
+
+
+def make_state(b, params: dict) -> BounceState:
+    """DRAM, its memmap and its page allocator: where the bounce pages come from."""
+    return BounceState(new_misc(b), b.dram, b.dram_pages, b.buddy)
 
 
 @njit(cache=True)
 def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
     """The pfn mapped at file page ``fp``, faulting it in first if its PTE is empty. (The
     options without a bounce copy spell this out in their loops: a call measured slower.)"""
-    v = fs[F_PTE][fp]
+    v = fs.pte[fp]
     if v == 0:
         v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
     return v - 1
 
 
 @njit(cache=True, inline="always")
-def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
-    _misc, dram, dram_pages, buddy = ost
+    dram, dram_pages, buddy = st.dram, st.dram_pages, st.buddy
     pos = off[e]
     end = pos + length[e]
     n = 0
@@ -70,9 +87,9 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True, inline="always")
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
-    _misc, dram, dram_pages, buddy = ost
+    dram, dram_pages, buddy = st.dram, st.dram_pages, st.buddy
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     for k in range(base, base + n):
         d = bv_page[k] * PAGE_SIZE + bv_off[k]
@@ -96,12 +113,12 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, ring, maxp, b0, b2, st):
     """A truncate waits for in-flight I/Os on its file range."""
-    return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, qd)
+    return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, ring)
 
 
 @njit(cache=True)
-def dma_start(k, b0, b1, pmem_base_pfn, ost):
+def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset entry ``k`` will DMA from or to: none, the DMA is to DRAM."""
     return -1

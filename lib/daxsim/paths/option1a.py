@@ -16,22 +16,32 @@ Simpler than the kernel: one bio_vec per 4 KiB page (the 2015 block layer; since
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from daxsim.emu.daxfs import dax_fault, fs_lookup
 from daxsim.emu.machine import IDLE_REFCOUNT
-from daxsim.model.metrics import (
-    C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_MEMMAP_MAX_WRITES, C_MEMMAP_WRITES,
-    C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
+from daxsim.model.counters import (
+    C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_MEMMAP_MAX_WRITES, C_MEMMAP_WRITES, C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import (
-    M_MEMMAP_BASE, M_WEAR, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
-    prefetch_dma, set_entry,
-)
+from daxsim.emu.memory import sparse_array
+from daxsim.paths.common import VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch, prefetch_dma, set_entry
+from daxsim.paths.state import M_HUGE_SHIFT, M_MEMMAP_BASE, M_WEAR, PageState, new_misc
 
 STRUCT_PAGES = True  #: this option gives pmem a memmap
 ENTRY_BYTES = 16  #: struct bio_vec
+BATCH = True  #: a submission never waits for a completion: the loop may run a full queue as one batch
+
+
+def make_state(b, params: dict) -> PageState:
+    """The memmap of booted machine ``b``; ``params["wear"]`` counts memmap line writes (nvram)."""
+    misc = new_misc(b)
+    misc[M_HUGE_SHIFT] = PAGE_SHIFT
+    wear = bool(params.get("wear"))
+    misc[M_WEAR] = int(wear)
+    return PageState(misc, b.memmap, b.memmap_words, b.vmemmap_populated,
+                     sparse_array(len(b.memmap) * 4, np.uint32) if wear else np.zeros(0, np.uint32))
 
 
 @njit(cache=True)
@@ -43,9 +53,9 @@ def _wear(wear, page, counters):
 
 
 @njit(cache=True, inline="always")
-def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """get_user_pages() + a bio_vec per page; returns the number of bio_vecs."""
-    misc, memmap, memmap_words, populated, wear = ost
+    misc, memmap, memmap_words, populated, wear = st.misc, st.memmap, st.memmap_words, st.populated, st.wear
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     pos = off[e]
     end = pos + length[e]
@@ -73,19 +83,19 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def warm(e, off, pte, ost):
+def warm(e, off, pte, st):
     """Before a batch of submissions: fetch the struct page of I/O ``e``'s first page (a host hint)."""
     v = pte[off[e] >> PAGE_SHIFT]
     if v:
-        page = v - 1 - ost[0][M_MEMMAP_BASE]
-        prefetch(ost[3], page >> VMEMMAP_SHIFT)  # is its vmemmap page populated?
-        prefetch(ost[2], page * 8)
+        page = v - 1 - st.misc[M_MEMMAP_BASE]
+        prefetch(st.populated, page >> VMEMMAP_SHIFT)  # is its vmemmap page populated?
+        prefetch(st.memmap_words, page * 8)
 
 
 @njit(cache=True, inline="always")
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each."""
-    misc, memmap, _memmap_words, _populated, wear = ost
+    misc, memmap, wear = st.misc, st.memmap, st.wear
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     pmem_base = (pmem_base_pfn - memmap_base_pfn) * PAGE_SIZE  # pfn_to_page offset, in bytes
@@ -114,9 +124,9 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, ring, maxp, b0, b2, st):
     """dax_layout_busy_page(): is any page of the range referenced beyond idle?"""
-    misc, memmap, _memmap_words, populated, _ = ost
+    misc, memmap, populated = st.misc, st.memmap, st.populated
     base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
@@ -126,6 +136,6 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
 
 
 @njit(cache=True)
-def dma_start(k, b0, b1, pmem_base_pfn, ost):
+def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``: page_to_phys(page) + offset."""
-    return (b0[k] + ost[0][M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]
+    return (b0[k] + st.misc[M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]

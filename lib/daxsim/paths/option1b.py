@@ -16,23 +16,41 @@ from numba import njit
 
 from daxsim.emu.daxfs import dax_fault, fs_lookup
 from daxsim.emu.memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
-from daxsim.model.metrics import (
-    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
-    C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
+from daxsim.model.counters import (
+    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS, C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
-from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import M_HT_MASK, M_POOL_USED, PGMAP_COOKIE, dma, page_segment, set_entry
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE
+from daxsim.emu.memory import STRUCT_PAGE
+from daxsim.paths.common import PGMAP_COOKIE, dma, page_segment, set_entry
+from daxsim.paths.state import M_HT_MASK, M_POOL_CAP, M_POOL_USED, PoolState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)
 HT_ENTRY_BYTES = 16  #: one hash-table slot: key and value
 NO_ROOM = -1
+BATCH = False  #: a submission may wait for completions (a full pool)
 
 
 def table_slots(pool_pages: int) -> int:
     """Hash-table size for a pool: a power of two, at least twice the pool (load <= 1/2)."""
     return 1 << max(4, (2 * pool_pages - 1).bit_length())
+
+
+def reserved_dram(params: dict) -> dict:
+    """DRAM set aside at setup: the pool's struct pages and the hash table (held whole)."""
+    table = table_slots(params["pool_pages"]) * HT_ENTRY_BYTES
+    return {"pool_table_bytes": table, "pool_reserved_bytes": params["pool_pages"] * STRUCT_PAGE_SIZE + table}
+
+
+def make_state(b, params: dict) -> PoolState:
+    """An empty pool of ``params["pool_pages"]`` transient struct pages and its hash table."""
+    pool_pages = params["pool_pages"]
+    slots = table_slots(pool_pages)
+    misc = new_misc(b)
+    misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1
+    return PoolState(misc, np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
+                     np.zeros(slots, np.int64), np.zeros(slots, np.int64))
 
 
 @njit(cache=True)
@@ -81,9 +99,9 @@ def _delete(key, val, mask, pfn):
 
 
 @njit(cache=True, inline="always")
-def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
-    misc, pool, free, key, val = ost
+    misc, pool, free, key, val = st.misc, st.pool, st.free, st.ht_key, st.ht_val
     mask = misc[M_HT_MASK]
     first = off[e] >> PAGE_SHIFT
     last = (off[e] + length[e] - 1) >> PAGE_SHIFT
@@ -133,9 +151,9 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True, inline="always")
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA by the transient pages' pfns; put each; free those that fall idle."""
-    misc, pool, free, key, val = ost
+    misc, pool, free, key, val = st.misc, st.pool, st.free, st.ht_key, st.ht_val
     bv_slot, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     moved = 0
     for k in range(base, base + n):
@@ -156,9 +174,9 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, ring, maxp, b0, b2, st):
     """dax_layout_busy_page(): does any page of the range have a transient struct page?"""
-    misc, _pool, _free, key, val = ost
+    misc, key, val = st.misc, st.ht_key, st.ht_val
     mask = misc[M_HT_MASK]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
@@ -168,6 +186,6 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
 
 
 @njit(cache=True)
-def dma_start(k, b0, b1, pmem_base_pfn, ost):
+def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``: the transient page's pfn + offset."""
-    return (np.int64(ost[1][b0[k]].private) - pmem_base_pfn) * PAGE_SIZE + b1[k]
+    return (np.int64(st.pool[b0[k]].private) - pmem_base_pfn) * PAGE_SIZE + b1[k]

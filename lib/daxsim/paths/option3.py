@@ -12,19 +12,26 @@ from __future__ import annotations
 from numba import njit
 
 from daxsim.emu.daxfs import dax_fault, fs_lookup
-from daxsim.model.metrics import (
+from daxsim.model.counters import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_REFCOUNT_OPS, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 from daxsim.paths.common import dma, page_segment, prefetch_dma
+from daxsim.paths.state import PfnState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct phys_vec: physical address, length
+BATCH = True  #: a submission never waits for a completion: the loop may run a full queue as one batch
+
+
+def make_state(b, params: dict) -> PfnState:
+    """No state beyond the scalars: the extents' references are the filesystem's."""
+    return PfnState(new_misc(b))
 
 
 @njit(cache=True, inline="always")
-def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """Build the extent list (one entry per physically contiguous run); returns its length."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
     # entries: pmem byte address, bytes, device offset
@@ -58,7 +65,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True, inline="always")
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA each extent in one burst; drop the extent references."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
     moved = 0
@@ -73,7 +80,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, ring, maxp, b0, b2, st):
     """Does an in-flight extent cover a block of the range? (the extent references)"""
     ex_addr, ex_len = b0, b2
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
@@ -82,7 +89,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
             continue
         a = (pfn - pmem_base_pfn) * PAGE_SIZE
         for q in range(count):
-            s = (head + q) % qd
+            s = (head + q) % ring
             for k in range(s * maxp, s * maxp + slot_n[s]):
                 if ex_addr[k] < a + PAGE_SIZE and a < ex_addr[k] + ex_len[k]:
                     return True
@@ -90,6 +97,6 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
 
 
 @njit(cache=True)
-def dma_start(k, b0, b1, pmem_base_pfn, ost):
+def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of extent ``k``."""
     return b0[k]

@@ -7,28 +7,34 @@ per 4 KiB page. What the memmap costs depends on the variant (see ``daxsim.emu.h
 the emulator keeps every struct page and reports what each variant would allocate.
 
 The price is dirty tracking: a store dirties the whole mapping unit, and fsync flushes
-each dirty unit whole (``paths.queue`` does the tracking for every option, at 4 KiB for
+each dirty unit whole (the event loop does the tracking for every option, at 4 KiB for
 the others). A truncate waits while a compound page of its range is referenced.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from daxsim.emu.daxfs import dax_fault, fs_lookup
 from daxsim.emu.machine import IDLE_REFCOUNT
-from daxsim.model.metrics import (
-    C_COMPOUND_REFS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED,
-    C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
+from daxsim.model.counters import (
+    C_COMPOUND_REFS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED, C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import (
-    M_HUGE_SHIFT, M_MEMMAP_BASE, VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch,
-    prefetch_dma, set_entry,
-)
+from daxsim.paths.common import VMEMMAP_SHIFT, dma, page_segment, populate_vmemmap_page, prefetch, prefetch_dma, set_entry
+from daxsim.paths.state import M_HUGE_SHIFT, M_MEMMAP_BASE, PageState, new_misc
 
 STRUCT_PAGES = True
 ENTRY_BYTES = 16  #: struct bio_vec
+BATCH = True  #: a submission never waits for a completion: the loop may run a full queue as one batch
+
+
+def make_state(b, params: dict) -> PageState:
+    """The memmap of booted machine ``b``, referenced in compound pages of ``params["page_size"]``."""
+    misc = new_misc(b)
+    misc[M_HUGE_SHIFT] = params["page_size"].bit_length() - 1
+    return PageState(misc, b.memmap, b.memmap_words, b.vmemmap_populated, np.zeros(0, np.uint32))
 
 
 @njit(cache=True)
@@ -40,9 +46,9 @@ def _head(page, misc):
 
 
 @njit(cache=True, inline="always")
-def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, ost):
+def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """get_user_pages() on a huge mapping: a reference per compound page, a bio_vec per page."""
-    misc, memmap, memmap_words, populated, _wear = ost
+    misc, memmap, memmap_words, populated = st.misc, st.memmap, st.memmap_words, st.populated
     memmap_base_pfn = misc[M_MEMMAP_BASE]
     pos = off[e]
     end = pos + length[e]
@@ -75,17 +81,17 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def warm(e, off, pte, ost):
+def warm(e, off, pte, st):
     """Before a batch of submissions: fetch the head struct page of I/O ``e``'s first page (a host hint)."""
     v = pte[off[e] >> PAGE_SHIFT]
     if v:
-        prefetch(ost[2], _head(v - 1 - ost[0][M_MEMMAP_BASE], ost[0]) * 8)
+        prefetch(st.memmap_words, _head(v - 1 - st.misc[M_MEMMAP_BASE], st.misc) * 8)
 
 
 @njit(cache=True, inline="always")
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, ost):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA each bio_vec; drop one reference per compound page."""
-    misc, memmap, _memmap_words, _populated, _wear = ost
+    misc, memmap = st.misc, st.memmap
     pmem_base = (pmem_base_pfn - misc[M_MEMMAP_BASE]) * PAGE_SIZE
     moved = 0
     refs = 0
@@ -108,9 +114,9 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
 
 
 @njit(cache=True)
-def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, qd, maxp, b0, b2, ost):
+def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, count, ring, maxp, b0, b2, st):
     """dax_layout_busy_page(): is a compound page of the range referenced beyond idle?"""
-    misc, memmap, _memmap_words, populated, _wear = ost
+    misc, memmap, populated = st.misc, st.memmap, st.populated
     base = misc[M_MEMMAP_BASE]
     for fp in range(t_off >> PAGE_SHIFT, (t_off + t_len) >> PAGE_SHIFT):
         pfn = fs_lookup(fs, fp)
@@ -123,6 +129,6 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
 
 
 @njit(cache=True)
-def dma_start(k, b0, b1, pmem_base_pfn, ost):
+def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``."""
-    return (b0[k] + ost[0][M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]
+    return (b0[k] + st.misc[M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]

@@ -17,9 +17,8 @@ from numba import njit
 
 from daxsim.emu.daxfs import dax_fault
 from daxsim.emu.memory import sparse_array
-from daxsim.model.metrics import (
-    C_BYTES_FLUSHED, C_DIRTY_FAULTS, C_DIRTY_UNITS, C_FAULTS, C_FSYNCS, C_LINES64, C_LINES256, C_STORE_BYTES,
-    C_STORES, C_ZEROED,
+from daxsim.model.counters import (
+    C_BYTES_FLUSHED, C_DIRTY_FAULTS, C_DIRTY_UNITS, C_FAULTS, C_FSYNCS, C_LINES64, C_LINES256, C_STORE_BYTES, C_STORES, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 

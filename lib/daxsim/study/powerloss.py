@@ -21,23 +21,25 @@ import numpy as np
 
 from daxsim.emu.machine import IDLE_REFCOUNT, Booted, Machine
 from daxsim.emu.memory import msync
-from daxsim.model.metrics import counters_dict, new_counters
-from daxsim.paths.common import count_diff, fill_pattern
-from daxsim.study.core import _run_kernel, _warm, accounting
 from daxsim.emu.units import PAGE_SIZE
 from daxsim.emu.workload import OP_READ, OP_WRITE, Workload, touched_file_pages
+from daxsim.model.counters import counters_dict, new_counters
+from daxsim.paths.common import count_diff, fill_pattern
+from daxsim.paths.registry import DESIGNS, design
+from daxsim.study.stages import accounting, run_events, warm
 
 
 def _check(option: str, machine: Machine, workload: Workload) -> tuple:
     if machine.pmem_file is None:
         raise ValueError("pmem_file: a power-loss run needs file-backed pmem (Machine(..., pmem_file=PATH))")
-    if option not in ("1a", "nvram", "2", "3"):
-        raise ValueError(f"option: power-loss runs take 1a, nvram, 2 or 3 (got {option!r})")
+    takes = [k for k, d in DESIGNS.items() if d.power_loss]
+    if option not in takes:
+        raise ValueError(f"option: power-loss runs take {', '.join(takes)} (got {option!r})")
     op, off, length = workload.generate()
     if not np.isin(op, (OP_READ, OP_WRITE)).all():
         raise ValueError("workload: power-loss runs take I/O only (no stores, fsyncs or truncates)")
-    if option == "nvram":
-        machine = machine.replace(memmap="pmem")
+    if design(option).memmap:
+        machine = machine.replace(memmap=design(option).memmap)
     return machine, op, off, length
 
 
@@ -47,19 +49,20 @@ def crash(option, machine: Machine, workload: Workload, stop_after: int) -> dict
     machine, op, off, length = _check(option, machine, workload)
     if not 0 < stop_after <= len(op):
         raise ValueError(f"stop_after: {stop_after!r} must be an event number from 1 to {len(op)}")
-    _warm(option)
+    warm(option)
     layout, _ = accounting(option, machine)
     b = Booted(machine, layout, workload.file_size, workload.extent_size, workload.seed)
     fpages = touched_file_pages(off, length)
     fill_pattern(b.pmem, b.pmem_index(0) + b.file.pfn_of(fpages) * PAGE_SIZE, 0x1)
     fill_pattern(b.device, fpages * PAGE_SIZE, 0x2)
     counters = new_counters()
-    _run_kernel(b, option, op[:stop_after], off[:stop_after], length[:stop_after], workload.queue_depth, True,
-                counters, drain=False)
+    run_events(b, option, op[:stop_after], off[:stop_after], length[:stop_after], workload.queue_depth, True,
+               counters, drain=False)
     c = counters_dict(counters)
     msync(b.pmem)  # what the run wrote is in the files
     msync(b.device)
-    return {"submitted": c["ios"], "completed": c["ios"] - c["inflight_lost"], "inflight_lost": c["inflight_lost"]}
+    return {"submitted": c["ios_completed"], "completed": c["ios_completed"] - c["inflight_lost"],
+            "inflight_lost": c["inflight_lost"]}
 
 
 def recover(option, machine: Machine, workload: Workload, completed: int) -> dict:
@@ -81,7 +84,7 @@ def recover(option, machine: Machine, workload: Workload, completed: int) -> dic
     twin = Booted(machine.replace(pmem_file=None), layout, workload.file_size, workload.extent_size, workload.seed)
     fill_pattern(twin.pmem, pmem_starts, 0x1)
     fill_pattern(twin.device, fpages * PAGE_SIZE, 0x2)
-    _run_kernel(twin, "ideal", op[:completed], off[:completed], length[:completed], 1, True, new_counters())
+    run_events(twin, "ideal", op[:completed], off[:completed], length[:completed], 1, True, new_counters())
     lost = int(count_diff(b.pmem, twin.pmem, pmem_starts) + count_diff(b.device, twin.device, fpages * PAGE_SIZE))
     return {"completed_checked": completed, "bytes_checked": 2 * len(fpages) * PAGE_SIZE, "bytes_lost": lost,
             "stale_struct_pages": stale, "memmap_reinit_s": reinit_s,

@@ -7,7 +7,7 @@ from daxsim.emu.units import format_size
 #: metrics shown in the text report, with how to format each
 _SIZES = ("memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes", "transient_dram_peak_bytes",
           "bytes_requested", "bytes_dma", "bytes_cpu_copied", "bytes_flushed", "verified_bytes")
-_COUNTS = ("ios", "struct_pages_initialised", "struct_pages_materialised", "refcount_ops", "gup_pages",
+_COUNTS = ("ios_completed", "struct_pages_initialised", "struct_pages_materialised", "refcount_ops", "gup_pages",
            "pfn_walks", "allocations", "descriptor_entries", "lookups", "pool_pages_peak", "pool_stalls", "page_faults",
            "truncates", "truncate_waits", "wait_ios", "corrupted_bytes", "corrupted_victim_bytes",
            "corrupted_device_bytes", "files_corrupted", "compound_refs", "stores", "dirty_faults", "dirty_units",
@@ -20,20 +20,18 @@ def params_line(result) -> str:
     what = f"ops={w.ops!r}" if w.ops else (f"workload={w.preset} " if w.preset else "") + (
         f"ios={w.ios} io_size={format_size(w.io_size)} read_fraction={w.read_fraction:g} "
         f"pattern={w.pattern}")
-    return (f"ARG option={result.option} pmem={format_size(result.machine.pmem)} "
+    return (f"ARG option={result.spec.key} pmem={format_size(result.machine.pmem)} "
             f"dram={format_size(result.machine.dram)} memmap={result.machine.memmap} "
             f"align={format_size(result.machine.align)} {what} queue_depth={w.queue_depth} "
             f"file_size={format_size(w.file_size)} extent_size="
             f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
             f"truncate_rate={w.truncate_rate:g} store_fraction={w.store_fraction:g} store_size={w.store_size} "
             f"fsync_every={w.fsync_every} hardware={result.hardware.name} data={result.data}"
-            + (f" pool_pages={result.pool_pages}" if result.pool_pages else "")
-            + (" guard=True" if result.guard else "")
-            + "".join(f" {k}={format_size(v) if k == 'page_size' else v}" for k, v in (result.huge or {}).items()))
+            + "".join(f" {k}={format_size(v) if k == 'page_size' else v}" for k, v in result.spec.params.items()))
 
 
 def text_report(result) -> str:
-    """A readable report of one :class:`~daxsim.study.core.Result`."""
+    """A readable report of one :class:`~daxsim.study.api.Result`."""
     lines = [params_line(result)]
     if not result.feasible:
         lines.append(f"infeasible: {result.reason}")

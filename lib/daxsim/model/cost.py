@@ -1,8 +1,8 @@
-"""The counters every path reports, and the cost model that turns them into time.
+"""The cost model: counted work times unit costs, as modelled time per I/O.
 
-Kernels count into one int64 array indexed by the ``C_*`` constants below (numba
-freezes module constants at compile time, which is what we want here). The cost model
-is a sum of counted work times unit costs; :data:`FORMULA` prints it as the book shows it.
+:data:`FORMULA` prints the model as the book shows it; :func:`model` computes it for a
+run's metrics, with the figures of :mod:`daxsim.model.hardware`. Which figures an option
+is charged comes from its design record (:class:`daxsim.paths.registry.CostTerms`).
 """
 
 from __future__ import annotations
@@ -13,115 +13,9 @@ import numpy as np
 
 from daxsim.model.hardware import DDR4, CostModel, HardwareProfile
 
-#: name -> meaning; the order fixes the index into the counters array
-COUNTERS = {
-    "ios": "I/Os completed",
-    "bytes_requested": "bytes the application asked to move",
-    "pages_spanned": "4 KiB pages the I/O buffers span",
-    "dma_to_pmem": "bytes the device wrote into pmem by DMA",
-    "dma_from_pmem": "bytes the device read from pmem by DMA",
-    "dma_to_dram": "bytes the device wrote into DRAM by DMA",
-    "dma_from_dram": "bytes the device read from DRAM by DMA",
-    "copy_pmem_to_dram": "bytes the CPU copied from pmem into DRAM",
-    "copy_dram_to_pmem": "bytes the CPU copied from DRAM into pmem",
-    "bytes_flushed": "bytes written to pmem by CPU stores that must be flushed to media",
-    "struct_pages_initialised_io": "struct pages initialised on the I/O path",
-    "struct_pages_materialised": "struct pages the emulator built on first touch",
-    "refcount_ops": "page refcount changes (get/put, alloc/free)",
-    "gup_pages": "pages translated and referenced by get_user_pages",
-    "put_pages": "page references dropped at completion",
-    "allocations": "page allocations from the buddy allocator",
-    "frees": "pages freed back to the buddy allocator",
-    "descriptor_entries": "entries of the device's memory descriptor (bio_vecs)",
-    "descriptor_bytes_peak": "peak bytes of descriptors in flight",
-    "transient_dram_peak_bytes": "peak DRAM held by transient structures (bounce pages, descriptors)",
-    "page_faults": "DAX faults that installed a PTE",
-    "alloc_failures": "allocations that found no free page",
-    "pfn_walks": "pages translated to pfns without touching a struct page (options 2, 3)",
-    "lookups": "pfn -> transient struct page lookups (option 1b)",
-    "pool_pages_peak": "peak transient struct pages in use (option 1b)",
-    "pool_stalls": "I/Os that waited for free transient struct pages (option 1b)",
-    "stall_ios": "I/Os completed early so that a stalled I/O could start",
-    "stall_bytes": "bytes of the I/Os waited for by stalls",
-    "truncates": "truncate / hole-punch faults",
-    "truncate_waits": "truncates that had to wait for in-flight DMA (dax_layout_busy_page)",
-    "wait_ios": "I/Os a truncate waited for",
-    "wait_bytes": "bytes of the I/Os a truncate waited for",
-    "range_locks": "filesystem range locks taken and released (option 2 with guard)",
-    "bytes_zeroed": "bytes of new blocks zeroed when a hole was filled",
-    "victim_bytes_written": "bytes another file wrote into blocks freed by a truncate",
-    "compound_refs": "references taken on compound (huge) pages, one per compound page per I/O",
-    "stores": "CPU stores through the DAX mapping",
-    "store_bytes": "bytes the CPU stored through the mapping",
-    "dirty_faults": "write faults that marked a clean mapping unit dirty",
-    "dirty_units": "mapping units written back by fsync",
-    "cache_lines_dirtied": "distinct 64-byte lines stored to, between fsyncs",
-    "xplines_dirtied": "distinct 256-byte media lines (Optane XPLines) stored to, between fsyncs",
-    "fsyncs": "fsync calls",
-    "memmap_line_writes": "writes to memmap cache lines (refcount changes) when the memmap is on pmem",
-    "memmap_line_max_writes": "most writes to any one memmap line (the wear hot spot)",
-    "inflight_lost": "I/Os still in flight when the run was cut short (power loss): never completed",
-}
-_IDX = {name: i for i, name in enumerate(COUNTERS)}
-N_COUNTERS = len(COUNTERS)
-
-C_IOS = _IDX["ios"]
-C_BYTES_REQUESTED = _IDX["bytes_requested"]
-C_PAGES_SPANNED = _IDX["pages_spanned"]
-C_DMA_TO_PMEM = _IDX["dma_to_pmem"]
-C_DMA_FROM_PMEM = _IDX["dma_from_pmem"]
-C_DMA_TO_DRAM = _IDX["dma_to_dram"]
-C_DMA_FROM_DRAM = _IDX["dma_from_dram"]
-C_COPY_PMEM_TO_DRAM = _IDX["copy_pmem_to_dram"]
-C_COPY_DRAM_TO_PMEM = _IDX["copy_dram_to_pmem"]
-C_BYTES_FLUSHED = _IDX["bytes_flushed"]
-C_SP_INIT_IO = _IDX["struct_pages_initialised_io"]
-C_SP_MATERIALISED = _IDX["struct_pages_materialised"]
-C_REFCOUNT_OPS = _IDX["refcount_ops"]
-C_GUP_PAGES = _IDX["gup_pages"]
-C_PUT_PAGES = _IDX["put_pages"]
-C_ALLOCATIONS = _IDX["allocations"]
-C_FREES = _IDX["frees"]
-C_DESC_ENTRIES = _IDX["descriptor_entries"]
-C_DESC_PEAK = _IDX["descriptor_bytes_peak"]
-C_TRANSIENT_PEAK = _IDX["transient_dram_peak_bytes"]
-C_FAULTS = _IDX["page_faults"]
-C_ALLOC_FAIL = _IDX["alloc_failures"]
-C_PFN_WALKS = _IDX["pfn_walks"]
-C_LOOKUPS = _IDX["lookups"]
-C_POOL_PEAK = _IDX["pool_pages_peak"]
-C_POOL_STALLS = _IDX["pool_stalls"]
-C_STALL_IOS = _IDX["stall_ios"]
-C_STALL_BYTES = _IDX["stall_bytes"]
-C_TRUNCATES = _IDX["truncates"]
-C_TRUNC_WAITS = _IDX["truncate_waits"]
-C_WAIT_IOS = _IDX["wait_ios"]
-C_WAIT_BYTES = _IDX["wait_bytes"]
-C_RANGE_LOCKS = _IDX["range_locks"]
-C_ZEROED = _IDX["bytes_zeroed"]
-C_VICTIM_BYTES = _IDX["victim_bytes_written"]
-C_COMPOUND_REFS = _IDX["compound_refs"]
-C_STORES = _IDX["stores"]
-C_STORE_BYTES = _IDX["store_bytes"]
-C_DIRTY_FAULTS = _IDX["dirty_faults"]
-C_DIRTY_UNITS = _IDX["dirty_units"]
-C_LINES64 = _IDX["cache_lines_dirtied"]
-C_LINES256 = _IDX["xplines_dirtied"]
-C_FSYNCS = _IDX["fsyncs"]
-C_MEMMAP_WRITES = _IDX["memmap_line_writes"]
-C_MEMMAP_MAX_WRITES = _IDX["memmap_line_max_writes"]
-C_INFLIGHT_LOST = _IDX["inflight_lost"]
-
-BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset (a pfn-based one is as large)
-PHYS_VEC_SIZE = 16  #: struct phys_vec / phyr: physical address, length
-
-
-def new_counters() -> np.ndarray:
-    return np.zeros(N_COUNTERS, np.int64)
-
-
-def counters_dict(c: np.ndarray) -> dict[str, int]:
-    return {name: int(c[i]) for name, i in _IDX.items()}
+#: the parts of the modelled time per I/O, in the order reports and charts list them
+PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
+         "cpu_copy", "dma", "stall")
 
 
 FORMULA = r"""
@@ -196,32 +90,39 @@ def memmap_init_ns_per_page(placement: str, pmem: HardwareProfile, cost: CostMod
     return float(cost.memmap_init_cpu_ns) + extra
 
 
-def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
+def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
           struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096,
           bounce: HardwareProfile = DDR4) -> Modelled:
     """Turn counters into modelled ns per I/O (see :data:`FORMULA`), per store and per fsync.
 
-    The ``ideal`` bound is charged only the fixed cost and the DMA. Huge pages pay the
-    per-4 KiB GUP cost measured on compound pages. ``bounce`` is the memory option 0's
-    bounce pages live in: DRAM, or pmem onlined as System RAM (kmem).
+    ``design`` (a :class:`~daxsim.paths.registry.Design`, or an option id) says which
+    figures apply (its ``cost`` terms): the per-4 KiB GUP cost measured on base or on
+    compound pages, the allocation figure, whether refcount operations are extent
+    references, and for the ideal bound only the fixed cost and the DMA. ``bounce`` is the
+    memory option 0's bounce pages live in: DRAM, or pmem onlined as System RAM (kmem).
     """
-    n = max(c["ios"], 1)
+    if isinstance(design, str):
+        from daxsim.paths.registry import design as lookup
+
+        design = lookup(design)
+    terms = design.cost
+    n = max(c["ios_completed"], 1)
     on_pmem = memmap_placement == "pmem"
-    if option == "huge":
+    if terms.gup == "compound":
         gup = float(cost.gup_compound_ns_pmem if on_pmem else cost.gup_compound_ns_dram)
         put = float(cost.put_compound_ns_pmem if on_pmem else cost.put_compound_ns_dram)
     else:
         gup = float(cost.gup_ns_pmem if on_pmem else cost.gup_ns_dram)
         put = float(cost.put_ns_pmem if on_pmem else cost.put_ns_dram)
     dev = float(cost.device_bw)
-    alloc = float(cost.pool_alloc_ns if option == "1b" else cost.page_alloc_ns)
-    extent_refs = c["refcount_ops"] if option == "3" else 0
+    alloc = float(getattr(cost, terms.alloc))
+    extent_refs = c["refcount_ops"] if terms.extent_refs else 0
 
     def rate(bytes_, gbps):  # bytes at GB/s -> ns
         return bytes_ / gbps if gbps > 0 else 0.0
 
     parts = {
-        "fixed": float(cost.io_fixed_ns) if c["ios"] else 0.0,
+        "fixed": float(cost.io_fixed_ns) if c["ios_completed"] else 0.0,
         "gup": c["gup_pages"] * gup / n,
         "put": c["put_pages"] * put / n,
         "pfn_walk": c["pfn_walks"] * float(cost.pfn_walk_ns) / n,
@@ -239,8 +140,8 @@ def model(c: dict, option: str, memmap_placement: str | None, pmem: HardwareProf
                 + rate(c["dma_from_dram"], min(dev, float(bounce.read_bw)))) / n,
         "stall": rate(c["stall_bytes"], dev) / n,
     }
-    if option == "ideal":
-        parts = {k: (v if k in ("fixed", "dma") else 0.0) for k, v in parts.items()}
+    if terms.only is not None:
+        parts = {k: (v if k in terms.only else 0.0) for k, v in parts.items()}
     truncate_wait = rate(c["wait_bytes"], dev) / max(c["truncates"], 1)
     init_s = struct_pages_initialised * memmap_init_ns_per_page(memmap_placement or "dram", pmem, cost) / 1e9
     store_ns = (c["stores"] * tlb_miss_rate * float(cost.page_walk_ns)

@@ -1,0 +1,5 @@
+import sys
+
+from daxsim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,310 @@
+"""Seeded workloads: O_DIRECT reads and writes between a DAX-mapped buffer and a device.
+
+The application maps a file of the DAX filesystem and uses the mapping as the buffer of
+O_DIRECT I/O to a file on a block device. A **write** (``w``) moves bytes from the
+buffer (pmem) to the device; a **read** (``r``) moves bytes from the device into the
+buffer (pmem). The device file mirrors the DAX file: an I/O at buffer offset ``x`` goes
+to device offset ``x``.
+
+I/Os in flight together (any ``queue_depth`` consecutive I/Os) never conflict: no two of
+them overlap unless both are writes (which read the same buffer bytes and write the same
+device bytes). Random workloads redraw a conflicting offset, as fio's
+``serialize_overlap`` would hold it back; an operation string that conflicts is refused.
+
+A **truncate** fault (``t``) punches a hole in the DAX file while I/O may be in flight:
+the filesystem frees the blocks, gives them to another file that writes them at once,
+and the hole is filled with new blocks when the buffer is next touched. ``t0:64k``
+punches 64 KiB at offset 0; ``truncate_rate`` adds, after each I/O with that
+probability, a truncate of the range that I/O uses (a truncate racing with the I/O).
+
+The application may also **store** through its mapping (``s4096:2`` stores 2 bytes at
+offset 4096; no alignment needed) and **fsync** (``f0:0``): the kernel tracks dirty
+pages of a DAX mapping at the mapping's granularity, and fsync flushes each dirty unit
+whole. ``store_fraction`` makes that share of the events stores of ``store_size``
+bytes at random offsets; ``fsync_every`` adds an fsync after every that many events
+(and one at the end when there are stores).
+
+An operation string spells a hand-traceable workload: ``"w0:8k,r8k:4k"`` writes 8 KiB
+from buffer offset 0, then reads 4 KiB into buffer offset 8 KiB. Offsets and lengths
+take the usual size suffixes and must be multiples of 512 bytes (O_DIRECT alignment).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from daxsim.emu.units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
+
+OP_READ = 0  #: device -> pmem buffer
+OP_WRITE = 1  #: pmem buffer -> device
+OP_TRUNC = 2  #: punch a hole in the DAX file (a fault, not an I/O)
+OP_STORE = 3  #: the application stores bytes through its DAX mapping (CPU writes, dirtying the mapping)
+OP_FSYNC = 4  #: fsync(): write back (flush) every dirty unit of the mapping
+
+PATTERNS = ("random", "sequential")
+
+#: named workloads: the settings each preset changes from the defaults
+PRESETS: dict[str, dict] = {
+    "rand-4k": {"io_size": 4096, "read_fraction": 0.5, "pattern": "random", "queue_depth": 1},
+    "oltp-4k": {"io_size": 4096, "read_fraction": 0.7, "pattern": "random", "queue_depth": 32},
+    "rand-64k": {"io_size": 64 << 10, "read_fraction": 0.5, "pattern": "random", "queue_depth": 8},
+    "seq-1m": {"io_size": 1 << 20, "read_fraction": 0.0, "pattern": "sequential", "queue_depth": 4},
+    "log-512": {"io_size": 512, "read_fraction": 0.0, "pattern": "sequential", "queue_depth": 1},
+    "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
+}
+DEFAULT_PRESET = "rand-4k"
+DEFAULT_FILE_SIZE = GiB
+
+
+def queue_file_size(io_size: int, queue_depth: int) -> int:
+    """The smallest file in which ``queue_depth`` random I/Os of ``io_size`` can be in
+    flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
+    return 2 * int(queue_depth) * int(io_size)
+
+_OP_RE = re.compile(r"^\s*([rwtsf])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A seeded O_DIRECT workload over a DAX file (see the module docstring).
+
+    Parameters
+    ----------
+    ios : number of I/Os (ignored when ``ops`` is given).
+    io_size : bytes per I/O, a multiple of 512.
+    read_fraction : share of reads (device -> pmem), 0..1.
+    pattern : ``"random"`` (offsets aligned to io_size) or ``"sequential"`` (wrapping).
+    queue_depth : I/Os in flight together (submitted as a batch, then completed).
+    file_size : size of the DAX file (and of the device file); None: 1 GiB, or half the
+        pmem namespace's data area when that is smaller (``run`` fits it to the machine).
+    extent_size : file fragmentation: extents of this size in random order; None = one extent.
+    seed : seed of the random choices.
+    ops : an explicit operation string; overrides ios/io_size/read_fraction/pattern/truncate_rate.
+    truncate_rate : probability that a truncate of its range races with each I/O (0..1).
+    store_fraction : share of events that are CPU stores through the mapping (0..1).
+    store_size : bytes per store (1 .. 4 KiB).
+    fsync_every : an fsync after every this many events (0: only one at the end).
+    preset : the preset this workload was made from (a label only).
+    """
+
+    ios: int = 1000
+    io_size: int = 4096
+    read_fraction: float = 0.5
+    pattern: str = "random"
+    queue_depth: int = 1
+    file_size: int | None = None
+    extent_size: int | None = None
+    seed: int = 0
+    ops: str | None = None
+    truncate_rate: float = 0.0
+    store_fraction: float = 0.0
+    store_size: int = 2
+    fsync_every: int = 0
+    preset: str | None = None
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)
+        set_("io_size", parse_size(self.io_size, "io_size"))
+        object.__setattr__(self, "_auto_file_size", self.file_size is None)
+        set_("file_size", DEFAULT_FILE_SIZE if self.file_size is None else parse_size(self.file_size, "file_size"))
+        if self.extent_size is not None:
+            set_("extent_size", parse_size(self.extent_size, "extent_size"))
+            if self.extent_size % PAGE_SIZE:
+                raise ValueError(f"extent_size: {format_size(self.extent_size)} is not a multiple of 4 KiB")
+        if self.file_size % PAGE_SIZE:
+            raise ValueError(f"file_size: {self.file_size} is not a multiple of 4 KiB")
+        if self.io_size % SECTOR_SIZE:
+            raise ValueError(f"io_size: {self.io_size} is not a multiple of 512 bytes (O_DIRECT alignment)")
+        if self.io_size > self.file_size:
+            raise ValueError(f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}")
+        if isinstance(self.ios, bool) or not isinstance(self.ios, (int, np.integer)) or self.ios < 1:
+            raise ValueError(f"ios: {self.ios!r} must be a positive integer")
+        if not 0.0 <= float(self.read_fraction) <= 1.0:
+            raise ValueError(f"read_fraction: {self.read_fraction!r} must be between 0 and 1")
+        if not 0.0 <= float(self.truncate_rate) <= 1.0:
+            raise ValueError(f"truncate_rate: {self.truncate_rate!r} must be between 0 and 1")
+        if not 0.0 <= float(self.store_fraction) <= 1.0:
+            raise ValueError(f"store_fraction: {self.store_fraction!r} must be between 0 and 1")
+        if isinstance(self.store_size, bool) or not isinstance(self.store_size, (int, np.integer)) \
+                or not 1 <= self.store_size <= PAGE_SIZE:
+            raise ValueError(f"store_size: {self.store_size!r} must be an integer from 1 to 4096 bytes")
+        if isinstance(self.fsync_every, bool) or not isinstance(self.fsync_every, (int, np.integer)) \
+                or self.fsync_every < 0:
+            raise ValueError(f"fsync_every: {self.fsync_every!r} must be a non-negative integer")
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
+        if isinstance(self.queue_depth, bool) or not isinstance(self.queue_depth, (int, np.integer)) \
+                or not 1 <= self.queue_depth <= 4096:
+            raise ValueError(f"queue_depth: {self.queue_depth!r} must be an integer from 1 to 4096")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
+        if self.ops is not None:
+            set_("ios", int(np.isin(self.generate()[0], (OP_READ, OP_WRITE)).sum()))  # validates the string, too
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> Workload:
+        """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
+        if name not in PRESETS:
+            raise ValueError(f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                             "or an operation string like 'w0:8k,r8k:4k'")
+        return cls(**{**PRESETS[name], **overrides, "preset": name})
+
+    def replace(self, **changes) -> Workload:
+        if self._auto_file_size and "file_size" not in changes:
+            changes["file_size"] = None
+        return dataclasses.replace(self, **changes)
+
+    def fitted(self, data_bytes: int) -> Workload:
+        """This workload on a machine with ``data_bytes`` of data area: a default file_size
+        shrinks to half of it (a power of two) when 1 GiB would not leave room."""
+        if not self._auto_file_size or 2 * self.file_size <= data_bytes:
+            return self
+        size = 1 << max(12, (data_bytes // 2).bit_length() - 1)
+        return dataclasses.replace(self, file_size=max(size, queue_file_size(self.io_size, self.queue_depth)))
+
+    def params(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def generate(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The events as arrays: op (``OP_READ``/``OP_WRITE``/``OP_TRUNC``), buffer offset, length."""
+        qd = int(self.queue_depth)
+        if self.ops is not None:
+            op, off, length = parse_ops(self.ops, self.file_size)
+            bad = first_conflict(op, off, length, qd)
+            if bad is not None:
+                raise ValueError(f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
+                                 f"(queue_depth={self.queue_depth}) and one of them is a read; "
+                                 "accepted: overlapping I/Os in one queue only if all are writes")
+            return op, off, length
+        rng = np.random.default_rng(self.seed)
+        n = int(self.ios)
+        slots = self.file_size // self.io_size
+        if qd > 1 and self.file_size < queue_file_size(self.io_size, qd):
+            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
+                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
+        if self.pattern == "random":
+            off = rng.integers(0, slots, n, dtype=np.int64) * self.io_size
+        else:
+            off = (np.arange(n, dtype=np.int64) % slots) * self.io_size
+        op = np.where(rng.random(n) < float(self.read_fraction), OP_READ, OP_WRITE).astype(np.int8)
+        length = np.full(n, self.io_size, np.int64)
+        if self.store_fraction > 0:  # some events are CPU stores through the mapping instead
+            st = rng.random(n) < float(self.store_fraction)
+            op[st] = OP_STORE
+            off[st] = rng.integers(0, self.file_size - self.store_size + 1, int(st.sum()), dtype=np.int64)
+            length[st] = self.store_size
+        if qd > 1 and self.pattern == "random":
+            _redraw_conflicts(op, off, qd, slots, self.io_size, rng)
+        if self.truncate_rate > 0:
+            hit = np.flatnonzero(rng.random(n) < float(self.truncate_rate))
+            first = off[hit] // PAGE_SIZE * PAGE_SIZE
+            t_len = -(-(off[hit] + length[hit]) // PAGE_SIZE) * PAGE_SIZE - first
+            at = np.insert(np.arange(n), hit + 1, -1)  # -1 marks where a truncate goes
+            trunc = at < 0
+            op2 = np.empty(len(at), np.int8)
+            off2 = np.empty(len(at), np.int64)
+            len2 = np.empty(len(at), np.int64)
+            op2[~trunc], off2[~trunc], len2[~trunc] = op, off, length
+            op2[trunc], off2[trunc], len2[trunc] = OP_TRUNC, first, t_len
+            op, off, length = op2, off2, len2
+        if self.fsync_every or (op == OP_STORE).any():
+            op, off, length = _add_fsyncs(op, off, length, int(self.fsync_every))
+        return op, off, length
+
+
+def preset_values(name: str) -> dict:
+    """Preset ``name``'s parameters, with the I/O size and queue depth it leaves to the defaults."""
+    return {"io_size": Workload.io_size, "queue_depth": Workload.queue_depth, **PRESETS[name]}
+
+
+def _add_fsyncs(op, off, length, every):
+    """An fsync after every ``every`` events, and one at the end."""
+    at = np.arange(every, len(op), every) if every else np.zeros(0, np.int64)
+    op = np.append(np.insert(op, at, OP_FSYNC), np.int8(OP_FSYNC)).astype(np.int8)
+    off = np.append(np.insert(off, at, 0), 0)
+    length = np.append(np.insert(length, at, 0), 0)
+    return op, off, length
+
+
+def _redraw_conflicts(op, off, qd, slots, io_size, rng):
+    """Give a new offset to any I/O that overlaps a conflicting one among the qd-1 I/Os
+    before it. Counted in I/Os, as the queue counts them: stores between take no slot."""
+    last_any: dict[int, int] = {}  # offset -> number (among the I/Os) of the latest I/O there
+    last_read: dict[int, int] = {}  # offset -> number of the latest read there
+    for k, j in enumerate(np.flatnonzero((op == OP_READ) | (op == OP_WRITE))):
+        while True:
+            o = int(off[j])
+            near = last_read if op[j] == OP_WRITE else last_any
+            if near.get(o, -qd) <= k - qd:
+                break
+            off[j] = rng.integers(0, slots) * io_size
+        last_any[o] = k
+        if op[j] == OP_READ:
+            last_read[o] = k
+
+
+def first_conflict(op, off, length, qd):
+    """The first pair of I/Os in flight together that overlap with a read among them, or None.
+
+    I/Os in flight together are any ``qd`` consecutive I/Os (truncates do not take a slot).
+    """
+    if qd <= 1:
+        return None
+    ios = np.flatnonzero((op == OP_READ) | (op == OP_WRITE))
+    for k, b in enumerate(ios):
+        for a in ios[max(0, k - qd + 1):k]:
+            overlap = off[b] < off[a] + length[a] and off[a] < off[b] + length[b]
+            if overlap and (op[a] == OP_READ or op[b] == OP_READ):
+                return (int(a), int(b))
+    return None
+
+
+def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse ``"w0:8k,r8k:4k"`` into (op, offset, length) arrays, checking each I/O."""
+    if not isinstance(ops, str) or not ops.strip():
+        raise ValueError(f"ops: {ops!r} is empty; write I/Os like 'w0:8k,r8k:4k'")
+    out = []
+    for item in ops.split(","):
+        m = _OP_RE.match(item)
+        if not m:
+            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s OFFSET:LENGTH or f0:0, "
+                             "e.g. 'w0:8k'")
+        kind, off_s, len_s = m.groups()
+        off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
+        if kind == "f":
+            out.append((OP_FSYNC, 0, 0))
+            continue
+        length = parse_size(len_s, "ops length")
+        if kind == "s":
+            if length > PAGE_SIZE or off + length > file_size:
+                raise ValueError(f"ops: {item.strip()!r}: a store is 1 byte to 4 KiB inside the file")
+            out.append((OP_STORE, off, length))
+            continue
+        if off % SECTOR_SIZE or length % SECTOR_SIZE:
+            raise ValueError(f"ops: {item.strip()!r} is not 512-byte aligned (O_DIRECT needs sector alignment)")
+        if off + length > file_size:
+            raise ValueError(f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
+                             f"past the end of the {format_size(file_size)} file")
+        if kind == "t" and (off % PAGE_SIZE or length % PAGE_SIZE):
+            raise ValueError(f"ops: {item.strip()!r}: a truncate punches whole 4 KiB blocks; align it to 4 KiB")
+        out.append(({"r": OP_READ, "w": OP_WRITE, "t": OP_TRUNC}[kind], off, length))
+    a = np.array(out, dtype=np.int64)
+    return a[:, 0].astype(np.int8), a[:, 1].copy(), a[:, 2].copy()
+
+
+def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Sorted distinct file pages that the events touch (an fsync, of length 0, touches none)."""
+    keep = length > 0
+    off, length = off[keep], length[keep]
+    first = off // PAGE_SIZE
+    last = (off + length - 1) // PAGE_SIZE
+    counts = last - first + 1
+    if counts.max(initial=0) == 1:
+        return np.unique(first)
+    starts = np.repeat(first, counts)
+    steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.unique(starts + steps)

@@ -1,0 +1,1 @@
+"""The test oracle: slow, plain-Python versions of every I/O path."""

@@ -1,0 +1,167 @@
+"""The event loop every option shares: a queue of in-flight I/Os, truncates, stores, fsync.
+
+I/Os are submitted in order; at most ``qd`` are in flight, and they complete in order
+(FIFO): when the queue is full, the oldest completes before the next is submitted. The
+device's DMA happens at completion. A truncate happens between submissions; an option
+that protects its pages makes it wait (completing the oldest I/Os) until no in-flight
+I/O uses the range, as ``dax_layout_busy_page()`` does; option 2 does not wait.
+
+``path`` below is the option's path module (``daxsim.paths.option1a`` and so on). It
+supplies ``submit`` (translate the buffer and build the descriptor, taking whatever
+references the option takes), ``complete`` (DMA, then drop them), ``busy`` (does an
+in-flight I/O hold a block of this range?), ``dma_start`` and ``warm`` (host prefetch
+hints) and ``BATCH``; ``st`` is its state (:mod:`daxsim.paths.state`). This file is not
+imported as a module: :func:`daxsim.paths.registry.event_loop` runs it once per option
+with ``path`` bound to that option's module, so numba compiles (and caches) one loop per
+option with that option's functions called, and inlined, directly.
+"""
+
+from __future__ import annotations
+
+from daxsim.emu.daxfs import punch_hole
+from daxsim.emu.workload import OP_FSYNC, OP_STORE, OP_TRUNC, OP_WRITE
+from daxsim.model.counters import (
+    C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
+)
+from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, store_fence, wrap
+from daxsim.paths.state import M_POOL_USED
+from daxsim.paths.writeback import fsync, store
+
+path = None  #: the option's path module, bound by daxsim.paths.registry.event_loop()
+
+NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O yet (1b's pool)
+
+
+def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
+        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, st, dirty, drain):
+    """Run the events (I/Os, truncates, stores, fsyncs) through ``path``; count into ``counters``.
+
+    ``slot_io`` and ``slot_n`` are a ring of ``2 * qd`` slots (each with ``maxp`` entries of
+    ``bv``): at most ``qd`` I/Os are in flight, but with ``BATCH`` the loop takes a full
+    queue's worth of plain reads and writes at once: it submits the next ``qd`` I/Os, then
+    completes the ``qd`` oldest, in order. That is the same sequence of submissions and of
+    completions as one at a time (and every counter, peaks included, comes out the same),
+    because a submission of these options changes nothing a completion reads, and the
+    reverse; the host overlaps the memory misses of many submissions this way.
+
+    With ``drain`` false the run stops dead after the last event, as at a power loss: the
+    I/Os still in flight never complete (``inflight_lost``).
+    """
+    pte = fs.pte
+    b0, b1, b2, b3 = bv
+    misc = st.misc
+    ring = len(slot_io)
+    head = 0
+    count = 0
+    inflight_entries = 0
+    ios = 0  # counted locally, stored once at the end (stores to counters[] in the loop cost)
+    requested = 0
+    desc_peak = counters[C_DESC_PEAK]
+    held_peak = counters[C_TRANSIENT_PEAK]
+    skip = 0  # events before this one were run in a batch
+    for e in range(len(op)):
+        if e < skip:
+            continue
+        if path.BATCH and count == qd and qd > 1 and e + qd <= len(op) and plain_events(op, e, qd):
+            for i in range(qd):  # start the PTE and struct page misses of the whole batch
+                path.warm(e + i, off, pte, st)
+            for i in range(qd):
+                s = wrap(head + qd + i, ring)
+                slot_io[s] = e + i
+                slot_n[s] = path.submit(e + i, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data,
+                                    counters, b0, b1, b2, b3, st)
+                requested += length[e + i]
+            for i in range(qd):  # in flight after each submission: the last qd submitted
+                inflight_entries += slot_n[wrap(head + qd + i, ring)] - slot_n[wrap(head + i, ring)]
+                desc = inflight_entries * entry_bytes
+                desc_peak = max(desc_peak, desc)
+                held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
+            for i in range(qd):
+                if e + qd + i < len(op):  # the next batch's misses, long before its submissions
+                    path.warm(e + qd + i, off, pte, st)
+                if data:
+                    nxt = wrap(head + 1, ring)
+                    a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
+                    prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
+                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
+                          data, counters, b0, b1, b2, b3, st)
+                head = wrap(head + 1, ring)
+            ios += qd
+            skip = e + qd
+            continue
+        if op[e] == OP_TRUNC:
+            waited = 0
+            while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head,
+                                     count, ring, maxp, b0, b2, st):
+                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                         counters, b0, b1, b2, b3, st)
+                inflight_entries -= slot_n[head]
+                counters[C_WAIT_BYTES] += length[slot_io[head]]
+                head = wrap(head + 1, ring)
+                count -= 1
+                waited += 1
+            if waited:
+                counters[C_TRUNC_WAITS] += 1
+                counters[C_WAIT_IOS] += waited
+            counters[C_TRUNCATES] += 1
+            punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
+            continue
+        if op[e] == OP_STORE:  # the application does not store into a buffer under I/O
+            while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, ring):
+                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
+                          data, counters, b0, b1, b2, b3, st)
+                inflight_entries -= slot_n[head]
+                head = wrap(head + 1, ring)
+                count -= 1
+            store(e, off[e], length[e], pte, fs, pmem, pmem_base_pfn, data, counters, dirty)
+            continue
+        if op[e] == OP_FSYNC:
+            fsync(counters, dirty)
+            continue
+        if count == qd:
+            if data and count > 1:  # warm the next completion's first lines (a host hint)
+                nxt = wrap(head + 1, ring)
+                a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
+                prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
+            path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                     counters, b0, b1, b2, b3, st)
+            inflight_entries -= slot_n[head]
+            head = wrap(head + 1, ring)
+            count -= 1
+        if e + qd < len(op):  # the misses of the I/O a queue ahead (a host hint)
+            path.warm(e + qd, off, pte, st)
+        s = wrap(head + count, ring)
+        n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st)
+        if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry
+            counters[C_POOL_STALLS] += 1
+            while n == NO_ROOM:
+                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                         counters, b0, b1, b2, b3, st)
+                inflight_entries -= slot_n[head]
+                counters[C_STALL_IOS] += 1
+                counters[C_STALL_BYTES] += length[slot_io[head]]
+                head = wrap(head + 1, ring)
+                count -= 1
+                s = wrap(head + count, ring)
+                n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters,
+                           b0, b1, b2, b3, st)
+        slot_io[s] = e
+        slot_n[s] = n
+        count += 1
+        ios += 1
+        requested += length[e]
+        inflight_entries += n
+        desc = inflight_entries * entry_bytes
+        desc_peak = max(desc_peak, desc)
+        held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
+    counters[C_INFLIGHT_LOST] += 0 if drain else count
+    while drain and count > 0:
+        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data, counters,
+                 b0, b1, b2, b3, st)
+        head = wrap(head + 1, ring)
+        count -= 1
+    store_fence()  # the DMAs' streaming stores are done before anyone reads the bytes
+    counters[C_IOS] += ios
+    counters[C_BYTES_REQUESTED] += requested
+    counters[C_DESC_PEAK] = desc_peak
+    counters[C_TRANSIENT_PEAK] = held_peak

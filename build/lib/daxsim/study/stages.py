@@ -1,0 +1,381 @@
+"""A run in four stages, each a function with one job.
+
+1. :func:`prepare` checks the whole request and decides what the kernel would set aside
+   and whether the machine can do it at all (accounting, feasibility). No numba.
+2. :func:`emulate` boots the machine and runs the events through the option's path.
+3. :func:`verify` runs the same events through the ideal path on a twin machine and
+   compares every touched byte; checks that every reference, bounce page and pool slot
+   came back. A broken invariant raises :class:`InvariantError`.
+4. :func:`cost` turns the counters into modelled time; only this stage sees the hardware.
+
+:func:`daxsim.run` is the four in a row; the sweep re-costs (stage 4 alone) for other
+hardware; the power-loss experiment calls :func:`boot` and :func:`run_events` itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from daxsim.emu import hugepages
+from daxsim.emu.buddy import B_ALLOCATED
+from daxsim.emu.daxfs import S_BUMP, S_NVICTIM
+from daxsim.emu.machine import Booted, Machine, NamespaceLayout
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
+from daxsim.emu.workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
+from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
+from daxsim.model.counters import counters_dict, new_counters
+from daxsim.model.cost import Modelled, model
+from daxsim.paths.common import boot_prefault, count_busy_pages, count_diff, fill_pattern
+from daxsim.paths.registry import event_loop
+from daxsim.paths.state import M_POOL_USED
+from daxsim.paths.writeback import dirty_state
+from daxsim.study.spec import Spec
+
+__all__ = ["Emulation", "InvariantError", "Plan", "accounting", "boot", "cost", "emulate", "metrics_of", "prepare",
+           "run_events", "verify", "warm"]
+
+
+class InvariantError(RuntimeError):
+    """A run broke an invariant its option guarantees (a bug in daxsim, never an input error)."""
+
+
+# --- 1. prepare ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything :func:`prepare` decided: the checked request, the accounting, the events."""
+
+    spec: Spec
+    machine: Machine  #: with the option's memmap placement (nvram: on pmem)
+    workload: Workload  #: fitted to the namespace
+    hardware: HardwareProfile
+    cost: CostModel
+    data: bool
+    layout: NamespaceLayout
+    accounting: dict
+    events: tuple  #: (op, off, length) arrays
+    feasible: bool
+    reason: str
+
+    @property
+    def design(self):
+        return self.spec.design
+
+    @property
+    def huge(self) -> dict | None:
+        """Option huge's parameters (page_size, memmap_variant, dirty_granularity), else None."""
+        return huge_params(self.spec)
+
+
+def huge_params(spec: Spec) -> dict | None:
+    p = spec.params
+    if "page_size" not in p:
+        return None
+    return {"page_size": p["page_size"], "memmap_variant": p["memmap_variant"],
+            "dirty_granularity": p["dirty_granularity"]}
+
+
+def accounting(option, machine: Machine, huge: dict | None = None) -> tuple[NamespaceLayout, dict]:
+    """What the kernel would set aside for this option on this machine (no run needed).
+
+    ``option`` is an id, a spec string or a :class:`Spec`. For option ``huge`` the memmap is
+    the variant's (``huge``, its checked parameters, or the spec's); the namespace keeps the
+    layout of a 4 KiB memmap reserve (simpler than the kernel).
+    """
+    spec = Spec.parse(option) if isinstance(option, str) and "+" in option else Spec.of(option)
+    d = spec.design
+    huge = huge if huge is not None else huge_params(spec)
+    if d.memmap:
+        machine = machine.replace(memmap=d.memmap)
+    layout = machine.layout(d.struct_pages)
+    extra = {}
+    if huge:
+        cost_bytes = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"])
+        layout = dataclasses.replace(layout, memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
+                                     memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0)
+        # dirty tracking at 4 KiB inside a huge mapping needs a bit per 4 KiB page
+        extra["dirty_tracking_bytes"] = (machine.pmem // PAGE_SIZE // 8
+                                         if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0)
+    return layout, {**extra,
+                    "memmap_dram_bytes": layout.memmap_dram_bytes,
+                    "memmap_pmem_bytes": layout.memmap_pmem_bytes,
+                    "pmem_capacity_lost_bytes": layout.capacity_lost,
+                    "struct_pages_boot": layout.struct_pages_initialised,
+                    "dram_managed_bytes": machine.managed_dram(layout)}
+
+
+def pages_per_io(off, length) -> np.ndarray:
+    """The 4 KiB pages each I/O's buffer spans."""
+    return ((off + length - 1) >> PAGE_SHIFT) - (off >> PAGE_SHIFT) + 1
+
+
+def max_window_pages(pages, qd) -> int:
+    """The most pages any ``qd`` consecutive I/Os span (what can be in flight at once)."""
+    if len(pages) == 0:
+        return 0
+    c = np.concatenate(([0], np.cumsum(pages)))
+    w = min(qd, len(pages))
+    return int((c[w:] - c[:-w]).max())
+
+
+def prepare(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
+            cost: CostModel | None = None, data: bool = True, **params) -> Plan:
+    """Check the request and plan the run: a :class:`Plan`, or a ValueError that names the
+    parameter, the value and what is accepted. ``params`` are the option's own (see
+    :class:`~daxsim.study.spec.Spec`)."""
+    spec = Spec.of(option, **params)
+    d = spec.design
+    if not isinstance(machine, Machine):
+        raise ValueError(f"machine: {machine!r} is not a daxsim.Machine")  # noqa: TRY004 (bad input: ValueError)
+    workload = workload if workload is not None else Workload.from_preset(DEFAULT_PRESET)
+    if not isinstance(workload, Workload):
+        raise ValueError(f"workload: {workload!r} is not a daxsim.Workload")  # noqa: TRY004
+    if not isinstance(data, (bool, np.bool_)):
+        raise ValueError(f"data: {data!r} must be True or False")  # noqa: TRY004
+    huge = huge_params(spec)
+    if huge and huge["page_size"] > machine.align:
+        size = format_size(huge["page_size"])
+        raise ValueError(f"page_size: {size} pages need the namespace aligned to {size} "
+                         f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})")
+    if d.memmap:
+        machine = machine.replace(memmap=d.memmap)
+    hw = hardware_profile(hardware)
+    cost = cost if cost is not None else CostModel()
+    layout, acct = accounting(spec, machine)
+    workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
+    if huge and workload.file_size % huge["page_size"]:
+        raise ValueError(f"file_size: {format_size(workload.file_size)} is not a whole number of "
+                         f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages")
+    if workload.file_size > layout.npfns * PAGE_SIZE:
+        raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
+                         f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
+    op, off, length = workload.generate()
+    io = (op == OP_READ) | (op == OP_WRITE)
+    pages = pages_per_io(off[io], length[io])
+    most = int(pages.max(initial=1))
+    if "pool_pages" in spec.params and spec.params["pool_pages"] < most:
+        raise ValueError(f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
+                         f"accepted: an integer >= {most}")
+    feasible, reason = machine.feasibility(layout)
+    check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
+    if feasible and check is not None:
+        why = check(machine, acct, workload, max_window_pages(pages, workload.queue_depth), dict(spec.params))
+        feasible, reason = (False, why) if why else (True, "")
+    return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason)
+
+
+# --- 2. emulate ----------------------------------------------------------------------------
+
+
+@dataclass
+class Emulation:
+    """A run of the events on a booted machine: its counters, the path's state, the wall time."""
+
+    booted: Booted
+    counters: np.ndarray
+    state: tuple
+    wall_s: float
+    pmem_starts: np.ndarray  #: pmem byte offsets of every file page the events touch
+    dev_starts: np.ndarray  #: device byte offsets of every file page the I/Os touch
+    fpages: np.ndarray  #: the file pages the I/Os touch
+
+
+_WARM: set[str] = set()
+
+
+def warm(option) -> None:
+    """Compile (or load from numba's cache) the option's kernels outside any timed region."""
+    key = Spec.of(option).option
+    if key not in _WARM:
+        _WARM.add(key)
+        run_plan(prepare(key, Machine("64M", "64M"),
+                         Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2)))
+
+
+def boot(plan: Plan, machine: Machine | None = None) -> Booted:
+    """The plan's machine, booted: memory, memmap, page allocator, the DAX file."""
+    op, _off, length = plan.events
+    truncated = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
+    w = plan.workload
+    return Booted(machine or plan.machine, plan.layout, w.file_size, w.extent_size, w.seed, truncated)
+
+
+def dirty_shift(huge: dict | None) -> int:
+    """log2 of the unit the mapping's dirty state is tracked in."""
+    if huge and huge["dirty_granularity"] == "mapping":
+        return huge["page_size"].bit_length() - 1
+    return PAGE_SHIFT
+
+
+def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True):
+    """Prefault, then run the events through the option's event loop on booted machine
+    ``b``; returns the wall time of the loop and the path's state."""
+    spec = Spec.of(spec)
+    d = spec.design
+    io = (op == OP_READ) | (op == OP_WRITE)
+    boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
+                  b.vmemmap_populated, b.memmap_base_pfn, counters)
+    maxp = int(pages_per_io(off[io], length[io]).max(initial=1))
+    ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
+    bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
+    st = d.make_state(b, dict(spec.params))
+    nstores = int((op == OP_STORE).sum())
+    dirty = dirty_state(len(b.device), dirty_shift(huge_params(spec)), 2 * nstores,
+                        int(((length[op == OP_STORE] + 127) // 64).sum()))
+    mod = d.module
+    args = (op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
+            np.zeros(ring, np.int64), np.zeros(ring, np.int64), maxp, bv, mod.ENTRY_BYTES,
+            getattr(mod, "ENTRY_TRANSIENT", 0), st, dirty, drain)
+    loop = event_loop(d.key)
+    t0 = time.perf_counter()
+    loop(*args)
+    return time.perf_counter() - t0, st
+
+
+def emulate(plan: Plan) -> Emulation:
+    """Boot the machine and run the plan's events through the option's path."""
+    if not plan.feasible:
+        raise ValueError(f"option {plan.spec.key}: the machine cannot run it ({plan.reason})")
+    warm(plan.spec.option)
+    op, off, length = plan.events
+    io = (op == OP_READ) | (op == OP_WRITE)
+    b = boot(plan)
+    fpages = touched_file_pages(off[io], length[io])
+    b.advise_host_hugepages(len(fpages) * PAGE_SIZE)
+    pmem_pages = touched_file_pages(off, length)  # truncated blocks too: others' data lands there
+    pmem_starts = b.pmem_index(0) + b.file.pfn_of(pmem_pages) * PAGE_SIZE
+    dev_starts = fpages * PAGE_SIZE
+    if plan.data:
+        fill_pattern(b.pmem, pmem_starts, 0x1)
+        fill_pattern(b.device, dev_starts, 0x2)
+    counters = new_counters()
+    wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters)
+    return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages)
+
+
+# --- 3. verify -----------------------------------------------------------------------------
+
+CHECKS = ("corrupted_bytes", "corrupted_victim_bytes", "corrupted_device_bytes", "corrupted_buffer_bytes",
+          "files_corrupted", "leaked_pages", "verified_bytes", "pool_table_bytes", "pool_reserved_bytes")
+
+
+def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
+    """The run's checks (:data:`CHECKS`): leaked references, pages and pool slots; with data,
+    every touched byte against the ideal path on a twin machine, what differs attributed to
+    the buffer, the device or another file. Raises :class:`InvariantError` on a leak, or on
+    corruption where the option's design does not allow the hazard.
+
+    ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
+    pfn -> bytes, ``dev_pages``: file page -> bytes), for :mod:`daxsim.oracle`."""
+    d, b = plan.design, emu.booted
+    checks = dict.fromkeys(CHECKS, 0)
+    if counters_dict(emu.counters)["alloc_failures"]:
+        raise InvariantError(f"option {d.key}: the page allocator ran dry although the run was judged feasible")
+    if d.struct_pages:
+        checks["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated))
+    checks["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(emu.state.misc[M_POOL_USED])
+    reserved = getattr(d.module, "reserved_dram", None)
+    if reserved is not None:
+        checks.update(reserved(dict(plan.spec.params)))
+    if plan.data:
+        op, off, length = plan.events
+        twin = boot(plan, plan.machine.replace(pmem_file=None))  # the oracle for every byte
+        fill_pattern(twin.pmem, emu.pmem_starts, 0x1)
+        fill_pattern(twin.device, emu.dev_starts, 0x2)
+        run_events(twin, "ideal", op, off, length, 1, True, new_counters())
+        _compare(b, twin, emu.pmem_starts, emu.dev_starts, checks)
+        if capture is not None:
+            capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((emu.pmem_starts, _bump_starts(b))), b)
+            capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes()
+                                    for fp, s in zip(emu.fpages, emu.dev_starts)}
+        del twin
+    if checks["leaked_pages"] or (checks["corrupted_bytes"] and not d.hazard):
+        raise InvariantError(f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
+                             f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}")
+    return checks
+
+
+def _bump_starts(b: Booted) -> np.ndarray:
+    """Byte offsets in pmem of the blocks handed out since boot (hole refills)."""
+    used = np.arange(b.bump_start, b.fs.state[S_BUMP], dtype=np.int64)
+    return (used - b.pmem_base_pfn) * PAGE_SIZE
+
+
+def _pages_of(buf, starts, b: Booted) -> dict:
+    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s:s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
+
+
+def _compare(b: Booted, twin: Booted, pmem_starts, dev_starts, checks: dict) -> None:
+    """Compare every touched byte with the ideal run on the twin; attribute what differs."""
+    if not np.array_equal(b.fs.state, twin.fs.state):
+        raise InvariantError("the filesystem handed out different blocks than in the ideal run")
+    pmem_all = np.unique(np.concatenate((pmem_starts, _bump_starts(b))))
+    nv = int(b.fs.state[S_NVICTIM])
+    victims = b.fs.victim[:2 * nv].reshape(-1, 2)
+    victim_starts = (victims[:, 0] - b.pmem_base_pfn) * PAGE_SIZE
+    is_victim = np.isin(pmem_all, victim_starts)
+    checks["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[is_victim]))
+    checks["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[~is_victim]))
+    checks["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, dev_starts))
+    checks["corrupted_bytes"] = (checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"]
+                                 + checks["corrupted_device_bytes"])
+    if checks["corrupted_victim_bytes"]:
+        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts)
+               if count_diff(b.pmem, twin.pmem, np.array([s]))}
+        checks["files_corrupted"] = len(hit)
+    checks["verified_bytes"] = (len(pmem_all) + len(dev_starts)) * PAGE_SIZE
+
+
+def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> dict:
+    """A run's metrics: the accounting, every counter, the checks, and what derives from them
+    (an infeasible run has only the accounting; its counters are zero)."""
+    c = counters_dict(counters if counters is not None else new_counters())
+    checks = checks if checks is not None else dict.fromkeys(CHECKS, 0)
+    c["transient_dram_peak_bytes"] += checks["pool_table_bytes"]  # 1b's hash table is DRAM held under I/O
+    m = {**plan.accounting, **c, **checks}
+    m["bytes_dma"] = c["dma_to_pmem"] + c["dma_from_pmem"] + c["dma_to_dram"] + c["dma_from_dram"]
+    m["bytes_cpu_copied"] = c["copy_pmem_to_dram"] + c["copy_dram_to_pmem"]
+    m["struct_pages_initialised"] = plan.accounting["struct_pages_boot"] + c["struct_pages_initialised_io"]
+    return m
+
+
+# --- 4. cost -------------------------------------------------------------------------------
+
+
+def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | None = None,
+         machine: Machine | None = None, workload: Workload | None = None) -> Modelled:
+    """The cost model over a run's metrics: the only stage that sees the hardware profile.
+
+    Given a :class:`Plan`, its hardware, cost figures, machine and workload are the
+    defaults; given a spec, ``hardware``, ``machine`` and ``workload`` must be passed."""
+    if isinstance(plan_or_spec, Plan):
+        plan = plan_or_spec
+        spec, machine, workload = plan.spec, machine or plan.machine, workload or plan.workload
+        hardware = plan.hardware if hardware is None else hardware
+        cost_model = cost_model or plan.cost
+    else:
+        spec = Spec.of(plan_or_spec)
+    hw = hardware_profile(hardware)
+    cost_model = cost_model if cost_model is not None else CostModel()
+    d = spec.design
+    huge = huge_params(spec)
+    miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
+    bounce = hw if spec.params.get("bounce_node") == "pmem" else DDR4
+    return model(metrics, d, machine.memmap if d.struct_pages else None, hw, cost_model,
+                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce)
+
+
+def run_plan(plan: Plan, capture: dict | None = None):
+    """The stages after prepare: (emulate, verify, metrics, cost); for an infeasible plan
+    only the metrics of the accounting. Returns (metrics, modelled or None, wall_s)."""
+    if not plan.feasible:
+        return metrics_of(plan, None, None), None, 0.0
+    emu = emulate(plan)
+    checks = verify(plan, emu, capture)
+    metrics = metrics_of(plan, emu.counters, checks)
+    return metrics, cost(plan, metrics), emu.wall_s

@@ -1,0 +1,293 @@
+"""Sweeps: every point of a parameter grid, in worker processes, resumable.
+
+The grid (:mod:`daxsim.study.grid`) names values for each axis; the sweep runs
+:func:`daxsim.run` at every point of their product and returns one tidy row per point
+(:func:`daxsim.study.rows.row`: the parameters, ``feasible``, ``reason`` and ``status``,
+every metric, the modelled time and its parts, ``wall_s``), the point's own values in
+the axis columns. Infeasible points are rows with their reason.
+
+The hardware profile changes only the cost model, never the emulation, so points that
+differ only in ``hardware`` share one emulation and are re-modelled (:func:`remodel`),
+which gives exactly what separate runs give. Likewise ``memmap`` is ignored by the
+options that give pmem no struct pages, and by ``nvram`` (its memmap is always on pmem).
+
+With ``out``, each finished point is appended to the file and flushed to disk as soon as
+it is known; a sweep started again with the same ``out`` reads the points already there
+and computes only the others, and the file is finally rewritten in grid order. The order
+of the rows never depends on the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import io
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from daxsim.emu.machine import Machine
+from daxsim.emu.workload import PRESETS, Workload
+from daxsim.model.hardware import hardware_profile
+from daxsim.study.api import Result, run
+from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's too)
+    AXES, DEFAULT_GRID, DESIGNS, as_bool, emulation_key, normalise_grid, point_key, points, read_grid_file,
+)
+from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
+from daxsim.study.stages import cost, warm
+
+__all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "METRICS", "MODELLED", "normalise_grid", "points",
+           "read_grid_file", "read_table", "remodel", "sweep"]
+
+
+# --------------------------------------------------------------------------- one point
+
+
+def remodel(result: Result, hardware) -> Result:
+    """``result`` as if it had run with another hardware profile behind pmem.
+
+    Only the cost model sees the hardware, so this is exactly what :func:`daxsim.run`
+    would return with ``hardware`` (``wall_s`` aside): the counters are re-costed.
+    """
+    hw = hardware_profile(hardware)
+    if not result.feasible:
+        return dataclasses.replace(result, hardware=hw)
+    modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload)
+    return dataclasses.replace(result, hardware=hw, modelled=modelled)
+
+
+def _workload(p: dict) -> Workload:
+    if p["workload"] in PRESETS:
+        return Workload.from_preset(p["workload"], ios=p["ios"], seed=p["seed"], truncate_rate=p["truncate_rate"])
+    if p["truncate_rate"]:
+        raise ValueError(f"truncate_rate: {p['truncate_rate']!r} applies to presets only; an operation string "
+                         f"({p['workload']!r}) spells its truncates itself (t0:4k)")
+    return Workload(ops=p["workload"], seed=p["seed"])
+
+
+def _row(p: dict, r: Result, wall_s: float) -> dict:
+    """The run's row, with the point's own values in the axis columns."""
+    out = row(r)
+    out.update({k: p[k] for k in AXES if k != "option"})
+    out["wall_s"] = wall_s
+    return out
+
+
+def _run_group(group: list[dict]) -> list[dict]:
+    """Emulate once for the group's first point, re-model for each hardware profile."""
+    p = group[0]
+    t0 = time.perf_counter()
+    r = run(p["option"], Machine(p["pmem"], p["dram"], memmap=p["memmap"]), _workload(p), hardware=p["hardware"],
+            data=p["data"])  # p["option"] is a spec
+    wall = time.perf_counter() - t0
+    return [_row(q, r if q["hardware"] == p["hardware"] else remodel(r, q["hardware"]), wall) for q in group]
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def check_out(out) -> Path:
+    out = Path(out)
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"out: {str(out)!r} must end in .csv or .parquet")
+    if out.suffix.lower() == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise ValueError(f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
+                             "accepted: a .csv file, or pip install pyarrow") from None
+    if not out.parent.exists():
+        raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
+    return out
+
+
+def _journal(out: Path) -> Path:
+    """Where finished points go as they finish: the CSV itself, or a CSV beside a Parquet file."""
+    return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
+
+
+_DTYPES = {"option": str, "spec": str, "label": str, "description": str, "memmap": str, "hardware": str,
+           "workload": str, "reason": str, "status": str, "memmap_variant": str, "dirty_granularity": str,
+           "bounce_node": str}
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """A sweep CSV; a last line cut short by an interruption is dropped."""
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[:text.rfind("\n") + 1]
+    if not text.strip():
+        return pd.DataFrame(columns=list(COLUMNS))
+    return pd.read_csv(io.StringIO(text), dtype=_DTYPES, keep_default_na=False,
+                       na_values={c: [""] for c in COLUMNS if c not in _DTYPES})
+
+
+def _read_done(out: Path) -> pd.DataFrame:
+    frames = []
+    if out.suffix.lower() == ".parquet" and out.exists():
+        frames.append(pd.read_parquet(out))
+    if _journal(out).exists():
+        frames.append(_read_csv(_journal(out)))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=list(COLUMNS))
+    for f in frames:
+        missing = [c for c in COLUMNS if c not in f.columns]
+        if missing:
+            raise ValueError(f"out: {str(out)!r} was not written by this version of daxsim sweep "
+                             f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep")
+    df = pd.concat(frames, ignore_index=True)[list(COLUMNS)]
+    df["data"] = [as_bool(v) for v in df["data"]]
+    df["feasible"] = [as_bool(v) for v in df["feasible"]]
+    return df.drop_duplicates(subset=["spec", *AXES[1:]], keep="last")
+
+
+def read_table(path) -> pd.DataFrame:
+    """A table a sweep wrote (``.csv`` or ``.parquet``), with its types: options as strings,
+    empty reasons as ``""``, booleans as booleans."""
+    path = Path(path)
+    df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else _read_csv(path)
+    for c in ("data", "feasible"):
+        df[c] = [as_bool(v) for v in df[c]]
+    return df
+
+
+def _append(fh, rows: list[dict], header: bool) -> None:
+    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(fh, header=header, index=False)
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _write_final(out: Path, df: pd.DataFrame) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    if out.suffix.lower() == ".parquet":
+        df.to_parquet(tmp, index=False)
+    else:
+        df.to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    if _journal(out) != out and _journal(out).exists():
+        _journal(out).unlink()
+
+
+# ------------------------------------------------------------------------------ sweep
+
+
+class _Progress:
+    """``sweep: 120/560 points (21%) [#####.....] 12 s`` on stderr, redrawn in place."""
+
+    def __init__(self, total: int, done: int, enabled: bool):
+        self.total, self.done, self.enabled, self.t0 = total, done, enabled, time.perf_counter()
+        self.show()
+
+    def add(self, n: int) -> None:
+        self.done += n
+        self.show()
+
+    def show(self) -> None:
+        if not self.enabled:
+            return
+        frac = self.done / self.total if self.total else 1.0
+        bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
+        sys.stderr.write(f"\rsweep: {self.done}/{self.total} points ({frac:.0%}) [{bar}] "
+                         f"{time.perf_counter() - self.t0:.0f} s")
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def check_jobs(jobs) -> int:
+    if jobs is None:
+        return os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise ValueError(f"jobs: {jobs!r} is not a positive integer (worker processes)")
+    return int(jobs)
+
+
+def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False) -> pd.DataFrame:
+    """Run every point of ``grid``; return the tidy table (one row per point, grid order).
+
+    Parameters
+    ----------
+    grid : dict axis -> value or list of values (axes: :data:`AXES`; missing axes take
+        :data:`DEFAULT_GRID`'s values). Sizes as :func:`daxsim.parse_size` reads them;
+        ``workload`` is a preset or an operation string. A list of such grids sweeps
+        the points of each in turn.
+    jobs : worker processes (default: every core). ``1`` runs in this process.
+    out : a ``.csv`` or ``.parquet`` path. Finished points are appended as they finish
+        (a Parquet sweep journals them in ``<out>.partial.csv``); points already in the
+        file are not recomputed; at the end the file holds the whole table in grid order
+        (rows of other grids that were in it come after).
+    progress : draw a progress bar on stderr.
+
+    The returned frame's ``attrs`` say how many points were ``computed`` and ``reused``
+    and how many ``emulations`` ran.
+    """
+    pts = points(grid)
+    jobs = check_jobs(jobs)
+    out = check_out(out) if out is not None else None
+    done = _read_done(out) if out is not None else pd.DataFrame(columns=list(COLUMNS))
+    have = {point_key(r): i for i, r in enumerate(done.to_dict("records"))}
+    todo = [p for p in pts if point_key(p) not in have]
+    groups: dict[tuple, list[dict]] = {}
+    for p in todo:
+        groups.setdefault(emulation_key(p), []).append(p)
+    bar = _Progress(len(pts), len(pts) - len(todo), progress)
+    new: dict[tuple, dict] = {}
+
+    fh, header = None, False
+    if out is not None and todo:
+        journal = _journal(out)
+        header = not journal.exists() or journal.stat().st_size == 0
+        fh = open(journal, "a", newline="")  # noqa: SIM115 (closed below, after the workers)
+        if not header and not journal.read_text().endswith("\n"):
+            fh.write("\n")  # a line cut short by an interruption: the reader drops it
+
+    def finished(rows):
+        nonlocal header
+        for r in rows:
+            new[point_key(r)] = r
+        if fh is not None:
+            _append(fh, rows, header)
+            header = False
+        bar.add(len(rows))
+
+    try:
+        if jobs == 1 or len(groups) <= 1:
+            for g in groups.values():
+                finished(_run_group(g))
+        else:
+            # fork: workers start with daxsim imported and its kernels loaded (no re-import
+            # of the caller's __main__, which a notebook or script may not guard)
+            for option in dict.fromkeys(p["option"] for p in todo):
+                warm(option)  # compiled (or loaded) once here, inherited by every forked worker
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx) as pool:
+                futures = [pool.submit(_run_group, g) for g in groups.values()]
+                try:
+                    for f in cf.as_completed(futures):
+                        finished(f.result())
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
+    finally:
+        if fh is not None:
+            fh.close()
+
+    records = done.to_dict("records")
+    rows = [new[k] if k in new else records[have[k]] for k in map(point_key, pts)]
+    in_grid = {point_key(p) for p in pts}
+    rows += [r for r in records if point_key(r) not in in_grid]  # other grids' rows stay, after ours
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    df["feasible"] = df["feasible"].astype(bool)
+    df["data"] = df["data"].astype(bool)
+    if out is not None:
+        _write_final(out, df)
+    df = df.iloc[:len(pts)].reset_index(drop=True)
+    df.attrs.update(computed=len(todo), reused=len(pts) - len(todo), emulations=len(groups))
+    return df
