@@ -145,8 +145,7 @@ def dot_chart(
     data = b.data.assign(_lt=[f"{v:,.3g}" for v in b.data[x]])
     xdom = _per_key_domains(data, x, x_scale, x_scale == "linear", pad=0.12)
     if rule is not None:
-        for k, g in data.groupby(KEY):
-            lo, hi = xdom[k]
+        for k, (lo, hi) in xdom.items():
             xdom[k] = [min(lo, rule * 0.9 if x_scale == "log" else rule), max(hi, rule * 1.1 if x_scale == "log" else rule)]
     label_px = int(max(len(str(v)) for v in data[y]) * CHAR_PX) + 12
     plot_w = max(200, width - label_px - 60)
