@@ -125,10 +125,23 @@ def _end_labels(data, x, y, color, ydom, y_scale, height, text_of=theme.short):
         ly = from_pixels(placed, ydom[k], y_scale, height)
         for (members, first), r, yy in zip(ends, last, ly):
             names = theme.order([n for n, _ in members])
-            text = ", ".join(text_of(n) for n in names)
+            text = _merged([text_of(n) for n in names])
             rows.append({KEY: k, x: r[x], "_ly": float(yy), color: first, "_lt": text,
                          "_lc": theme.color(first) if len(names) == 1 else theme.INK})
     return pd.DataFrame(rows)
+
+
+def _merged(names: list[str]) -> str:
+    """One label for series that coincide: ``"1a, 2"``, or with a shared start written
+    once, ``"1b, pool 4,096 / 16,384"``."""
+    if len(names) == 1:
+        return names[0]
+    first = names[0]
+    cut = max(i for i in range(len(first) + 1) if all(n.startswith(first[:i]) for n in names))
+    cut = first.rfind(" ", 0, cut + 1) + 1  # at a word boundary
+    if cut > 2:
+        return first[:cut] + " / ".join(n[cut:] for n in names)
+    return ", ".join(names)
 
 
 def grid_chart(
@@ -221,11 +234,12 @@ def grid_chart(
     if direct_labels and color:
         lab = _end_labels(data, x, y, color, ydom, y_scale, height)
         if len(lab):
-            label_px = int(max(len(t) for t in lab["_lt"]) * CHAR_PX) + 14
+            label_px = min(int(max(len(t) for t in lab["_lt"]) * CHAR_PX) + 14, width // 3)
     plot_w = max(200, width - 60 - label_px)
     params = [*b.params, b.lookup("dom_y", ydom)]
     y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
-                      values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8 else alt.Undefined)
+                      values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8
+                      and np.allclose(data[y].dropna(), data[y].dropna().round()) else alt.Undefined)
     yscale = alt.Scale(type=y_scale, domain=_domain_expr("dom_y"), nice=False, zero=False)
     ytitle = axis_title(y_title or y, height)
     y_enc = alt.Y(y, type="quantitative", title=ytitle, scale=yscale, axis=y_axis)
