@@ -18,6 +18,7 @@ The renderer (:func:`enable_book_renderer`) lives in :mod:`daxsim.book.render`.
 
 from __future__ import annotations
 
+import re
 import textwrap
 
 import altair as alt
@@ -131,6 +132,21 @@ def _end_labels(data, x, y, color, ydom, y_scale, height, text_of=theme.short):
     return pd.DataFrame(rows)
 
 
+def _fold(text: str, limit: int = 32) -> str:
+    """A long end label on two lines or more, broken after its separators."""
+    if len(text) <= limit:
+        return text
+    parts = re.split(r"(?<=/ )|(?<=, )", text)
+    lines, cur = [], ""
+    for p in parts:
+        if cur and len(cur) + len(p) > limit:
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += p
+    lines.append(cur.rstrip())
+    return "\n".join(lines)
+
+
 def _merged(names: list[str]) -> str:
     """One label for series that coincide: ``"1a, 2"``, or with a shared start written
     once, ``"1b, pool 4,096 / 16,384"``."""
@@ -234,7 +250,8 @@ def grid_chart(
     if direct_labels and color:
         lab = _end_labels(data, x, y, color, ydom, y_scale, height)
         if len(lab):
-            label_px = min(int(max(len(t) for t in lab["_lt"]) * CHAR_PX) + 14, width // 3)
+            lab["_lt"] = [_fold(t) for t in lab["_lt"]]
+            label_px = int(max(len(line) for t in lab["_lt"] for line in t.split("\n")) * CHAR_PX) + 14
     plot_w = max(200, width - 60 - label_px)
     params = [*b.params, b.lookup("dom_y", ydom)]
     y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
@@ -279,7 +296,8 @@ def grid_chart(
     chart = base.encode(**enc).transform_filter(b.filter)
     layers = [chart]
     if lab is not None and len(lab):
-        layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11).encode(
+        layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11,
+                                               lineBreak="\n").encode(
             x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
             y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
             text=alt.Text("_lt"),
