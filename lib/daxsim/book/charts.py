@@ -136,7 +136,7 @@ def _fold(text: str, limit: int = 32) -> str:
     """A long end label on two lines or more, broken after its separators."""
     if len(text) <= limit:
         return text
-    parts = re.split(r"(?<=/ )|(?<=, )", text)
+    parts = re.split(r"(?<=/ )|(?<=; )" if "; " in text else r"(?<=/ )|(?<=, )", text)
     lines, cur = [], ""
     for p in parts:
         if cur and len(cur) + len(p) > limit:
@@ -149,7 +149,7 @@ def _fold(text: str, limit: int = 32) -> str:
 
 def _merged(names: list[str]) -> str:
     """One label for series that coincide: ``"1a, 2"``, or with a shared start written
-    once, ``"1b, pool 4,096 / 16,384"``."""
+    once, ``"1b, pool 4,096 / 16,384"``; names that hold commas are joined by "; "."""
     if len(names) == 1:
         return names[0]
     first = names[0]
@@ -157,7 +157,7 @@ def _merged(names: list[str]) -> str:
     cut = first.rfind(" ", 0, cut + 1) + 1  # at a word boundary
     if cut > 2:
         return first[:cut] + " / ".join(n[cut:] for n in names)
-    return ", ".join(names)
+    return ("; " if any(", " in n for n in names) else ", ").join(names)
 
 
 def grid_chart(
