@@ -60,7 +60,7 @@ OPTION_COLORS = {
     "nvram": "#8c5a2b",       # brown: the memmap on the medium
 }
 
-#: the parts of the modelled time per I/O (daxsim.book.grids.PARTS), grouped by kind of
+#: the parts of the modelled time per I/O (daxsim.model.cost.PARTS), grouped by kind of
 #: work: struct page work in blues, pool work in teals, extent/lock work in greens, data
 #: movement in warm colours, fixed cost and stalls in greys and browns
 PART_COLORS = {
@@ -74,6 +74,10 @@ PART_COLORS = {
     "lookup": "#a8e0dc",
     "extent_ref": "#2e9e44",
     "range_lock": "#a6d99a",
+    "dirty": "#9c6ade",
+    "fault": "#5c5c8a",
+    "iommu": "#c9a227",
+    "contention": "#8f2d56",
     "cpu_copy": "#d55e00",
     "dma": "#f0a23c",
     "stall": "#6e4a2a",
