@@ -110,8 +110,10 @@ def _plural(n, word):
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _path_text(option: str, guard: bool, m: dict) -> list[tuple[str, str]]:
-    """Two lines per step for one option, from the run's counters ``m`` (one I/O)."""
+def _path_text(option: str, guard: bool, m: dict, pins: bool = False) -> list[tuple[str, str]]:
+    """Two lines per step for one option, from the run's counters ``m`` (one I/O);
+    *pins*: the release pins pages (FOLL_PIN) rather than getting them."""
+    release = "unpin" if pins else "put_page"
     entries, gup, walks = m["descriptor_entries"], m["gup_pages"], m["pfn_walks"]
     moved = _size(m["bytes_dma"])
     dev = "device ↔ pmem"
@@ -123,7 +125,7 @@ def _path_text(option: str, guard: bool, m: dict) -> list[tuple[str, str]]:
         where = "DRAM" if option == "1a" else "pmem"
         last = "no copy" if option == "1a" else _plural(m["memmap_line_writes"], "memmap write")
         return [(f"GUP {_plural(gup, 'page')}", f"memmap in {where}" if where == "DRAM" else "memmap on pmem"),
-                (_plural(entries, "bio_vec"), "→ pmem pages"), (dev, moved), (f"put_page × {gup}", last)]
+                (_plural(entries, "bio_vec"), "→ pmem pages"), (dev, moved), (f"{release} × {gup}", last)]
     if option == "1b":
         return [(_plural(m["lookups"], "lookup"), f"{m['allocations']} from the pool"),
                 (_plural(entries, "bio_vec"), "→ pool pages"), (dev, moved),
@@ -147,15 +149,19 @@ def _path_text(option: str, guard: bool, m: dict) -> list[tuple[str, str]]:
 
 
 def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), highlight=(), ops: str = "r0:64k",
-             pmem: str = "400G", dram: str = "16G", hardware: str = "optane-pmem-100") -> Diagram:
+             pmem: str = "400G", dram: str = "16G", hardware: str = "optane-pmem-100", kernel=None) -> Diagram:
     """Each option's path for one O_DIRECT I/O (``ops``, one I/O) into a DAX-mapped buffer.
 
     One lane per option (``"2+guard"`` is option 2 with its range lock), four steps; the
     counts come from :func:`daxsim.run` of that I/O, the time per I/O at the right is
     modelled on *hardware*. Lanes in *highlight* are drawn in full, the others faded
-    (all in full when *highlight* is empty).
+    (all in full when *highlight* is empty). *kernel* is the release modelled (default:
+    daxsim's, :data:`daxsim.model.eras.DEFAULT_ERA`).
     """
     import daxsim
+    from daxsim.model.eras import DEFAULT_ERA, ERAS
+
+    kernel = DEFAULT_ERA if kernel is None else str(kernel)
 
     machine = daxsim.Machine(pmem=pmem, dram=dram)
     workload = daxsim.Workload(ops=ops)
@@ -169,7 +175,7 @@ def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), hi
     numbers = {}
     for row, spec in enumerate(options):
         option, guard = (spec.removesuffix("+guard"), True) if spec.endswith("+guard") else (spec, False)
-        r = daxsim.run(option, machine, workload, hardware=hardware, data=False, guard=guard)
+        r = daxsim.run(option, machine, workload, hardware=hardware, data=False, guard=guard, kernel=kernel)
         m = r.metrics
         numbers[spec] = {"per_io_ns": r.modelled.per_io_ns, **{k: m[k] for k in (
             "gup_pages", "descriptor_entries", "bytes_cpu_copied", "allocations", "refcount_ops", "pfn_walks")}}
@@ -180,7 +186,7 @@ def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), hi
         s.rect(0, y + 3, 5, lane_h - 8, fill=col, stroke=col, rx=2, opacity=op)
         s.text(12, y + lane_h / 2 + 4, theme.short(label), size=12.5, weight=700, fill=col, opacity=op)
         hazard = option == "2" and not guard
-        for i, (a, b) in enumerate(_path_text(option, guard, m)):
+        for i, (a, b) in enumerate(_path_text(option, guard, m, pins=ERAS[kernel].pin == "pin")):
             x = left + i * (box_w + gap)
             warn = hazard and i == 3
             s.rect(x, y + 3, box_w, lane_h - 8, fill="#fdf0f6" if warn else "#f7f7f7",
@@ -195,8 +201,7 @@ def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), hi
     size = _size(workload.generate()[2][0])
     caption = (f"One O_DIRECT {'read' if ops.startswith('r') else 'write'} of {size} into a DAX-mapped buffer, "
                f"step by step: counts from daxsim.run on {_size(machine.pmem)} of pmem and {_size(machine.dram)} "
-               "of DRAM, "
-               f"time per I/O modelled on {hardware}.")
+               f"of DRAM as Linux {kernel} does it, time per I/O modelled on {hardware}.")
     return Diagram("io-paths", s.render(), caption, numbers)
 
 
