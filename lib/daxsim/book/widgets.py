@@ -528,10 +528,11 @@ class LiveExplorer(widgets.VBox):
         import vl_convert
 
         from daxsim.book.bookassets import vegalite_version
+        from daxsim.book.render import themed
 
         spec = explore.live_chart_spec(df, title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
                                                  f"DRAM, {hw}, {workload.ops or workload.preset}")
-        svg = vl_convert.vegalite_to_svg(spec, vl_version=vegalite_version())
+        svg = vl_convert.vegalite_to_svg(themed(spec), vl_version=vegalite_version())
         self.chart_view.value = f"<div class='daxsim-live-svg'>{svg}</div>"
 
     def cut_power(self):
