@@ -6,6 +6,10 @@ device's DMA happens at completion. A truncate happens between submissions; an o
 that protects its pages makes it wait (completing the oldest I/Os) until no in-flight
 I/O uses the range, as ``dax_layout_busy_page()`` does; option 2 does not wait.
 
+``ALL_EVENTS`` is false in the loop compiled for events that are all reads and writes:
+its truncate, store and fsync branches are left out (numba prunes a branch on a
+constant), which halves the compile time of what most runs need.
+
 ``path`` below is the option's path module (``daxsim.paths.option1a`` and so on). It
 supplies ``submit`` (translate the buffer and build the descriptor, taking whatever
 references the option takes), ``complete`` (DMA, then drop them), ``busy`` (does an
@@ -23,11 +27,12 @@ from daxsim.emu.workload import OP_FSYNC, OP_STORE, OP_TRUNC, OP_WRITE
 from daxsim.model.counters import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
-from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, store_fence, wrap
+from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, prefetch_source, store_fence, wrap
 from daxsim.paths.state import M_POOL_USED
 from daxsim.paths.writeback import fsync, store
 
 path = None  #: the option's path module, bound by daxsim.paths.registry.event_loop()
+ALL_EVENTS = True  #: False in the loop compiled for reads and writes only (bound by event_loop)
 
 NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O yet (1b's pool)
 
@@ -89,7 +94,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             ios += qd
             skip = e + qd
             continue
-        if op[e] == OP_TRUNC:
+        if ALL_EVENTS and op[e] == OP_TRUNC:
             waited = 0
             while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head,
                                      count, ring, maxp, b0, b2, st):
@@ -106,7 +111,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             counters[C_TRUNCATES] += 1
             punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
             continue
-        if op[e] == OP_STORE:  # the application does not store into a buffer under I/O
+        if ALL_EVENTS and op[e] == OP_STORE:  # the application does not store into a buffer under I/O
             while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, ring):
                 path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
                           data, counters, b0, b1, b2, b3, st)
@@ -115,7 +120,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                 count -= 1
             store(e, off[e], length[e], pte, fs, pmem, pmem_base_pfn, data, counters, dirty)
             continue
-        if op[e] == OP_FSYNC:
+        if ALL_EVENTS and op[e] == OP_FSYNC:
             fsync(counters, dirty)
             continue
         if count == qd:
@@ -130,6 +135,8 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             count -= 1
         if e + qd < len(op):  # the misses of the I/O a queue ahead (a host hint)
             path.warm(e + qd, off, pte, st)
+            if data and qd == 1:  # and the first bytes its DMA reads: nothing else overlaps that miss
+                prefetch_source(e + 1, op, off, pte, device, pmem, pmem_base_pfn)
         s = wrap(head + count, ring)
         n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st)
         if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry

@@ -37,7 +37,8 @@ class Result:
     reason: str
     metrics: dict
     modelled: Modelled | None
-    wall_s: float
+    wall_s: float  #: the emulator's time on the data path (the event loop)
+    setup_s: float = 0.0  #: the emulator's set-up before it: boot, host memory populated, patterns, prefault
 
     @property
     def option(self) -> str:
@@ -78,6 +79,7 @@ class Result:
         m = dict(self.metrics)
         m["modelled"] = self.modelled.to_dict() if self.modelled else None
         m["wall_s"] = self.wall_s
+        m["setup_s"] = self.setup_s
         return {"option": self.option, "params": self.params(), "feasible": self.feasible,
                 "reason": self.reason, "metrics": m}
 
@@ -108,9 +110,9 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     plan = prepare(option, machine, workload, hardware, cost, data, pool_pages=pool_pages, guard=guard,
                    page_size=page_size, memmap_variant=memmap_variant, dirty_granularity=dirty_granularity,
                    bounce_node=bounce_node)
-    metrics, modelled, wall = run_plan(plan, capture)
+    metrics, modelled, wall, setup = run_plan(plan, capture)
     return Result(plan.spec, plan.machine, plan.workload, plan.hardware, plan.cost, plan.data, plan.feasible,
-                  plan.reason, metrics, modelled, wall)
+                  plan.reason, metrics, modelled, wall, setup)
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:
