@@ -237,10 +237,10 @@ def _on_dask(scheduler: str, groups: list, finished) -> None:
     from distributed import Client, as_completed
 
     try:
-        client = Client(scheduler, timeout="20s", set_as_default=False)
+        client = Client(scheduler, timeout="20s")
     except OSError as e:
         raise ValueError(f"scheduler: no Dask scheduler answers at {scheduler!r} ({e})") from None
-    try:
+    with client:
         futures = client.map(_run_group, groups, pure=False)
         try:
             for f in as_completed(futures):
@@ -248,8 +248,6 @@ def _on_dask(scheduler: str, groups: list, finished) -> None:
         except BaseException:
             client.cancel(futures)
             raise
-    finally:
-        client.close()
 
 
 def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False,
