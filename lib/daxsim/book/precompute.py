@@ -9,6 +9,9 @@ every option's event loops into numba's cache, and saves the frames the pages dr
 arguments, so that a page reads what the same code would compute, and an edit to any of
 daxsim's modules computes it again.
 
+The live explorer's first view (the default comparison and its chart) is saved the same
+way; every later update runs daxsim, loading the kernels it needs when it first needs them.
+
 The cache folder is ``$DAXSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/daxsim`` (``~/.cache/daxsim``).
 """
 
@@ -17,14 +20,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pandas as pd
-
-__all__ = ["cache_dir", "cached_frame", "compile_kernels", "source_hash"]
+__all__ = ["cache_dir", "cached", "cached_frame", "compile_kernels", "source_hash"]
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -49,28 +51,33 @@ def source_hash() -> str:
 _HASH: str | None = None
 
 
-def cached_frame(name: str, arguments: dict, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """``compute()``, or the frame it returned before for the same ``name``, ``arguments``
-    (their repr) and daxsim source; saved after computing. An unreadable or unwritable
-    cache only means computing again."""
+def cached(name: str, arguments: dict, compute: Callable[[], object]) -> object:
+    """``compute()``, or what it returned before for the same ``name``, ``arguments``
+    (their repr) and daxsim source (a frame, a chart's SVG); saved after computing. An
+    unreadable or unwritable cache only means computing again."""
     global _HASH
     if _HASH is None:
         _HASH = source_hash()
     key = hashlib.sha256(f"{name}|{sorted(arguments.items())!r}|{_HASH}".encode()).hexdigest()[:20]
-    path = cache_dir() / "frames" / f"{name}-{key}.pkl"
+    path = cache_dir() / "frames" / f"{name}-{key}.pkl"  # pickles this package wrote itself
     try:
-        return pd.read_pickle(path)
+        with open(path, "rb") as f:
+            return pickle.load(f)  # noqa: S301 (written by this function)
     except Exception:  # noqa: BLE001 (missing, partial or from another pandas: compute it again)
         pass
-    df = compute()
+    value = compute()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        df.to_pickle(tmp)
+        with open(tmp, "wb") as f:
+            pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         pass
-    return df
+    return value
+
+
+cached_frame = cached  #: a frame's cache (:func:`cached`)
 
 
 def compile_kernels(options=None, log=None) -> float:
@@ -90,12 +97,13 @@ def compile_kernels(options=None, log=None) -> float:
 
 def frames(log=None) -> None:
     """Compute and save the frames the live pages draw at first."""
-    from daxsim.book import explore
+    from daxsim.book import explore, widgets
 
     t0 = time.perf_counter()
     explore.explorer_grid()
+    widgets.live_explorer()  # its first view: the default comparison and its chart
     if log:
-        log(f"precompute: the explorer's grid ready ({time.perf_counter() - t0:.0f} s)")
+        log(f"precompute: the explorer's grid and first view ready ({time.perf_counter() - t0:.0f} s)")
 
 
 def main(argv=None) -> int:
