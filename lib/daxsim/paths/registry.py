@@ -297,6 +297,20 @@ def compile_notice(option, data: bool = True, io_only: bool = False) -> str | No
     return f"daxsim: compiling the kernels of option {d.key} once, about {seconds:.0f} s"
 
 
+def compile_ideal_aside(io_only: bool = False):
+    """Start compiling the verification twin's ideal loop in another process, while this
+    one compiles the option's own (numba compiles one function at a time per process;
+    a first run on two cores takes the longer of the two, not their sum). Returns the
+    process to wait for, or None when the loop is cached or the host has one core."""
+    import os
+    import subprocess
+
+    if (os.cpu_count() or 1) < 2 or is_cached(event_loop("ideal", io_only=io_only)):
+        return None
+    code = f"from daxsim.study.stages import warm; warm('ideal', data=False, io={bool(io_only)})"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def announce_compile(option, data: bool = True, io_only: bool = False) -> None:
     """Print :func:`compile_notice` on stderr when the kernels are about to compile; not
     inside a Jupyter kernel, where the line would land in a chapter's output (the book's
