@@ -264,8 +264,8 @@ def event_loop(option, batch: bool | None = None, io_only: bool = False) -> Call
     return _LOOPS[key]
 
 
-#: about how long a first compile takes on two shared cores (measured): the loop of an
-#: option, with every event kind or reads and writes only, and the twin's ideal loop
+#: about how long a first compile takes on two shared cores (measured, helpers aside): the
+#: loop of an option, with every event kind or reads and writes only, and the twin's ideal loop
 COMPILE_S = {"loop": 13.0, "loop/io": 6.0, "ideal": 6.0, "ideal/io": 3.0}
 
 
@@ -293,7 +293,8 @@ def compile_notice(option, data: bool = True, io_only: bool = False) -> str | No
     todo = [name for name, loop in needed if not is_cached(loop)]
     if not todo:
         return None
-    seconds = sum(COMPILE_S[f"{name}/io" if kind else name] for name in todo)
+    # the ideal loop compiles in a second process meanwhile (compile_ideal_aside), and both compile the helpers
+    seconds = max(COMPILE_S[f"{name}/io" if kind else name] for name in todo) + 2.0
     return f"daxsim: compiling the kernels of option {d.key} once, about {seconds:.0f} s"
 
 
