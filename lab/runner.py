@@ -151,7 +151,7 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
 
 MECHANISMS = {
     "gup_counts": (gup_counts_measured, lambda m, exp: gup_counts_predictions(m, exp["series"])),
-    "truncate_wait": (truncate_measured, lambda m, exp: truncate_predictions(m)),
+    "truncate_wait": (truncate_measured, lambda m, exp: truncate_predictions(m, exp["series"])),
     "pmd_writeback": (writeback_measured, lambda m, exp: writeback_predictions(m)),
 }
 

@@ -17,10 +17,10 @@ def test_every_figure_has_a_source_and_unit():
 def test_changing_a_cost_changes_the_model_and_labels_it():
     m = daxsim.Machine("8G", "4G")
     w = daxsim.Workload(ios=50, file_size="8M", io_size="64k")
-    base = daxsim.run("1a", m, w)
+    base = daxsim.run("1a", m, w, kernel="6.1")  # gup_ns_dram is get_user_pages_fast: a FOLL_GET kernel
     cost = CostModel().replace(gup_ns_dram=100)
     assert cost.gup_ns_dram.assumption and cost.gup_ns_dram.source == "reader"
-    slow = daxsim.run("1a", m, w, cost=cost)
+    slow = daxsim.run("1a", m, w, cost=cost, kernel="6.1")
     assert slow.modelled.breakdown["gup"] == pytest.approx(16 * 100)
     assert slow.modelled.per_io_ns - base.modelled.per_io_ns == pytest.approx(16 * (100 - 14.1))
     with pytest.raises(ValueError, match="^cost: unknown"):

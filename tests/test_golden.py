@@ -4,7 +4,14 @@
 package was reorganised (issue 11); any later change to what a run reports shows here as
 a difference, and the recording is only renewed on purpose, with the reason in the commit.
 Wall-clock times (``wall_s``, ``setup_s``) are the fields left out. Renewals so far: the counter ``ios`` became
-``ios_completed`` (one row schema; every value the same, checked before renewing).
+``ios_completed`` (one row schema; every value the same, checked before renewing); the
+kernel eras (issue 17): runs model Linux 6.15 by default (merged bio_vecs, FOLL_PIN
+figures, whole-file truncate unmaps and their refaults, reads dirty their pages, idle
+refcount 0), four new counters, the ``kernel`` and ``iommu`` parameters, and cases
+pinned to other eras; the time model (issue 12): CPU and device time apart and the queue's
+throughput in ``modelled``, the ``cpus`` parameter, the ranged figures' new defaults
+(extent_ref_ns 6 ns, the CXL expander's bandwidths), a medium's own GUP figures for a
+memmap on it, no flushes on a volatile medium.
 """
 
 from __future__ import annotations
@@ -54,6 +61,17 @@ CASES = [
                        workload=dict(preset="rand-64k", ios=100, seed=14))),
     ("1a-nodata", dict(option="1a", machine=dict(pmem="400G", dram="64G"),
                        workload=dict(preset="rand-4k", ios=500, seed=15), data=False)),
+    ("1a-4.19-trunc", dict(option="1a", machine=dict(pmem="64G", dram="16G"),
+                           workload=dict(preset="rand-64k", ios=200, seed=16, truncate_rate=0.1), kernel="4.19")),
+    ("1a-6.1-munmap", dict(option="1a", machine=dict(pmem="1G", dram="1G"),
+                           workload=dict(ops="w128k:8k,r0:64k,u0:1M,t0:64k", file_size="1M", queue_depth=2),
+                           kernel="6.1")),
+    ("huge-6.12-oltp", dict(option="huge", machine=dict(pmem="400G", dram="16G"),
+                            workload=dict(preset="oltp-4k", ios=320, seed=17, truncate_rate=0.05), kernel="6.12")),
+    ("nvram-memdesc8", dict(option="nvram", machine=dict(pmem="6T", dram="64G"),
+                            workload=dict(preset="rand-64k", ios=100, seed=18), kernel="memdesc-8")),
+    ("1b-4.0-trunc", dict(option="1b", machine=dict(pmem="400G", dram="16G"),
+                          workload=dict(preset="rand-64k", ios=100, seed=19, truncate_rate=0.2), kernel="4.0")),
 ]
 
 

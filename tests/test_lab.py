@@ -318,7 +318,7 @@ def test_gup_counts_are_the_kernel_era_rule_applied_to_daxsim(path):
         assert c["ok"] and c["extents"] == 1, (name, c)
         for q, v in c["per_io"].items():
             assert v == int(v), (name, q, v)  # deterministic: whole counts per I/O
-        d = daxsim_io_counts(GUP_BUFFERS[c["buffer"]]["option"], c["op"], c["size"])
+        d = daxsim_io_counts(GUP_BUFFERS[c["buffer"]]["option"], c["op"], c["size"], kernel=series)
         pred = kernel_io_counts(series, c["buffer"], c["op"], c["size"], d, runs=c["extents"])
         assert c["per_io"] == pred, (name, c["per_io"], pred)
         assert rec["predicted"][name]["kernel"] == pred and rec["predicted"][name]["daxsim"] == d
@@ -338,19 +338,21 @@ def test_gup_counts_buffers_are_mapped_as_named(path):
         assert bool(callers & pmd_leaf) == (c["map"] == "pmd"), (name, callers)
 
 
-def test_where_daxsim_differs_from_both_kernels():
-    """daxsim's own counters against the kernels, 64 KiB I/O: option 1a's references are
-    right, option huge's one reference per compound page is not (both kernels grab every
-    4 KiB page), and daxsim's one bio_vec per page is 16 where the kernels build 1."""
+def test_daxsim_at_the_lab_eras_counts_what_both_kernels_counted():
+    """daxsim's own counters at each kernel's era, 64 KiB I/O: a reference per 4 KiB page
+    (1a, and huge: fsdax PMDs map order-0 pages until 6.15) and one bio_vec for the
+    contiguous buffer, as both kernels did. (Before the era model daxsim built 16 bio_vecs
+    and took one reference per compound page: both wrong.) From 6.15 daxsim's huge takes
+    one reference per folio, which the lab's kernels do not show."""
     for path in _mech("gup_counts"):
         rec = load(path)
         for name, c in rec["measured"]["cases"].items():
             if c["size"] != 65536:
                 continue
             d = rec["predicted"][name]["daxsim"]
-            assert d["bvecs"] == 16 and c["per_io"]["bvecs"] == 1
-            assert c["per_io"]["page_grabs"] == d["gup_pages"] == 16
-            assert d["refs"] == (1 if GUP_BUFFERS[c["buffer"]]["option"] == "huge" else 16)
+            assert d["bvecs"] == c["per_io"]["bvecs"] == 1
+            assert c["per_io"]["page_grabs"] == d["gup_pages"] == d["refs"] == 16
+    assert daxsim_io_counts("huge", "r", 64 * KiB, kernel="6.15")["refs"] == 1
 
 
 def test_completion_drops_references_per_folio_and_6_1_calls_nothing_that_wakes_truncate():
@@ -388,18 +390,25 @@ def test_truncate_against_in_flight_dma(path):
             assert c["other_written_before_dma"] == 1
             assert c["destroyed_bytes"] == c["dev_bytes"] == 65536
             assert any("dax_disassociate_entry" in w for w in c["warnings"]), c["warnings"]
-    assert rec["predicted"] == truncate_predictions(m)
+    assert rec["predicted"] == truncate_predictions(m, series)
 
 
-def test_daxsim_predicts_the_wait_but_not_the_munmap_race():
-    """daxsim option 1a: the truncate waits (truncate_waits 1) and destroys nothing, mapped or
-    not: right for the mapped file, wrong after munmap, which the era model must add."""
+def test_daxsim_predicts_the_wait_and_the_munmap_race():
+    """daxsim option 1a at the lab's eras: the truncate waits and destroys nothing while the
+    buffer is mapped; munmapped first, it does not wait and the DMA destroys the other file's
+    64 KiB, as both kernels did. At 6.15 (mapping_mapped() no longer skips the wait) daxsim
+    predicts the wait in both modes."""
     for path in _mech("truncate_wait"):
         rec = load(path)
         for name, pred in rec["predicted"].items():
-            assert pred["truncate_waits"] == 1 and pred["corrupted_bytes"] == 0
             meas = rec["measured"][name]
-            assert (meas["destroyed_bytes"] == pred["corrupted_bytes"]) == (meas["mode"] == "mapped")
+            # daxsim counts the bytes that differ from what the other file wrote: about 1 in 256
+            # of the DMA's bytes happen to equal them
+            assert meas["destroyed_bytes"] - meas["destroyed_bytes"] // 128 <= pred["corrupted_bytes"] \
+                <= meas["destroyed_bytes"], (path.name, name)
+            assert pred["truncate_waits"] == (1 if meas["mode"] == "mapped" else 0)
+    after = truncate_predictions({"munmap": {"mode": "munmap"}}, "6.15")["munmap"]
+    assert after["truncate_waits"] == 1 and after["corrupted_bytes"] == 0
 
 
 @pytest.mark.parametrize("path", _mech("pmd_writeback"), ids=lambda p: p.stem)
@@ -446,7 +455,8 @@ def test_parser_on_a_hand_written_mechanism_log():
 def test_kernel_io_counts_by_hand():
     """64 KiB read into a device-dax compound page: 16 references, one bio_vec, one folio
     dirtied; 6.12 pins, offers no page to the merge (one folio) and unpins the folio once."""
-    d = {"gup_pages": 16, "refs": 1, "bvecs": 16, "puts": 16}
+    d = daxsim_io_counts("huge", "r", 64 * KiB, kernel="6.1")  # 16 references, 1 bio_vec, 16 pages dirtied
+    assert (d["refs"], d["bvecs"], d["dirtied"]) == (16, 1, 16)
     k61 = kernel_io_counts("6.1", "devdax-pmd", "r", 64 * KiB, d)
     k612 = kernel_io_counts("6.12", "devdax-pmd", "r", 64 * KiB, d)
     assert (k61["page_grabs"], k61["bvecs"], k61["folios_dirtied"], k61["unpins"], k61["merge_tries"]) == (16, 1, 1, 0, 16)

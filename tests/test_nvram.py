@@ -42,6 +42,22 @@ def test_power_loss_keeps_every_completed_io(option, tmp_path):
     assert powerloss.recover(option, m, w, completed=done["submitted"])["bytes_lost"] > 0
 
 
+@pytest.mark.parametrize("domain, loses", [("adr", False), ("eadr", False), ("adr-ddio", True)])
+def test_the_durability_domain_decides_what_a_completed_read_keeps(domain, loses, tmp_path):
+    """Under ADR with DDIO, a completed read's DMA still sits in the LLC: the power cut drops
+    it, and the recovery check finds the loss; under ADR without DDIO, or eADR, nothing."""
+    m = daxsim.Machine("256M", "128M", memmap="pmem", pmem_file=str(tmp_path / "pmem.img"))
+    w = daxsim.Workload(ios=200, io_size="16k", queue_depth=4, file_size="32M", seed=5, read_fraction=1.0)
+    done = powerloss.crash("1a", m, w, stop_after=120, domain=domain)
+    after = powerloss.recover("1a", m, w, completed=done["completed"])
+    assert done["domain"] == domain and (done["dma_bytes_in_llc"] > 0) == loses
+    assert (after["bytes_lost"] > 0) == loses, after
+    if loses:  # what is lost is at most what DDIO held
+        assert after["bytes_lost"] <= done["dma_bytes_in_llc"] <= powerloss.DDIO_BYTES
+    with pytest.raises(ValueError, match="^domain: 'adr2' is not a durability domain; accepted: adr, adr-ddio, eadr"):
+        powerloss.crash("1a", m, w, stop_after=10, domain="adr2")
+
+
 def test_power_loss_refuses_what_it_cannot_model(tmp_path):
     m = daxsim.Machine("256M", "128M", pmem_file=str(tmp_path / "x.img"))
     with pytest.raises(ValueError, match="^workload: power-loss runs take I/O only"):
@@ -73,3 +89,23 @@ def test_bounce_pages_on_the_pmem_node_cost_more():
     assert pmem.to_dict()["params"]["bounce_node"] == "pmem"
     with pytest.raises(ValueError, match="^bounce_node: only option 0"):
         daxsim.run("1a", m, w, bounce_node="pmem")
+
+
+def test_kmem_block_size_follows_the_kernels_rule():
+    """probe_memory_block_size(): 128 MiB below 64 GiB of RAM (the lab's VM), 2 GiB on bare
+    metal from 64 GiB, the aligned size under a hypervisor."""
+    from daxsim.emu.kmem import memory_block_size
+
+    assert memory_block_size("16G") == 128 * MiB and memory_block_size("256G") == 2 * GiB
+    assert memory_block_size("65G", bare_metal=False) == 1 * GiB  # 65 GiB is 1 GiB aligned, not 2
+    big = kmem_online("400G", dram="256G")
+    assert big["block"] == 2 * GiB and big["blocks"] == 199  # the info block pushes the first 2 GiB block up
+    assert kmem_online("400G")["block"] == 128 * MiB
+
+
+def test_namespace_end_is_truncated_to_the_alignment():
+    from daxsim.emu.machine import namespace_layout
+
+    ns = namespace_layout(3 * GiB + 512 * MiB, "fsdax", "mem", 1 * GiB)
+    assert ns.end_trunc == 512 * MiB and ns.npfns == (3 * GiB + 512 * MiB - ns.dataoff - ns.end_trunc) // 4096
+    assert namespace_layout(2 * GiB, "fsdax", "mem", 2 * MiB).end_trunc == 0

@@ -6,12 +6,12 @@ from numba import njit
 
 from daxsim.oracle.reference import Option2
 from daxsim.paths.common import inflight_overlaps
-from daxsim.paths.option2 import BATCH, ENTRY_BYTES, STRUCT_PAGES, complete, dma_start, submit, warm  # noqa: F401
+from daxsim.paths.option2 import BATCH, ENTRY_BYTES, PINS, STRUCT_PAGES, complete, dma_start, submit, warm  # noqa: F401
 from daxsim.paths.state import PfnState, new_misc
 
 
 def make_state(b, params):
-    return PfnState(new_misc(b, guard=True))
+    return PfnState(new_misc(b, params, guard=True))
 
 
 @njit(cache=True)

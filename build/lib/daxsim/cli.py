@@ -1,4 +1,4 @@
-"""python -m daxsim run | compare | sweep: the emulator from the command line.
+"""python -m daxsim run | compare | verdict | sweep: the emulator from the command line.
 
 Every run prints its parameters first (seed included), so any output can be reproduced.
 Bad input exits with status 2 and one line that names the parameter, the value and what
@@ -14,10 +14,11 @@ import sys
 from daxsim.emu.machine import MEMMAP_PLACEMENTS, Machine
 from daxsim.emu.units import format_size
 from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.eras import DEFAULT_ERA, ERAS
 from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
 from daxsim.paths.registry import DESIGNS, designs
 from daxsim.study.api import run
-from daxsim.study.report import text_report
+from daxsim.study.report import params_line, text_report
 from daxsim.study.spec import Spec
 
 
@@ -55,6 +56,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
                    help="the medium behind the pmem range")
+    p.add_argument("--kernel", choices=list(ERAS), default=DEFAULT_ERA,
+                   help=f"the Linux release (or proposal) modelled, mechanism by mechanism (default {DEFAULT_ERA})")
+    p.add_argument("--iommu", action="store_true", help="DMA through an IOMMU: charge the mapping of every page")
+    p.add_argument("--cpus", type=int, default=1, help="CPUs submitting at once, each with --queue-depth in flight")
     p.add_argument("--pmem-file", help="back pmem with this sparse file (its contents persist)")
     p.add_argument("--no-data", action="store_true", help="metadata only: move no bytes")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -101,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--options", default=",".join(designs()),
                    help=f"comma-separated options or specs (default: {', '.join(designs())}; 'ideal' is the bound)")
     _common(c)
+    v = sub.add_parser("verdict", help="which option wins across the ranges of every assumed figure (or a tie)")
+    v.add_argument("--options", default=",".join(designs()),
+                   help=f"comma-separated options or specs (default: {', '.join(designs())})")
+    v.add_argument("--draws", type=int, default=2000, help="draws of the figures' ranges (default 2000)")
+    v.add_argument("--sample-seed", type=int, default=0, help="seed of the draws (default 0)")
+    v.add_argument("--share", type=float, default=0.9, help="share of the draws a winner must win (default 0.9)")
+    _common(v)
     s = sub.add_parser("sweep", help="run every point of a parameter grid, in parallel, into a CSV or Parquet table")
     s.add_argument("--grid", help="a TOML or YAML file: parameter = value or list (flags given too override it)")
     for axis, text in _SWEEP_FLAGS.items():
@@ -120,6 +132,7 @@ _SWEEP_FLAGS = {
     "dram": "DRAM sizes, e.g. 16G,1T",
     "memmap": "memmap placements: dram, pmem",
     "hardware": f"hardware profiles: {', '.join(HARDWARE)}",
+    "kernel": f"kernel eras: {', '.join(ERAS)}",
     "workload": f"workload presets: {', '.join(PRESETS)} (operation strings: in a --grid file)",
     "ios": "numbers of I/Os per point",
     "truncate_rate": "truncate rates, 0..1",
@@ -221,15 +234,50 @@ def specs_from_args(a) -> list[Spec]:
     return [Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k) is not None}) for s in specs]
 
 
-def main(argv=None) -> int:
-    a = build_parser().parse_args(argv)
-    if a.command == "sweep":
-        return sweep_main(a)
+def verdict_main(a) -> int:
+    """``python -m daxsim verdict``: the options run once, re-costed over the figures' ranges."""
+    from daxsim.study.verdict import verdict
+
     try:
         specs = specs_from_args(a)
         machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
         workload = workload_from_args(a)
-        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data) for s in specs]
+        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data, kernel=a.kernel, iommu=a.iommu,
+                       cpus=a.cpus) for s in specs]
+        v = verdict(machine, workload, hardware=a.hardware, kernel=a.kernel, draws=a.draws, seed=a.sample_seed,
+                    share=a.share, results=results)
+    except ValueError as e:
+        print(f"daxsim: error: {e}", file=sys.stderr)
+        return 2
+    if a.json:
+        print(json.dumps(v.to_dict()))
+        return 0
+    print(params_line(results[0]).replace(f"option={results[0].spec.key} ", "") + f" draws={v.draws} "
+          f"sample_seed={v.seed}")
+    print(f"verdict: {v.answer}")
+    print(f"  figures drawn from their ranges: {len(v.figures)}")
+    print(f"  {'option':<24} {'safe':<5} {'DRAM held':>10} {'ns p5':>9} {'median':>9} {'p95':>9} {'wins':>6}")
+    for r in v.options.itertuples():
+        med = f"{r.ns_median:9,.0f}" if r.feasible else f"{'infeasible':>9}"
+        p5 = f"{r.ns_p5:9,.0f}" if r.feasible else " " * 9
+        p95 = f"{r.ns_p95:9,.0f}" if r.feasible else " " * 9
+        print(f"  {r.option:<24} {'yes' if r.safe else 'no':<5} {format_size(r.dram_held_bytes):>10} {p5} {med} "
+              f"{p95} {r.wins:6.1%}")
+    return 0
+
+
+def main(argv=None) -> int:
+    a = build_parser().parse_args(argv)
+    if a.command == "sweep":
+        return sweep_main(a)
+    if a.command == "verdict":
+        return verdict_main(a)
+    try:
+        specs = specs_from_args(a)
+        machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
+        workload = workload_from_args(a)
+        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data, kernel=a.kernel, iommu=a.iommu,
+                       cpus=a.cpus) for s in specs]
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import charts
+from daxsim.model.eras import DEFAULT_ERA
 from daxsim.model.hardware import DEFAULT_HARDWARE
 from daxsim.emu.machine import Machine
 from daxsim.paths.registry import DESIGNS
@@ -66,7 +67,8 @@ def spec_label(spec) -> str:
 
 
 def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_HARDWARE, cost=None,
-                  data: bool = True, pool_pages: int | None = None, huge: dict | None = None) -> list:
+                  data: bool = True, pool_pages: int | None = None, huge: dict | None = None,
+                  kernel=DEFAULT_ERA) -> list:
     """Run every spec in ``specs`` on the same machine and workload (see :func:`daxsim.run`).
 
     ``pool_pages`` goes to option 1b only, ``huge`` (page_size, memmap_variant,
@@ -77,7 +79,7 @@ def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_
         raise ValueError(f"options: none chosen; accepted: any of {', '.join(SPECS)}")
     given = {"pool_pages": pool_pages, **(huge or {})}
     return [run(Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k)}), machine, workload,
-                hardware=hardware, cost=cost, data=data) for s in specs]
+                hardware=hardware, cost=cost, data=data, kernel=kernel) for s in specs]
 
 
 def comparison_frame(results) -> pd.DataFrame:

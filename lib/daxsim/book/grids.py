@@ -21,6 +21,7 @@ from daxsim.study.api import run
 from daxsim.study.rows import frame
 from daxsim.study.spec import Spec
 from daxsim.study.stages import accounting
+from daxsim.model.eras import DEFAULT_ERA
 from daxsim.emu.units import GiB, PAGE_SIZE, format_size, parse_size
 from daxsim.emu.workload import OP_READ, OP_TRUNC, Workload
 
@@ -48,7 +49,7 @@ _MEMMAP_LABEL = {"dram": "memmap in DRAM (--map=mem)", "pmem": "memmap on pmem (
 
 def io_grid(options=("0", "1a"), io_sizes=(4096, 65536, 1 << 20), hardware=("optane-pmem-100",),
             queue_depths=(1,), memmaps=("dram",), pmem="400G", dram="16G", ios=64, file_size="256M",
-            read_fraction=0.5, seed=1, data=False, cost=None) -> pd.DataFrame:
+            read_fraction=0.5, seed=1, data=False, cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Every option at every (I/O size, hardware, queue depth, memmap placement) point.
 
     ``data=False`` runs the metadata path only: the counters, and so the modelled time,
@@ -62,7 +63,7 @@ def io_grid(options=("0", "1a"), io_sizes=(4096, 65536, 1 << 20), hardware=("opt
         w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
                      seed=seed)
         for o in options:
-            results.append(run(o, machine, w, hardware=hw, cost=cost, data=data))
+            results.append(run(o, machine, w, hardware=hw, cost=cost, data=data, kernel=kernel))
     df = frame(results)
     df["io_size_kib"] = df["io_size"] / 1024
     df["series"] = [f"option {o}" + ("" if o == "0" else f", {_MEMMAP_LABEL[m]}")
@@ -82,7 +83,7 @@ def breakdown_long(df: pd.DataFrame, keys) -> pd.DataFrame:
 
 def memmap_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
                 dram_sizes=("16G", "64G", "192G", "384G", "768G", "1T"), placements=("dram", "pmem"),
-                hardware="optane-pmem-100", cost: CostModel | None = None) -> pd.DataFrame:
+                hardware="optane-pmem-100", cost: CostModel | None = None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Option 1a's static cost over DIMM size x DRAM size x memmap placement (no I/O run).
 
     Uses :func:`daxsim.accounting`, so a 6 TiB point costs no more than an 8 GiB one.
@@ -94,7 +95,7 @@ def memmap_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", 
     rows = []
     for pm, dr, pl in itertools.product(pmem_sizes, dram_sizes, placements):
         m = Machine(pmem=pm, dram=dr, memmap=pl)
-        layout, acct = accounting("1a", m)
+        layout, acct = accounting("1a", m, kernel=kernel)
         ok, reason = m.feasibility(layout)
         ns = memmap_init_ns_per_page(pl, hw, cost)
         rows.append({
@@ -142,7 +143,7 @@ def published_init_rates() -> pd.DataFrame:
 
 
 def init_time_grid(pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"), hardware="optane-pmem-100",
-                   cost: CostModel | None = None) -> pd.DataFrame:
+                   cost: CostModel | None = None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Memmap init time vs DIMM size: daxsim's model (both placements) and each published rate.
 
     Rows ``(pmem_gib, series, init_s)``; published rates are applied to the same number
@@ -156,7 +157,7 @@ def init_time_grid(pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"), hardware=
     for pm in pmem_sizes:
         size = parse_size(pm)
         for pl in ("dram", "pmem"):
-            _, acct = accounting("1a", Machine(pmem=pm, dram="1T", memmap=pl))
+            _, acct = accounting("1a", Machine(pmem=pm, dram="1T", memmap=pl), kernel=kernel)
             n = acct["struct_pages_boot"]
             rows.append({"pmem_gib": size / GiB, "series": f"daxsim model, {_MEMMAP_LABEL[pl]}",
                          "ns_per_page": memmap_init_ns_per_page(pl, hw, cost), "init_s": n * memmap_init_ns_per_page(pl, hw, cost) / 1e9})
@@ -177,7 +178,7 @@ def series_label(option: str, guard: bool = False) -> str:
 
 def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
               io_sizes=(4096, 65536, 262144, 1 << 20), pmem="400G", dram="16G", ios=128, file_size="256M",
-              read_fraction=0.5, seed=1, hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+              read_fraction=0.5, seed=1, hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Option 1b over queue depth x pool size x I/O size, with option 1a at each (depth, size).
 
     Metadata path only (the counters do not depend on the bytes). Columns are those of
@@ -191,10 +192,11 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
     for qd, io_size in itertools.product(queue_depths, io_sizes):
         w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
                      seed=seed)
-        results.append(run("1a", machine, w, hardware=hardware, cost=cost, data=False))
+        results.append(run("1a", machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel))
         pools.append(0)
         for pp in pool_pages:
-            results.append(run("1b", machine, w, hardware=hardware, cost=cost, data=False, pool_pages=int(pp)))
+            results.append(run("1b", machine, w, hardware=hardware, cost=cost, data=False, pool_pages=int(pp),
+                               kernel=kernel))
             pools.append(int(pp))
     df = frame(results)
     df["io_size_kib"] = df["io_size"] / 1024
@@ -208,7 +210,7 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
 
 def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0, 0.02, 0.05, 0.1, 0.2),
                   queue_depths=(1, 4, 16, 64), io_size=16384, ios=256, file_size="64M", read_fraction=0.5,
-                  pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+                  pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Every option (``"2+guard"`` is option 2 with its range lock) under truncate faults.
 
     Data is copied and checked byte by byte (corruption can only be seen in the bytes),
@@ -222,7 +224,7 @@ def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0
     for rate, qd in itertools.product(truncate_rates, queue_depths):
         w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
                      seed=seed, truncate_rate=float(rate))
-        results += [run(s, machine, w, hardware=hardware, cost=cost) for s in specs]
+        results += [run(s, machine, w, hardware=hardware, cost=cost, kernel=kernel) for s in specs]
     df = frame(results)
     df["series"] = df["label"]
     df["truncate_rate"] = [r.workload.truncate_rate for r in results]
@@ -256,7 +258,7 @@ def contiguous_runs(workload: Workload, machine: Machine | None = None) -> np.nd
 def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 1 << 20),
                 extent_sizes=(None, "1M", "256k", "64k", "16k", "4k"), queue_depth=4, ios=128, file_size="64M",
                 read_fraction=0.5, pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100",
-                cost=None) -> pd.DataFrame:
+                cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Descriptor entries and bytes per I/O over I/O size x file extent size x option.
 
     Metadata path only. ``fragmentation`` labels the extent size (``None``: one extent);
@@ -270,7 +272,7 @@ def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 
                      file_size=file_size, seed=seed, extent_size=ext)
         r = contiguous_runs(w, machine).mean()
         for o in options:
-            results.append(run(o, machine, w, hardware=hardware, cost=cost, data=False))
+            results.append(run(o, machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel))
             runs.append(r)
             labels.append("one extent" if ext is None else f"{format_size(parse_size(ext))} extents")
             ext_kib.append(w.file_size / 1024 if ext is None else parse_size(ext) / 1024)
@@ -405,7 +407,7 @@ def memmap_variant_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", 
 
 def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4096), fsync_every=(1, 8, 64, 512),
                        dirty_4k=("2M",), stores=1024, file_size="1G", pmem="8G", dram="16G", seed=1,
-                       hardware="optane-pmem-100", cost=None) -> pd.DataFrame:
+                       hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """Write amplification of scattered stores over page size x store size x fsync interval.
 
     Option ``huge`` with every event a store of ``store_size`` bytes at a random offset of
@@ -425,7 +427,7 @@ def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4
                      seed=seed)
         page = hugepages.check_page_size(ps)
         for dg in ("mapping", "4k") if ps in dirty_4k else ("mapping",):
-            results.append(run("huge", machine, w, hardware=hardware, cost=cost, data=False, page_size=ps,
+            results.append(run("huge", machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel, page_size=ps,
                                dirty_granularity=dg))
             label = f"{_PAGE_LABEL[page]} pages" + (", 4 KiB dirty tracking" if dg == "4k" else "")
             meta.append((_PAGE_LABEL[page], label, int(ss), int(fe)))
@@ -442,31 +444,37 @@ def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4
 #: the per-page GUP / put costs with the memmap on each medium. Optane's are measured
 #: (gup_test, memmap on pmem); the others are labelled assumptions: NVDIMM-N is DRAM to the
 #: CPU (its vendor's claim), a CXL expander scales the DRAM figures by its latency ratio.
-def memmap_medium_cost(hardware, cost: CostModel | None = None) -> CostModel:
-    """The cost model with ``gup_ns_pmem`` / ``put_ns_pmem`` for a memmap on ``hardware``.
-
-    daxsim's cost model carries one pair of "memmap on pmem" figures, measured on Optane.
-    For another medium this returns a copy whose figures are labelled assumptions: the
-    DRAM figures scaled by the medium's read latency over DRAM's.
-    """
-    from daxsim.model.hardware import DDR4
+def memmap_medium_cost(hardware, cost: CostModel | None = None, kernel=DEFAULT_ERA) -> CostModel:
+    """The cost model with ``gup_ns_pmem`` / ``put_ns_pmem`` as the cost model itself prices a
+    memmap on ``hardware`` for the era (:func:`daxsim.model.cost.gup_figures`: interpolated
+    by the medium's read latency between the DRAM and the Optane measurements). For showing
+    the figures; every run already uses them."""
+    from daxsim.model.cost import gup_figures
+    from daxsim.model.eras import era
+    from daxsim.paths.registry import design
 
     cost = cost or CostModel()
-    hw = hardware_profile(hardware)
-    if hw.name == "optane-pmem-100":
-        return cost
-    scale = float(hw.read_latency_ns) / float(DDR4.read_latency_ns)
-    return cost.replace(gup_ns_pmem=float(cost.gup_ns_dram) * scale, put_ns_pmem=float(cost.put_ns_dram) * scale)
+    gup, put = gup_figures(design("nvram"), True, cost, era(kernel), hardware_profile(hardware))
+    return cost.replace(gup_ns_pmem=gup, put_ns_pmem=put)
+
+
+def _gup_in_dram(cost, kernel) -> float:
+    from daxsim.model.cost import gup_figures
+    from daxsim.model.eras import era
+    from daxsim.paths.registry import design
+
+    return gup_figures(design("1a"), False, cost or CostModel(), era(kernel))[0]
 
 
 def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G", "768G"),
                hardware=("optane-pmem-100", "nvdimm-n", "cxl-expander"), ios=64, file_size="64M", seed=1,
-               cost=None) -> pd.DataFrame:
+               cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
     """DRAM:pmem ratios x DRAM size x medium x memmap placement, option 1a against nvram.
 
     ``placement`` ``"dram"`` is option 1a with ``--map=mem``; ``"pmem"`` is option
     ``nvram`` (the memmap on the device). Each point is a run (metadata path, ``ios``
-    random 4 KiB I/Os) with :func:`memmap_medium_cost` for the medium. Infeasible points
+    random 4 KiB I/Os); the cost model prices the memmap on the medium (the figure used is
+    :func:`memmap_medium_cost`'s). Infeasible points
     stay, with their reason and no modelled time. Columns: those of :func:`daxsim.frame`
     plus ``ratio`` (pmem per DRAM), ``ratio_label``, ``pmem_tib``, ``placement``,
     ``status``, ``dram_left_gib`` (DRAM left for the kernel after both memmaps),
@@ -475,12 +483,12 @@ def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G"
     results, meta = [], []
     for r, dr, hw in itertools.product(ratios, dram_sizes, hardware):
         d = parse_size(dr)
-        c = memmap_medium_cost(hw, cost)
+        c = memmap_medium_cost(hw, cost, kernel)
         w = Workload(ios=ios, io_size=4096, file_size=file_size, seed=seed)
         for pl, o in (("dram", "1a"), ("pmem", "nvram")):
             m = Machine(pmem=d * r, dram=d, memmap=pl)
-            results.append(run(o, m, w, hardware=hw, cost=c, data=False))
-            meta.append((r, pl, float(c.gup_ns_pmem if pl == "pmem" else c.gup_ns_dram)))
+            results.append(run(o, m, w, hardware=hw, cost=cost, data=False, kernel=kernel))
+            meta.append((r, pl, float(c.gup_ns_pmem) if pl == "pmem" else _gup_in_dram(cost, kernel)))
     df = frame(results)
     df["ratio"], df["placement"], df["gup_ns_memmap"] = zip(*meta)
     df["ratio_label"] = [f"1:{r}" for r in df["ratio"]]

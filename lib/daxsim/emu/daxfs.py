@@ -109,6 +109,8 @@ class DaxFs(NamedTuple):
     state: np.ndarray  #: allocator state, S_* indices below
     free: np.ndarray  #: freed blocks, a stack (reused last-freed first)
     victim: np.ndarray  #: (pfn, truncate number) of every block handed to another file
+    mapped: np.ndarray  #: file pages whose PTE was installed since the last whole-file unmap (a list)
+    unmapped: np.ndarray  #: per file page: 1 once munmap took it out of the buffer's VMA
 
 
 S_BUMP = 0  # next never-used data block
@@ -116,7 +118,9 @@ S_BUMP_END = 1  # end of the data area
 S_TOP = 2  # entries on the free stack
 S_NVICTIM = 3  # entries in DaxFs.victim
 S_TRUNCATES = 4  # truncates so far
-S_LEN = 5
+S_NMAPPED = 5  # entries in DaxFs.mapped
+S_VMA_PAGES = 6  # file pages the buffer's VMA still maps (mapping_mapped() is this > 0)
+S_LEN = 7
 
 VICTIM_SALT = 0x100  #: the data another file writes into the blocks it gets (salt + truncate number)
 
@@ -125,8 +129,12 @@ def fs_tuple(f: DaxFile, bump_start: int, bump_end: int, truncated_pages: int) -
     """The kernel-side filesystem for file ``f``; room for ``truncated_pages`` freed blocks."""
     state = np.zeros(S_LEN, np.int64)
     state[S_BUMP], state[S_BUMP_END] = bump_start, bump_end
+    state[S_VMA_PAGES] = f.pages
     cap = max(truncated_pages, 1)
-    return DaxFs(f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64))
+    # a page is faulted in at most once between unmaps, and refaulted once per truncated page
+    mapped = sparse_array((f.pages + truncated_pages + 1) * 8, np.int64)
+    return DaxFs(f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64),
+                 mapped, sparse_array(max(f.pages, 1)))
 
 
 @njit(cache=True)
@@ -174,8 +182,56 @@ def dax_fault(fs, fpage, pmem, pmem_base_pfn, data, counters, c_faults, c_zeroed
     """
     pfn = fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed)
     fs.pte[fpage] = pfn + 1
+    fs.mapped[fs.state[S_NMAPPED]] = fpage
+    fs.state[S_NMAPPED] += 1
     counters[c_faults] += 1
     return pfn + 1
+
+
+@njit(cache=True)
+def dax_fault_huge(fs, fpage, unit_pages, pmem, pmem_base_pfn, data, counters, c_faults, c_zeroed):
+    """A DAX fault on a huge (PMD or PUD) mapping: one fault installs the whole mapping unit
+    around file page ``fpage`` (``unit_pages`` 4 KiB pages). Returns ``fpage``'s PTE value."""
+    pfn = fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed)
+    fs.pte[fpage] = pfn + 1
+    fs.mapped[fs.state[S_NMAPPED]] = fpage
+    fs.state[S_NMAPPED] += 1
+    first = fpage - fpage % unit_pages
+    for fp in range(first, min(first + unit_pages, len(fs.pte))):
+        if fs.pte[fp] == 0:
+            b = fs_lookup(fs, fp)  # a hole in the unit is left to fault on its own (simpler than the kernel)
+            if b >= 0:
+                fs.pte[fp] = b + 1
+                fs.mapped[fs.state[S_NMAPPED]] = fp
+                fs.state[S_NMAPPED] += 1
+    counters[c_faults] += 1
+    return pfn + 1
+
+
+@njit(cache=True)
+def unmap_file(fs) -> int:
+    """unmap_mapping_pages() over the whole file: every PTE of the buffer's mapping zapped (the
+    next touch faults again); returns the PTEs that were present."""
+    n = 0
+    for i in range(fs.state[S_NMAPPED]):
+        fp = fs.mapped[i]
+        if fs.pte[fp] != 0:
+            fs.pte[fp] = 0
+            n += 1
+    fs.state[S_NMAPPED] = 0
+    return n
+
+
+@njit(cache=True)
+def munmap_range(fs, off, length) -> None:
+    """munmap() of the buffer's [off, off+length): its PTEs go, and the VMA no longer covers it
+    (mapping_mapped() is false once no page of the file is covered). Pins stay: munmap does
+    not wait for I/O in flight."""
+    for fp in range(off >> 12, (off + length) >> 12):
+        fs.pte[fp] = 0
+        if fs.unmapped[fp] == 0:
+            fs.unmapped[fp] = 1
+            fs.state[S_VMA_PAGES] -= 1
 
 
 @njit(cache=True)

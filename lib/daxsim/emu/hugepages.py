@@ -17,8 +17,10 @@ PAGE_SIZES = (PAGE_SIZE, PMD_SIZE, PUD_SIZE)
 VARIANTS = ("base", "hvo", "devdax-dedup", "superpage")
 VARIANT_TEXT = {
     "base": "one struct page per 4 KiB, no sharing",
-    "hvo": "compound pages with HugeTLB Vmemmap Optimization: 1 vmemmap page kept per huge page",
-    "devdax-dedup": "device-dax compound pages with vmemmap deduplication: 2 vmemmap pages kept",
+    "hvo": "HugeTLB Vmemmap Optimization (a HugeTLB mechanism; for a DAX file a what-if): 1 vmemmap page kept "
+           "per huge page",
+    "devdax-dedup": "device-dax compound pages with vmemmap deduplication (5.19+; a device-dax mechanism, for an "
+                    "fsdax file a what-if): 2 vmemmap pages kept",
     "superpage": "the thread's hypothetical 128-byte struct superpage per 2 MiB",
 }
 VMEMMAP_KEPT = {"hvo": 1, "devdax-dedup": 2}  #: vmemmap pages kept per compound page
@@ -41,11 +43,13 @@ def check_page_size(page_size) -> int:
     return size
 
 
-def memmap_cost(nbytes: int, page_size: int, variant: str) -> int:
-    """Bytes of memmap for ``nbytes`` of memory mapped in ``page_size`` pages."""
+def memmap_cost(nbytes: int, page_size: int, variant: str, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
+    """Bytes of memmap for ``nbytes`` of memory mapped in ``page_size`` pages (``base``: a
+    struct page of ``struct_page_size`` bytes per 4 KiB; the sharing variants are the 64-byte
+    kernels' mechanisms)."""
     if variant not in VARIANTS:
         raise ValueError(f"memmap_variant: {variant!r} is not one of {', '.join(VARIANTS)}")
-    base = nbytes // PAGE_SIZE * STRUCT_PAGE_SIZE
+    base = nbytes // PAGE_SIZE * struct_page_size
     if variant == "base" or page_size == PAGE_SIZE:
         return base
     if variant == "superpage":

@@ -23,6 +23,7 @@ from daxsim.emu.buddy import buddy_free_pages, buddy_init
 from daxsim.emu.daxfs import DaxFile, create_file, fs_tuple
 from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, populate, sparse_array, struct_pages
 from daxsim.emu.units import (
+    align_down,
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
     STRUCT_PAGES_PER_VMEMMAP_PAGE, align_up, format_size, memmap_bytes, parse_size,
 )
@@ -51,6 +52,7 @@ class NamespaceLayout:
     memmap_dram_bytes: int
     memmap_pmem_bytes: int
     struct_pages_initialised: int
+    end_trunc: int = 0  #: bytes at the end left out of the mapping, to end on the alignment (nd_pfn_sb.end_trunc)
 
     @property
     def capacity_lost(self) -> int:
@@ -64,20 +66,25 @@ def namespace_layout(size: int, mode: str = "fsdax", map: str = "mem", align: in
 
     ``map="dev"``: offset = ALIGN(8K + struct_page_size * PHYS_PFN(size - 8K), a);
     ``map="mem"``: offset = ALIGN(8K, a), with a = max(align, 2 MiB): x86's compatible
-    alignment, as the real-kernel lab measured with --align=4K. Then npfns = PHYS_PFN(size - offset).
+    alignment, as the real-kernel lab measured with --align=4K. The end is truncated to
+    the alignment too (``end_trunc``), and npfns = PHYS_PFN(size - offset - end_trunc).
     With the memmap in DRAM the kernel maps struct pages for the whole range.
     """
     if mode == "raw":
         return NamespaceLayout(size, "raw", None, align, 0, size // PAGE_SIZE, 0, 0, 0)
+    # the mapping ends on the alignment: end_trunc = start + size - ALIGN_DOWN(start + size, align),
+    # with the namespace's start section-aligned here
+    end_trunc = size - align_down(size, max(align, PMD_SIZE))
     if map == "dev":
         page_map_size = struct_page_size * ((size - INFO_BLOCK_SIZE) // PAGE_SIZE)
         offset = align_up(INFO_BLOCK_SIZE + page_map_size, max(align, PMD_SIZE))
-        npfns = (size - offset) // PAGE_SIZE
-        return NamespaceLayout(size, mode, "dev", align, offset, npfns, 0, page_map_size, npfns)
+        npfns = max(0, size - offset - end_trunc) // PAGE_SIZE
+        return NamespaceLayout(size, mode, "dev", align, offset, npfns, 0, page_map_size, npfns, end_trunc)
     if map == "mem":
         offset = align_up(INFO_BLOCK_SIZE, max(align, PMD_SIZE))
-        npfns = (size - offset) // PAGE_SIZE
-        return NamespaceLayout(size, mode, "mem", align, offset, npfns, memmap_bytes(size), 0, size // PAGE_SIZE)
+        npfns = max(0, size - offset - end_trunc) // PAGE_SIZE
+        return NamespaceLayout(size, mode, "mem", align, offset, npfns, size // PAGE_SIZE * struct_page_size, 0,
+                               size // PAGE_SIZE, end_trunc)
     raise ValueError(f"map: {map!r} is not one of mem, dev")
 
 
@@ -146,24 +153,32 @@ class Machine:
         """DRAM's own memmap (1/64 of DRAM), always in DRAM."""
         return memmap_bytes(self.dram)
 
-    def layout(self, struct_pages: bool) -> NamespaceLayout:
-        """The pmem namespace for an option with (fsdax) or without (raw) struct pages."""
+    def layout(self, struct_pages: bool, struct_page_size: int = STRUCT_PAGE_SIZE) -> NamespaceLayout:
+        """The pmem namespace for an option with (fsdax) or without (raw) struct pages, of
+        ``struct_page_size`` bytes each (64 on x86-64; the memdesc eras propose less)."""
         if not struct_pages:
             return namespace_layout(self.pmem, "raw", align=self.align)
-        return namespace_layout(self.pmem, "fsdax", "mem" if self.memmap == "dram" else "dev", self.align)
+        return namespace_layout(self.pmem, "fsdax", "mem" if self.memmap == "dram" else "dev", self.align,
+                                struct_page_size)
 
-    def feasibility(self, layout: NamespaceLayout) -> tuple[bool, str]:
-        """Could the kernel boot this? The memmap placed in DRAM must fit beside DRAM's own."""
-        avail = self.dram - self.dram_own_memmap
+    def own_memmap(self, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
+        """DRAM's own memmap: a struct page per 4 KiB of DRAM, always in DRAM."""
+        return self.dram // PAGE_SIZE * struct_page_size
+
+    def feasibility(self, layout: NamespaceLayout, struct_page_size: int = STRUCT_PAGE_SIZE) -> tuple[bool, str]:
+        """Can the kernel enable this namespace? Its memmap placed in DRAM must fit beside
+        DRAM's own; if not, enabling the namespace fails with ENOMEM."""
+        avail = self.dram - self.own_memmap(struct_page_size)
         if layout.memmap_dram_bytes > avail:
             return False, (f"the memmap of {format_size(self.pmem)} of pmem needs "
                            f"{format_size(layout.memmap_dram_bytes)} of DRAM, but only {format_size(avail)} "
-                           f"of the {format_size(self.dram)} of DRAM is left after DRAM's own memmap")
+                           f"of the {format_size(self.dram)} of DRAM is left after DRAM's own memmap: enabling "
+                           "the namespace fails with ENOMEM")
         return True, ""
 
-    def managed_dram(self, layout: NamespaceLayout) -> int:
+    def managed_dram(self, layout: NamespaceLayout, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
         """DRAM left for the page allocator once the memmaps are placed."""
-        return max(0, self.dram - self.dram_own_memmap - layout.memmap_dram_bytes)
+        return max(0, self.dram - self.own_memmap(struct_page_size) - layout.memmap_dram_bytes)
 
 
 class Booted:
@@ -263,12 +278,13 @@ class Booted:
         """Byte index into ``pmem`` of page frame ``pfn``."""
         return (pfn - self.pmem_base_pfn) * PAGE_SIZE
 
-    def populate_memmap(self, counters) -> None:
-        """Initialise the whole pmem memmap, as the kernel does when the namespace is enabled."""
+    def populate_memmap(self, counters, idle: int = IDLE_REFCOUNT) -> None:
+        """Initialise the whole pmem memmap, as the kernel does when the namespace is enabled
+        (``idle``: the era's refcount of an idle page)."""
         from daxsim.paths.common import populate_memmap
 
         advise_hugepages(self.memmap_words, limit=None)  # all of it will be written anyway
-        populate_memmap(self.memmap_words, self.vmemmap_populated, self.memmap_base_pfn, counters)
+        populate_memmap(self.memmap_words, self.vmemmap_populated, self.memmap_base_pfn, counters, idle)
 
     def sections(self) -> int:
         """SPARSEMEM sections the pmem range spans."""

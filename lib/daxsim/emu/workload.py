@@ -17,8 +17,10 @@ and the hole is filled with new blocks when the buffer is next touched. ``t0:64k
 punches 64 KiB at offset 0; ``truncate_rate`` adds, after each I/O with that
 probability, a truncate of the range that I/O uses (a truncate racing with the I/O).
 
-The application may also **store** through its mapping (``s4096:2`` stores 2 bytes at
-offset 4096; no alignment needed) and **fsync** (``f0:0``): the kernel tracks dirty
+The application may **munmap** part of its buffer (``u0:64k``), say while an O_DIRECT
+read into it is still in flight: the range's PTEs and its part of the VMA go, the pages
+stay pinned; no later event may use the range. It may also **store** through its mapping
+(``s4096:2`` stores 2 bytes at offset 4096; no alignment needed) and **fsync** (``f0:0``): the kernel tracks dirty
 pages of a DAX mapping at the mapping's granularity, and fsync flushes each dirty unit
 whole. ``store_fraction`` makes that share of the events stores of ``store_size``
 bytes at random offsets; ``fsync_every`` adds an fsync after every that many events
@@ -44,6 +46,7 @@ OP_WRITE = 1  #: pmem buffer -> device
 OP_TRUNC = 2  #: punch a hole in the DAX file (a fault, not an I/O)
 OP_STORE = 3  #: the application stores bytes through its DAX mapping (CPU writes, dirtying the mapping)
 OP_FSYNC = 4  #: fsync(): write back (flush) every dirty unit of the mapping
+OP_MUNMAP = 5  #: munmap() a range of the buffer: its PTEs and its part of the VMA go; pins stay
 
 PATTERNS = ("random", "sequential")
 
@@ -65,7 +68,7 @@ def queue_file_size(io_size: int, queue_depth: int) -> int:
     flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
     return 2 * int(queue_depth) * int(io_size)
 
-_OP_RE = re.compile(r"^\s*([rwtsf])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
+_OP_RE = re.compile(r"^\s*([rwtsfu])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -271,7 +274,7 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     for item in ops.split(","):
         m = _OP_RE.match(item)
         if not m:
-            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s OFFSET:LENGTH or f0:0, "
+            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, "
                              "e.g. 'w0:8k'")
         kind, off_s, len_s = m.groups()
         off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
@@ -291,9 +294,25 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
                              f"past the end of the {format_size(file_size)} file")
         if kind == "t" and (off % PAGE_SIZE or length % PAGE_SIZE):
             raise ValueError(f"ops: {item.strip()!r}: a truncate punches whole 4 KiB blocks; align it to 4 KiB")
-        out.append(({"r": OP_READ, "w": OP_WRITE, "t": OP_TRUNC}[kind], off, length))
+        if kind == "u" and (off % PAGE_SIZE or length % PAGE_SIZE or not length):
+            raise ValueError(f"ops: {item.strip()!r}: munmap takes whole 4 KiB pages; align it to 4 KiB")
+        out.append(({"r": OP_READ, "w": OP_WRITE, "t": OP_TRUNC, "u": OP_MUNMAP}[kind], off, length))
     a = np.array(out, dtype=np.int64)
-    return a[:, 0].astype(np.int8), a[:, 1].copy(), a[:, 2].copy()
+    op, off, length = a[:, 0].astype(np.int8), a[:, 1].copy(), a[:, 2].copy()
+    _check_unmapped_unused(op, off, length)
+    return op, off, length
+
+
+def _check_unmapped_unused(op, off, length) -> None:
+    """No I/O or store may use a page after munmap took it out of the buffer."""
+    gone: set[int] = set()
+    for e in range(len(op)):
+        pages = range(int(off[e]) // PAGE_SIZE, -(-int(off[e] + length[e]) // PAGE_SIZE))
+        if op[e] == OP_MUNMAP:
+            gone.update(pages)
+        elif op[e] in (OP_READ, OP_WRITE, OP_STORE) and gone.intersection(pages):
+            raise ValueError(f"ops: event {e + 1} uses the buffer at {format_size(int(off[e]))}, which an earlier "
+                             "munmap (u) took away; accepted: I/O and stores on mapped ranges only")
 
 
 def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:

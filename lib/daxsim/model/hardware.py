@@ -128,9 +128,10 @@ CXL_EXPANDER = HardwareProfile(
                   "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio", True),
     ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
     clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
-    read_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "Micron CZ120, MLC 2:1 read/write, one module (vendor): "
-               "taken for reads alone", True),
-    write_bw=_f(36.0, "GB/s", "tomshardware2023cz120", "same figure; no separate write figure published", True),
+    read_bw=_f(28.0, "GB/s", "tomshardware2023cz120", "Micron CZ120's 36 GB/s is a 2:1 read/write mix; reads alone "
+               "are held under PCIe 5.0 x8's 31.5 GB/s per direction", True),
+    write_bw=_f(24.0, "GB/s", "tomshardware2023cz120", "between the write share of the 2:1 mix (12 GB/s) and the "
+                "link's 31.5 GB/s per direction; no write figure published", True),
     media_granularity=_f(64, "B", "li2023pond", "DRAM behind the CXL controller", True),
     persistent=False,
 )
@@ -148,7 +149,8 @@ def hardware_profile(name) -> HardwareProfile:
     return HARDWARE[name]
 
 
-_S25 = "martins2022gup"
+_V4 = "martins2021compounddevmapv4"  #: gup_test on device-dax, v4 cover letter (27 Aug 2021)
+_V7 = "martins2021compounddevmapv7"  #: gup_test on device-dax, v7 cover letter: the merged series (5.17)
 
 
 @dataclass(frozen=True)
@@ -156,20 +158,32 @@ class CostModel:
     """Per-operation costs of the kernel's I/O path, in ns (and GB/s for the device).
 
     The formula that turns counters into modelled time is :func:`daxsim.model.cost.model`.
-    ``gup_ns_*`` and ``put_ns_*`` are per 4 KiB page, measured by gup_test on
-    device-dax with the memmap in DRAM (``--map=mem``) or on pmem (``--map=dev``).
+    The GUP figures are per 4 KiB page, measured by gup_test on device-dax with the memmap
+    in DRAM (``--map=mem``) or on pmem (``--map=dev``), each labelled by what it measured:
+    ``gup_ns_*`` get_user_pages_fast (FOLL_GET), ``pin_ns_*`` pin_user_pages_fast
+    (FOLL_PIN), ``put_ns_*`` unpinning, all on base pages; ``*_compound_*`` on compound
+    pages. The kernel era decides which apply (:mod:`daxsim.model.eras`).
     """
 
     io_fixed_ns: Figure = field(default_factory=lambda: _f(
         1000, "ns", "daxsim", "syscall, bio allocation, submission and completion of one O_DIRECT I/O", True))
     gup_ns_dram: Figure = field(default_factory=lambda: _f(
-        14.1, "ns", _S25, "get_user_pages_fast, 16 GiB device-dax, memmap in DRAM: 59 ms / 4 Mi pages"))
+        14.1, "ns", _V4, "get_user_pages_fast (FOLL_GET) per 4 KiB on device-dax base pages, memmap in DRAM: "
+        "59 ms / 4 Mi pages (v4, before); applied to fsdax 4 KiB pages"))
     gup_ns_pmem: Figure = field(default_factory=lambda: _f(
-        118.0, "ns", _S25, "get_user_pages_fast, memmap on pmem (altmap): 494 ms / 4 Mi pages"))
+        118.0, "ns", _V4, "get_user_pages_fast per 4 KiB, base pages, memmap on pmem (altmap): 494 ms / 4 Mi pages"))
+    pin_ns_dram: Figure = field(default_factory=lambda: _f(
+        20.7, "ns", _V4, "pin_user_pages_fast (FOLL_PIN) per 4 KiB, base pages, memmap in DRAM: 87 ms / 4 Mi pages"))
+    pin_ns_pmem: Figure = field(default_factory=lambda: _f(
+        124.9, "ns", _V7, "pin_user_pages_fast per 4 KiB, base pages, altmap: 524 ms / 4 Mi pages (v7, before)"))
     put_ns_dram: Figure = field(default_factory=lambda: _f(
-        16.9, "ns", _S25, "unpin, 16 GiB, memmap in DRAM: 71 ms / 4 Mi pages"))
+        16.9, "ns", _V7, "unpin per 4 KiB, base pages, memmap in DRAM: 71 ms / 4 Mi pages (v7, before)"))
     put_ns_pmem: Figure = field(default_factory=lambda: _f(
-        125.0, "ns", _S25, "put, altmap: 525 ms / 4 Mi pages"))
+        125.0, "ns", _V7, "unpin per 4 KiB, base pages, altmap: 525 ms / 4 Mi pages (v7, before)"))
+    putpage_ns_dram: Figure = field(default_factory=lambda: _f(
+        16.9, "ns", _V7, "put_page() per 4 KiB after FOLL_GET: no published figure; the unpin figure reused", True))
+    putpage_ns_pmem: Figure = field(default_factory=lambda: _f(
+        125.0, "ns", _V7, "put_page() per 4 KiB, altmap: the unpin figure reused", True))
     bvec_ns: Figure = field(default_factory=lambda: _f(
         2.0, "ns", "daxsim", "filling one descriptor entry (a 16-byte store)", True))
     page_alloc_ns: Figure = field(default_factory=lambda: _f(
@@ -182,18 +196,34 @@ class CostModel:
         10.0, "ns", "daxsim", "one pfn -> transient struct page hash lookup (option 1b)", True))
     pool_alloc_ns: Figure = field(default_factory=lambda: _f(
         5.0, "ns", "daxsim", "taking or returning a transient struct page slot (option 1b)", True))
+    desc_alloc_ns: Figure = field(default_factory=lambda: _f(
+        30.0, "ns", "daxsim", "allocating and freeing a folio descriptor from a slab (the proposed memdesc-8 era)", True))
     extent_ref_ns: Figure = field(default_factory=lambda: _f(
-        14.1, "ns", "daxsim", "taking or dropping a reference on an extent: one atomic, like gup_ns_dram", True))
+        6.0, "ns", "daxsim", "taking or dropping a reference on an extent: one uncontended atomic on the extent holder "
+        "(lock inc, ~20 cycles at 3.5 GHz)", True))
     range_lock_ns: Figure = field(default_factory=lambda: _f(
         100.0, "ns", "daxsim", "taking and releasing a filesystem range lock / layout lease (option 2 guarded)", True))
     gup_compound_ns_dram: Figure = field(default_factory=lambda: _f(
-        1.45, "ns", _S25, "get_user_pages_fast per 4 KiB on compound (2 MiB) device-dax pages, memmap in DRAM"))
+        1.48, "ns", _V4, "pin per 4 KiB with one grab per compound folio, memmap in DRAM: 6.2 ms / 4 Mi pages, "
+        "measured with the unmerged v4 patch 8; the algorithm GUP uses on fsdax PMDs from 6.15 (inferred)", True))
     gup_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
-        2.2, "ns", _S25, "the same with the memmap on pmem (altmap)"))
+        2.38, "ns", _V4, "the same with the memmap on pmem (altmap): 10 ms / 4 Mi pages (unmerged v4 patch 8)", True))
     put_compound_ns_dram: Figure = field(default_factory=lambda: _f(
-        5.2, "ns", _S25, "unpin per 4 KiB on compound pages, memmap in DRAM: 22 ms / 4 Mi pages"))
+        5.25, "ns", _V7, "unpin per 4 KiB on compound pages, memmap in DRAM: 22 ms / 4 Mi pages (v7, after)"))
     put_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
-        17.0, "ns", _S25, "put per 4 KiB on compound pages, altmap: 71 ms / 4 Mi pages"))
+        16.9, "ns", _V7, "unpin per 4 KiB on compound pages, altmap: 71 ms / 4 Mi pages (v7, after)"))
+    dirty_page_ns: Figure = field(default_factory=lambda: _f(
+        15.0, "ns", "daxsim", "set_page_dirty_lock() on a read's page: lock, PG_dirty, unlock on a cached struct page "
+        "line (three uncontended atomics)", True))
+    dax_fault_ns: Figure = field(default_factory=lambda: _f(
+        1000.0, "ns", "daxsim", "a DAX page fault taken on the I/O path (after a truncate unmapped the file): iomap "
+        "lookup and the PTE install", True))
+    iommu_page_ns: Figure = field(default_factory=lambda: _f(
+        338.0, "ns", "xia2025dmamapbenchmark", "dma_map_sg + unmap per 4 KiB through an IOMMU: 1.4 + 1.3 us for 8 "
+        "pages (dma_map_benchmark; the platform is not stated): charged only with iommu on", True))
+    line_transfer_ns: Figure = field(default_factory=lambda: _f(
+        48.0, "ns", "viennot2022c2c", "moving a cache line between two cores of one socket (the median of a Xeon "
+        "Gold 6242's core-to-core latencies): what an atomic on a line another CPU wrote last adds", True))
     clwb_line_ns: Figure = field(default_factory=lambda: _f(
         5.0, "ns", "daxsim", "issuing clwb on one 64-byte line during writeback (lines that did not change)", True))
     dirty_fault_ns: Figure = field(default_factory=lambda: _f(

@@ -20,8 +20,9 @@ import numpy as np
 from daxsim.emu.daxfs import create_file
 from daxsim.emu.machine import INFO_BLOCK_SIZE, Machine
 from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
-from daxsim.emu.workload import OP_FSYNC, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload
+from daxsim.emu.workload import OP_FSYNC, OP_MUNMAP, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload
 from daxsim.model.counters import COUNTERS
+from daxsim.model.eras import era
 from daxsim.paths.registry import design
 
 MASK64 = (1 << 64) - 1
@@ -60,6 +61,8 @@ class _Fs:
                 self.map[fpage + k] = pfn + k
         self.pte, self.free, self.bump, self.truncates = {}, [], bump, 0
         self.pmem, self.pmem_base, self.c = pmem, pmem_base, c
+        self.pages = f.pages
+        self.unmapped = set()  # file pages munmap took out of the buffer's VMA
 
     def block(self, fp):
         if fp not in self.map:  # a hole: a new block, zeroed
@@ -76,6 +79,32 @@ class _Fs:
             self.pte[fp] = self.block(fp)
             self.c["page_faults"] += 1
         return self.pte[fp]
+
+    def fault_huge(self, fp, unit):
+        """A PMD/PUD fault: the page, and the unit's other backed pages, in one fault."""
+        if fp not in self.pte:
+            self.pte[fp] = self.block(fp)
+            first = fp - fp % unit
+            for q in range(first, min(first + unit, self.pages)):
+                if q not in self.pte and q in self.map:
+                    self.pte[q] = self.map[q]
+            self.c["page_faults"] += 1
+        return self.pte[fp]
+
+    def unmap_all(self):
+        """unmap_mapping_pages() of the whole file; returns the PTEs that were present."""
+        n = len(self.pte)
+        self.pte.clear()
+        return n
+
+    def munmap(self, off, length):
+        for fp in range(off // PAGE_SIZE, (off + length) // PAGE_SIZE):
+            self.pte.pop(fp, None)
+            self.unmapped.add(fp)
+
+    def mapped(self):
+        """mapping_mapped(): does the buffer's VMA still cover a page of the file?"""
+        return len(self.unmapped) < self.pages
 
     def punch(self, off, length):
         for fp in range(off // PAGE_SIZE, (off + length) // PAGE_SIZE):
@@ -105,8 +134,13 @@ class _World:
     """What every reference path works on: the counters, pmem and device pages, the
     filesystem, the struct pages built so far, the queue in flight."""
 
-    def __init__(self, machine, layout, workload, c, params):
-        self.c, self.params = c, params
+    def __init__(self, machine, layout, workload, c, params, kernel):
+        self.c, self.params, self.era = c, params, kernel
+        self.idle = kernel.idle_refcount
+        self.bias = kernel.pin_bias
+        self.merge = kernel.bvec == "contiguous"
+        self.desc_bytes = kernel.folio_desc_bytes
+        self.descs = 0  # memdesc-8: folio descriptors in use
         self.machine, self.layout = machine, layout
         self.pmem_base = machine.pmem_base_pfn
         f = create_file("buffer", workload.file_size, self.pmem_base + layout.dataoff // PAGE_SIZE,
@@ -118,7 +152,7 @@ class _World:
         self.memmap_base = self.pmem_base + (INFO_BLOCK_SIZE // PAGE_SIZE if layout.map == "dev" else 0)
         self.nmemmap = (layout.memmap_pmem_bytes or layout.memmap_dram_bytes) // 64
         self.built = set()
-        self.refcount = {}  # pfn -> refcount (idle 1) of a permanent struct page, or of a transient one (1b)
+        self.refcount = {}  # pfn -> refcount (idle: the era's) of a permanent struct page, or of a transient one (1b)
         self.inflight = deque()  # (event, entries)
         self.off = self.length = self.op = None
 
@@ -129,6 +163,15 @@ class _World:
             self.built.add(block)
             self.c["struct_pages_materialised"] += min(STRUCT_PAGES_PER_VMEMMAP_PAGE,
                                                        self.nmemmap - block * STRUCT_PAGES_PER_VMEMMAP_PAGE)
+
+    def add_entry(self, entries, frame, in_page, seg, pos):
+        """A descriptor entry, or more bytes in the last one where the era merges contiguous pages."""
+        if self.merge and entries and entries[-1][0] * PAGE_SIZE + entries[-1][1] + entries[-1][2] \
+                == frame * PAGE_SIZE + in_page:
+            entries[-1][2] += seg
+            entries[-1][4] += 1
+        else:
+            entries.append([frame, in_page, seg, pos, 1])
 
     def overlaps_inflight(self, t_off, t_len):
         return any(self.off[e] < t_off + t_len and t_off < self.off[e] + self.length[e] for e, _ in self.inflight)
@@ -154,9 +197,11 @@ class _World:
 
 
 class Option2:
-    """PFNs: walk the mapping to pfns, one entry per page; nothing pins the block."""
+    """PFNs: walk the mapping to pfns, an entry per page (or per contiguous run, where the
+    era's bio_vecs merge); nothing pins the block."""
 
     struct_page_memmap = False  # does the set-up build the vmemmap pages the buffer touches
+    pins = False  # does truncate wait for its references as the era's dax_layout_busy_page does
 
     def __init__(self, w: _World):
         self.w, self.c = w, w.c
@@ -170,7 +215,7 @@ class Option2:
         w = self.w
         pfn = w.fs.fault(pos // PAGE_SIZE)
         self.c["pfn_walks"] += 1
-        entries.append([pfn, pos % PAGE_SIZE, seg, pos, 1])
+        w.add_entry(entries, pfn, pos % PAGE_SIZE, seg, pos)
 
     def submitted(self, e, entries) -> None:
         if self.w.params.get("guard"):
@@ -198,7 +243,8 @@ class Option2:
 
     def finish(self) -> None:
         """After the run: what must be back where it started."""
-        assert all(v == 1 for v in self.w.refcount.values()), "reference: a reference leaked"
+        assert all(v == self.w.idle for v in self.w.refcount.values()), "reference: a reference leaked"
+        assert self.w.descs == 0, "reference: a folio descriptor leaked"
 
 
 class Ideal(Option2):
@@ -233,76 +279,146 @@ class Option3(Option2):
 
 
 class Option1a(Option2):
-    """Permanent struct pages: GUP takes a reference per page, put_page drops it."""
+    """Permanent struct pages: GUP references each page (+1, or +1024 with FOLL_PIN), a read
+    dirties it, put_page / unpin drops it."""
 
     struct_page_memmap = True
+    pins = True
     wear = False
-
-    def ref(self, pfn, delta) -> None:
-        w = self.w
-        w.refcount[pfn] = w.refcount.get(pfn, 1) + delta
-        self.c["refcount_ops"] += 1
-        if self.wear:
-            self.wear_of[pfn] = self.wear_of.get(pfn, 0) + 1
-            self.c["memmap_line_writes"] += 1
-            self.c["memmap_line_max_writes"] = max(self.c["memmap_line_max_writes"], self.wear_of[pfn])
 
     def __init__(self, w):
         super().__init__(w)
         self.wear_of = {}
 
+    def write_line(self, pfn) -> None:
+        """A write to the struct page's line (nvram counts it as wear)."""
+        if self.wear:
+            self.wear_of[pfn] = self.wear_of.get(pfn, 0) + 1
+            self.c["memmap_line_writes"] += 1
+            self.c["memmap_line_max_writes"] = max(self.c["memmap_line_max_writes"], self.wear_of[pfn])
+
+    def ref(self, pfn, delta, ops=1) -> None:
+        w = self.w
+        old = w.refcount.get(pfn, w.idle)
+        w.refcount[pfn] = old + delta
+        self.c["refcount_ops"] += ops
+        self.write_line(pfn)
+        if w.desc_bytes and delta > 0 and old == w.idle:  # memdesc-8: a descriptor for the folio
+            w.descs += 1
+            self.c["allocations"] += 1
+            self.c["struct_pages_initialised_io"] += 1
+            self.c["pool_pages_peak"] = max(self.c["pool_pages_peak"], w.descs)
+        if w.desc_bytes and delta < 0 and old + delta == w.idle:
+            w.descs -= 1
+            self.c["frees"] += 1
+
+    def dirty(self, pfn) -> None:
+        self.c["pages_dirtied"] += 1
+        self.write_line(pfn)
+
     def page(self, e, pos, seg, entries) -> None:
-        pfn = self.w.fs.fault(pos // PAGE_SIZE)
-        self.w.touch_memmap(pfn)
-        self.ref(pfn, +1)
+        w = self.w
+        pfn = w.fs.fault(pos // PAGE_SIZE)
+        w.touch_memmap(pfn)
+        self.ref(pfn, +w.bias)
+        if w.op[e] == OP_READ:
+            self.dirty(pfn)
         self.c["gup_pages"] += 1
-        entries.append([pfn, pos % PAGE_SIZE, seg, pos, 1])
+        w.add_entry(entries, pfn, pos % PAGE_SIZE, seg, pos)
 
     def submitted(self, e, entries) -> None:
         pass
 
     def release(self, e, idx, ent, entries) -> None:
-        self.ref(ent[0], -1)
-        self.c["put_pages"] += 1
+        for k in range(ent[4]):
+            self.ref(ent[0] + k, -self.w.bias)
+            self.c["put_pages"] += 1
 
     def busy(self, t_off, t_len) -> bool:
-        return any(self.w.refcount.get(p, 1) != 1 for p in self.w.fs.pfns(t_off, t_len))
+        w = self.w
+        return any(w.refcount.get(p, w.idle) != w.idle for p in w.fs.pfns(t_off, t_len))
+
+    def held_bytes(self, n_entries) -> int:
+        return self.w.descs * self.w.desc_bytes
 
 
 class Nvram(Option1a):
-    """Option 1a with the memmap on pmem: every refcount change is a memmap line write."""
+    """Option 1a with the memmap on pmem: every write to a struct page is a memmap line write."""
 
     wear = True
 
 
 class Huge(Option1a):
-    """Compound pages: one reference per compound page an I/O touches, a bio_vec per page."""
+    """A huge mapping: before 6.15 a reference per 4 KiB page (order-0 pages in the PMD), from
+    6.15 one per compound folio an I/O touches; a fault maps the whole unit."""
 
     def head(self, pfn):
         n = self.w.params["page_size"] // PAGE_SIZE
         return pfn // n * n
 
+    def folio(self) -> bool:
+        return self.w.era.compound_gup == "folio"
+
     def page(self, e, pos, seg, entries) -> None:
-        pfn = self.w.fs.fault(pos // PAGE_SIZE)
-        h = self.head(pfn)
-        if not entries or self.head(entries[-1][0]) != h:
-            self.w.touch_memmap(h)
-            self.ref(h, +1)
-            self.c["compound_refs"] += 1
+        w = self.w
+        pfn = w.fs.fault_huge(pos // PAGE_SIZE, w.params["page_size"] // PAGE_SIZE)
+        if self.folio():
+            h = self.head(pfn)
+            w.touch_memmap(h)
+            first = self.first_of(entries, h)
+            self.ref(h, +1, ops=1 if first else 0)
+            if first:
+                self.c["compound_refs"] += 1
+                if w.op[e] == OP_READ:
+                    self.dirty(h)
+        else:
+            w.touch_memmap(pfn)
+            self.ref(pfn, +w.bias)
+            if w.op[e] == OP_READ:
+                self.dirty(pfn)
         self.c["gup_pages"] += 1
-        entries.append([pfn, pos % PAGE_SIZE, seg, pos, 1])
+        w.add_entry(entries, pfn, pos % PAGE_SIZE, seg, pos)
+
+    def first_of(self, entries, h) -> bool:
+        """Is this page the first of folio ``h`` in the I/O so far (its pages come in order)?"""
+        if not entries:
+            return True
+        last = entries[-1][0] + (entries[-1][1] + entries[-1][2] - 1) // PAGE_SIZE  # the I/O's last page so far
+        return self.head(last) != h
 
     def release(self, e, idx, ent, entries) -> None:
-        self.c["put_pages"] += 1
-        if idx == 0 or self.head(entries[idx - 1][0]) != self.head(ent[0]):
-            self.ref(self.head(ent[0]), -1)
+        w = self.w
+        for k in range(ent[4]):
+            pfn = ent[0] + k
+            self.c["put_pages"] += 1
+            if self.folio():
+                h = self.head(pfn)
+                prev = self.prev_page(entries, idx, k)
+                self.ref(h, -1, ops=1 if prev is None or self.head(prev) != h else 0)
+            else:
+                self.ref(pfn, -w.bias)
+
+    @staticmethod
+    def prev_page(entries, idx, k):
+        """The page before page ``k`` of entry ``idx`` in the I/O, or None."""
+        if k > 0:
+            return entries[idx][0] + k - 1
+        if idx == 0:
+            return None
+        prev = entries[idx - 1]
+        return prev[0] + prev[4] - 1
 
     def busy(self, t_off, t_len) -> bool:
-        return any(self.w.refcount.get(self.head(p), 1) != 1 for p in self.w.fs.pfns(t_off, t_len))
+        w = self.w
+        at = self.head if self.folio() else (lambda p: p)
+        return any(w.refcount.get(at(p), w.idle) != w.idle for p in w.fs.pfns(t_off, t_len))
 
 
 class Option1b(Option2):
-    """Transient struct pages from a pool, looked up by pfn, shared by in-flight I/Os."""
+    """Transient struct pages from a pool, looked up by pfn, shared by in-flight I/Os; a
+    read dirties each (never merged: transient pages are not contiguous)."""
+
+    pins = True
 
     def __init__(self, w):
         super().__init__(w)
@@ -330,6 +446,8 @@ class Option1b(Option2):
 
     def submitted(self, e, entries) -> None:
         self.c["pool_pages_peak"] = max(self.c["pool_pages_peak"], self.used)
+        if self.w.op[e] == OP_READ:
+            self.c["pages_dirtied"] += len(entries)
 
     def release(self, e, idx, ent, entries) -> None:
         w = self.w
@@ -412,28 +530,34 @@ def oracle_of(option) -> type:
 
 def run_reference(option, machine: Machine, workload: Workload, pool_pages: int = 4096,
                   guard: bool = False, queue_depth: int | None = None, page_size: int = 2 << 20,
-                  dirty_granularity: str = "mapping") -> ReferenceResult:
-    """Run ``workload`` through ``option`` the slow way (data always moved)."""
+                  dirty_granularity: str = "mapping", kernel=None) -> ReferenceResult:
+    """Run ``workload`` through ``option`` the slow way (data always moved), as the ``kernel``
+    era does it (default the newest)."""
     d = design(str(option))
+    kernel = era(kernel)
     if d.memmap:
         machine = machine.replace(memmap=d.memmap)
     params = {"pool_pages": pool_pages, "guard": guard, "page_size": page_size}
     unit = page_size if d.key == "huge" and dirty_granularity == "mapping" else PAGE_SIZE
     layout = machine.layout(d.struct_pages)
     c = dict.fromkeys(COUNTERS, 0)
-    w = _World(machine, layout, workload, c, params)
+    w = _World(machine, layout, workload, c, params, kernel)
     path = oracle_of(d.key)(w)
     op, off, length = (a.tolist() for a in workload.generate())
     w.op, w.off, w.length = op, off, length
     qd = int(queue_depth or workload.queue_depth)
     io_pages = sorted({p for o, a, n in zip(op, off, length) if o in (OP_READ, OP_WRITE)
                        for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
+    used_pages = sorted({p for o, a, n in zip(op, off, length) if o in (OP_READ, OP_WRITE, OP_STORE)
+                         for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
     all_pages = sorted({p for a, n in zip(off, length) if n for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
     for fp in all_pages:
         pfn = w.fs.map[fp]
         w.pmem[pfn] = pattern_page((pfn - w.pmem_base) * PAGE_SIZE, 0x1)
     w.dev.update({fp: pattern_page(fp * PAGE_SIZE, 0x2) for fp in io_pages})
-    for fp in io_pages:  # set-up: the buffer is faulted in; with a memmap the touched part built
+    for fp in used_pages:  # set-up: the buffer is faulted in (MAP_POPULATE); with a memmap the touched part built
+        if fp not in w.fs.pte:
+            c["setup_faults"] += 1
         pfn = w.fs.fault(fp)
         if path.struct_page_memmap:
             w.touch_memmap(pfn)
@@ -482,11 +606,25 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
             c["fsyncs"] += 1
             dirty_units, lines64, lines256 = set(), set(), set()
             continue
+        if op[e] == OP_MUNMAP:
+            w.fs.munmap(off[e], length[e])
+            c["munmaps"] += 1
+            continue
         if op[e] == OP_TRUNC:
             waited = 0
-            while w.inflight and path.busy(off[e], length[e]):
-                complete_oldest("wait")
-                waited += 1
+            if path.pins:  # dax_layout_busy_page(), as the era does it
+                if kernel.truncate_wait and not (kernel.truncate_needs_mapping and not w.fs.mapped()):
+                    t_off, t_len = off[e], length[e]
+                    if kernel.truncate_scope == "file":
+                        c["ptes_unmapped"] += w.fs.unmap_all()  # the whole file (4.18+)
+                        t_off, t_len = 0, workload.file_size
+                    while w.inflight and path.busy(t_off, t_len):  # every busy page of the file
+                        complete_oldest("wait")
+                        waited += 1
+            else:
+                while w.inflight and path.busy(off[e], length[e]):
+                    complete_oldest("wait")
+                    waited += 1
             c["truncate_waits"] += waited > 0
             c["truncates"] += 1
             w.fs.punch(off[e], length[e])

@@ -30,6 +30,7 @@ STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
 ENTRY_TRANSIENT = PAGE_SIZE  #: each entry also holds a DRAM bounce page
 BATCH = False  #: a submission may wait for completions (the page allocator)
+PINS = False  #: truncate waits by this option's own rule (busy below), not the era's page scan
 
 
 def infeasible(machine, accounting: dict, workload, pages_in_flight: int, params: dict) -> str:
@@ -45,7 +46,7 @@ def infeasible(machine, accounting: dict, workload, pages_in_flight: int, params
 
 def make_state(b, params: dict) -> BounceState:
     """DRAM, its memmap and its page allocator: where the bounce pages come from."""
-    return BounceState(new_misc(b), b.dram, b.dram_pages, b.buddy)
+    return BounceState(new_misc(b, params), b.dram, b.dram_pages, b.buddy)
 
 
 @njit(cache=True)

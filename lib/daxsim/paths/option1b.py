@@ -17,12 +17,14 @@ from numba import njit
 from daxsim.emu.daxfs import dax_fault, fs_lookup
 from daxsim.emu.memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
 from daxsim.model.counters import (
-    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS, C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
+    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
+    C_PAGES_DIRTIED, C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE
+from daxsim.emu.workload import OP_READ
 from daxsim.emu.memory import STRUCT_PAGE
 from daxsim.paths.common import PGMAP_COOKIE, dma, page_segment, set_entry
-from daxsim.paths.state import M_HT_MASK, M_POOL_CAP, M_POOL_USED, PoolState, new_misc
+from daxsim.paths.state import M_HT_MASK, M_POOL_CAP, M_POOL_USED, M_UNIT_BYTES, PoolState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
@@ -30,6 +32,7 @@ ENTRY_BYTES = 16  #: struct bio_vec (of the transient page)
 HT_ENTRY_BYTES = 16  #: one hash-table slot: key and value
 NO_ROOM = -1
 BATCH = False  #: a submission may wait for completions (a full pool)
+PINS = True  #: truncate must wait for its transient pages (dax_layout_busy_page, as the era does it)
 
 
 def table_slots(pool_pages: int) -> int:
@@ -47,8 +50,9 @@ def make_state(b, params: dict) -> PoolState:
     """An empty pool of ``params["pool_pages"]`` transient struct pages and its hash table."""
     pool_pages = params["pool_pages"]
     slots = table_slots(pool_pages)
-    misc = new_misc(b)
+    misc = new_misc(b, params)
     misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1
+    misc[M_UNIT_BYTES] = STRUCT_PAGE_SIZE  # each pool slot in use is a transient struct page
     return PoolState(misc, np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
                      np.zeros(slots, np.int64), np.zeros(slots, np.int64))
 
@@ -139,10 +143,12 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
             _insert(key, val, mask, pfn, slot)
             counters[C_SP_INIT_IO] += 1
             counters[C_ALLOCATIONS] += 1
-        set_entry(b0, b1, b2, b3, base + n, slot, in_page, seg, pos)
+        set_entry(b0, b1, b2, b3, base + n, slot, in_page, seg, pos)  # transient pages: never contiguous
         n += 1
         pos += seg
     counters[C_POOL_PEAK] = max(counters[C_POOL_PEAK], misc[M_POOL_USED])
+    if op[e] == OP_READ:  # a read dirties each (transient) page: lock, PG_dirty, unlock
+        counters[C_PAGES_DIRTIED] += n
     counters[C_GUP_PAGES] += n
     counters[C_PAGES_SPANNED] += n
     counters[C_REFCOUNT_OPS] += n

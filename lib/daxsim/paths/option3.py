@@ -22,12 +22,13 @@ from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batc
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct phys_vec: physical address, length
+PINS = False  #: truncate waits by this option's own rule (busy below), not the era's page scan
 BATCH = True  #: a submission never waits for a completion: the loop may run a full queue as one batch
 
 
 def make_state(b, params: dict) -> PfnState:
     """No state beyond the scalars: the extents' references are the filesystem's."""
-    return PfnState(new_misc(b))
+    return PfnState(new_misc(b, params))
 
 
 @njit(cache=True, inline="always")

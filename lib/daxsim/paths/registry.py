@@ -30,7 +30,7 @@ __all__ = ["DESIGNS", "CostTerms", "Design", "Param", "announce_compile", "compi
            "register"]
 
 #: what every path module provides (see daxsim/paths/loop.py)
-PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "make_state", "submit", "complete", "busy", "dma_start",
+PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "PINS", "make_state", "submit", "complete", "busy", "dma_start",
                   "warm")
 
 
@@ -60,13 +60,16 @@ class CostTerms:
     ``gup``: ``"page"`` (``gup_ns_*`` / ``put_ns_*`` per 4 KiB page) or ``"compound"``
     (the per-4 KiB figures measured on compound pages); ``alloc``: the CostModel figure
     an allocation costs; ``extent_refs``: refcount operations are extent references
-    (``extent_ref_ns``); ``only``: charge only these parts (the ideal bound).
+    (``extent_ref_ns``); ``only``: charge only these parts (the ideal bound); ``shared``:
+    counters of atomics on lines shared by every submitting CPU (1b's global table and
+    free list), charged a cache-line transfer when several CPUs submit.
     """
 
     gup: str = "page"
     alloc: str = "page_alloc_ns"
     extent_refs: bool = False
     only: tuple[str, ...] | None = None
+    shared: tuple[str, ...] = ()  #: counters of atomics on lines every submitting CPU writes
 
 
 @dataclass(frozen=True)
@@ -200,10 +203,11 @@ for _d in (
     Design("0", "bounce through DRAM page-cache pages (no struct pages for pmem)", "daxsim.paths.option0",
            "daxsim.oracle.reference:Option0", struct_pages=False, params=(BOUNCE_NODE,)),
     Design("1a", "a permanent struct page for every pmem page", "daxsim.paths.option1a",
-           "daxsim.oracle.reference:Option1a", struct_pages=True, power_loss=True),
+           "daxsim.oracle.reference:Option1a", struct_pages=True, power_loss=True,
+           cost=CostTerms(alloc="desc_alloc_ns")),
     Design("1b", "struct pages only while a page is under I/O", "daxsim.paths.option1b",
            "daxsim.oracle.reference:Option1b", struct_pages=False, params=(POOL_PAGES,),
-           cost=CostTerms(alloc="pool_alloc_ns")),
+           cost=CostTerms(alloc="pool_alloc_ns", shared=("lookups", "allocations", "frees"))),
     Design("2", "PFNs instead of struct pages (nothing pins the block)", "daxsim.paths.option2",
            "daxsim.oracle.reference:Option2", struct_pages=False, hazard="nothing pins the block",
            params=(GUARD,), power_loss=True, explorer=("2", "2+guard")),
@@ -212,10 +216,11 @@ for _d in (
            power_loss=True),
     Design("huge", "huge pages (2 MiB, 1 GiB): compound struct pages, dirty tracking per huge page",
            "daxsim.paths.optionhuge", "daxsim.oracle.reference:Huge", struct_pages=True,
-           params=(PAGE_SIZE_PARAM, MEMMAP_VARIANT, DIRTY_GRANULARITY), cost=CostTerms(gup="compound")),
+           params=(PAGE_SIZE_PARAM, MEMMAP_VARIANT, DIRTY_GRANULARITY),
+           cost=CostTerms(gup="compound", alloc="desc_alloc_ns")),
     Design("nvram", "NV-RAM as RAM: the memmap on pmem itself, its writes counted as wear", "daxsim.paths.option1a",
            "daxsim.oracle.reference:Nvram", struct_pages=True, memmap="pmem", state=(("wear", True),),
-           power_loss=True),
+           power_loss=True, cost=CostTerms(alloc="desc_alloc_ns")),
     Design("ideal", "the bound: no metadata, no copy", "daxsim.paths.ideal", "daxsim.oracle.reference:Ideal",
            struct_pages=False, cost=CostTerms(only=("fixed", "dma")), bound=True),
 ):

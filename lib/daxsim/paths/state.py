@@ -20,14 +20,32 @@ M_POOL_CAP = 3  #: option 1b: pool slots
 M_HT_MASK = 4  #: option 1b: hash-table slots - 1
 M_HUGE_SHIFT = 5  #: huge pages: log2 of the mapping size (12, 21, 30)
 M_WEAR = 6  #: nvram: count writes to memmap lines
-M_LEN = 7
+# the kernel era's mechanisms (daxsim.model.eras.Era.scalars)
+M_BVEC_MERGE = 7  #: physically contiguous pages share one bio_vec (5.1+)
+M_PIN_BIAS = 8  #: what a GUP reference adds to an order-0 page's refcount: 1 (FOLL_GET) or 1024 (FOLL_PIN)
+M_FOLIO_GRAB = 9  #: GUP takes one reference per compound folio, not one per 4 KiB page (6.15+)
+M_IDLE_REF = 10  #: refcount of an idle ZONE_DEVICE page: 1, or 0 from 6.15
+M_BUSY_WAIT = 11  #: truncate waits for pages with references (dax_layout_busy_page, 4.18+)
+M_BUSY_FILE = 12  #: truncate unmaps and scans the whole file, not the punched range
+M_BUSY_NEEDS_MAP = 13  #: truncate skips the wait when nothing maps the file (4.18-6.14)
+M_DIRTY_FOLIO = 14  #: a read's completion dirties per folio (6.15+), else per 4 KiB page
+M_UNIT_BYTES = 15  #: DRAM bytes per unit in use (misc[M_POOL_USED]): 1b's transient page, memdesc's descriptor
+M_LEN = 16
+
+_ERA = {"bvec_merge": M_BVEC_MERGE, "pin_bias": M_PIN_BIAS, "folio_grab": M_FOLIO_GRAB, "idle_ref": M_IDLE_REF,
+        "busy_wait": M_BUSY_WAIT, "busy_file": M_BUSY_FILE, "busy_needs_mapping": M_BUSY_NEEDS_MAP,
+        "dirty_folio": M_DIRTY_FOLIO}
 
 
-def new_misc(booted, guard: bool = False) -> np.ndarray:
-    """The scalars every state starts with."""
+def new_misc(booted, params: dict, guard: bool = False) -> np.ndarray:
+    """The scalars every state starts with: the memmap base, the guard, and the kernel era's
+    mechanisms (``params["era"]``, a :class:`daxsim.model.eras.Era`)."""
     misc = np.zeros(M_LEN, np.int64)
     misc[M_MEMMAP_BASE] = booted.memmap_base_pfn
     misc[M_GUARD] = int(guard)
+    for name, value in params["era"].scalars().items():
+        if name in _ERA:
+            misc[_ERA[name]] = value
     return misc
 
 

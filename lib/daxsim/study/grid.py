@@ -1,7 +1,7 @@
 """A sweep's grid: the axes, their values checked and in canonical form, and the points.
 
 A grid names values for each axis of :data:`AXES` (``option``, ``pmem``, ``dram``,
-``memmap``, ``hardware``, ``workload``, ``ios``, ``truncate_rate``, ``seed``, ``data``):
+``memmap``, ``hardware``, ``kernel``, ``workload``, ``ios``, ``truncate_rate``, ``seed``, ``data``):
 a dict of axis -> value or list, from flags or a TOML / YAML file (:func:`read_grid_file`).
 An ``option`` may be a spec (``"2+guard"``, ``"huge+memmap_variant=hvo"``). Every value is
 checked before the first point runs.
@@ -17,6 +17,7 @@ import numpy as np
 from daxsim.emu.machine import MEMMAP_PLACEMENTS
 from daxsim.emu.units import PAGE_SIZE, parse_size
 from daxsim.emu.workload import DEFAULT_PRESET, PRESETS, Workload
+from daxsim.model.eras import DEFAULT_ERA, era
 from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
 from daxsim.paths.registry import designs
 from daxsim.study.spec import Spec
@@ -28,10 +29,10 @@ __all__ = ["AXES", "DEFAULT_GRID", "DESIGNS", "emulation_key", "normalise_grid",
 DESIGNS = designs()
 
 #: the grid's axes, in the order their product is taken (the last varies fastest)
-AXES = ("option", "pmem", "dram", "memmap", "hardware", "workload", "ios", "truncate_rate", "seed", "data")
+AXES = ("option", "pmem", "dram", "memmap", "hardware", "kernel", "workload", "ios", "truncate_rate", "seed", "data")
 
 DEFAULT_GRID = {"option": list(DESIGNS), "pmem": ["400G"], "dram": ["16G"], "memmap": ["dram"],
-                "hardware": [DEFAULT_HARDWARE], "workload": [DEFAULT_PRESET], "ios": [1000],
+                "hardware": [DEFAULT_HARDWARE], "kernel": [DEFAULT_ERA], "workload": [DEFAULT_PRESET], "ios": [1000],
                 "truncate_rate": [0.0], "seed": [0], "data": [True]}
 
 
@@ -66,6 +67,8 @@ def _check_value(key: str, v):
             raise ValueError(f"hardware: {v!r} is not a profile name; accepted: {', '.join(HARDWARE)}")
         hardware_profile(v)  # raises with the accepted names
         return v
+    if key == "kernel":
+        return era(str(v)).name
     if key == "workload":
         if not isinstance(v, str) or (v not in PRESETS and ":" not in v):
             raise ValueError(f"workload: {v!r} is not a preset; accepted: {', '.join(PRESETS)} "
@@ -125,7 +128,8 @@ def points(grid: dict | list | None) -> list[dict]:
 def point_key(p: dict) -> tuple:
     """A point's identity, as comparable values (so a row read back from a file matches:
     a row's ``spec`` column is the point's ``option``)."""
-    return (str(p["spec"] if "spec" in p else p["option"]), int(p["pmem"]), int(p["dram"]), str(p["memmap"]), str(p["hardware"]),
+    return (str(p["spec"] if "spec" in p else p["option"]), int(p["pmem"]), int(p["dram"]), str(p["memmap"]),
+            str(p["hardware"]), str(p["kernel"]),
             str(p["workload"]), int(p["ios"]), float(p["truncate_rate"]), int(p["seed"]), as_bool(p["data"]))
 
 

@@ -26,7 +26,8 @@ def params_line(result) -> str:
             f"file_size={format_size(w.file_size)} extent_size="
             f"{format_size(w.extent_size) if w.extent_size else 'none'} seed={w.seed} "
             f"truncate_rate={w.truncate_rate:g} store_fraction={w.store_fraction:g} store_size={w.store_size} "
-            f"fsync_every={w.fsync_every} hardware={result.hardware.name} data={result.data}"
+            f"fsync_every={w.fsync_every} hardware={result.hardware.name} kernel={result.kernel.name} "
+            f"iommu={result.iommu} cpus={result.cpus} data={result.data}"
             + "".join(f" {k}={format_size(v) if k == 'page_size' else v}" for k, v in result.spec.params.items()))
 
 
@@ -45,6 +46,10 @@ def text_report(result) -> str:
         lines.append(f"  {'modelled ns per I/O':<{width}}  {result.modelled.per_io_ns:,.0f}")
         for k, v in result.modelled.breakdown.items():
             lines.append(f"    {k:<{width - 2}}  {v:,.1f}")
+        mo = result.modelled
+        lines.append(f"  {'CPU / device per I/O':<{width}}  {mo.cpu_ns:,.0f} / {mo.device_ns:,.0f} ns (modelled)")
+        lines.append(f"  {'queue of ' + str(result.workload.queue_depth * result.cpus):<{width}}  {mo.iops:,.0f} IOPS, "
+                     f"{mo.gbps:,.2f} GB/s, {mo.latency_ns:,.0f} ns latency, bound by {mo.bound} (modelled)")
         lines.append(f"  {'memmap init at boot':<{width}}  {result.modelled.memmap_init_s:.3g} s (modelled)")
         if result.metrics["stores"]:
             lines.append(f"  {'store, mean extra':<{width}}  {result.modelled.store_ns:,.0f} ns (modelled)")

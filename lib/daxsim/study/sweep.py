@@ -61,7 +61,8 @@ def remodel(result: Result, hardware) -> Result:
     hw = hardware_profile(hardware)
     if not result.feasible:
         return dataclasses.replace(result, hardware=hw)
-    modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload)
+    modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload, result.kernel,
+                    result.iommu, result.cpus)
     return dataclasses.replace(result, hardware=hw, modelled=modelled)
 
 
@@ -87,7 +88,7 @@ def _run_group(group: list[dict]) -> list[dict]:
     p = group[0]
     t0 = time.perf_counter()
     r = run(p["option"], Machine(p["pmem"], p["dram"], memmap=p["memmap"]), _workload(p), hardware=p["hardware"],
-            data=p["data"])  # p["option"] is a spec
+            data=p["data"], kernel=p["kernel"])  # p["option"] is a spec
     wall = time.perf_counter() - t0
     return [_row(q, r if q["hardware"] == p["hardware"] else remodel(r, q["hardware"]), wall) for q in group]
 
@@ -120,7 +121,7 @@ def _journal(out: Path) -> Path:
     return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
 
 
-_DTYPES = {"option": str, "spec": str, "label": str, "description": str, "memmap": str, "hardware": str,
+_DTYPES = {"option": str, "spec": str, "kernel": str, "bound": str, "label": str, "description": str, "memmap": str, "hardware": str,
            "workload": str, "reason": str, "status": str, "memmap_variant": str, "dirty_granularity": str,
            "bounce_node": str}
 

@@ -322,17 +322,21 @@ PUBLISHED = (
      "\"with 2M pages we lose 4G instead of 16G\"", "dedup, 2 MiB"),
     ("vmemmap savings", "device-dax dedup: memmap per TB, 1 GiB pages", 40 * MiB, "bytes", "linux2022devdaxdedup",
      "\"with 1G pages ... 40MB instead of 16G\"", "dedup, 1 GiB"),
-    ("GUP cost", "pin 16 GiB of device-dax, memmap in DRAM", 59e-3, "s", "martins2022gup",
-     "gup_test: 59 ms for 4 Mi pages", "pin, DRAM"),
-    ("GUP cost", "pin 16 GiB of device-dax, memmap on pmem (altmap)", 494e-3, "s", "martins2022gup",
-     "gup_test: 494 ms for 4 Mi pages", "pin, altmap"),
-    ("GUP cost", "unpin 16 GiB, memmap in DRAM", 71e-3, "s", "martins2022gup", "71 ms for 4 Mi pages", "unpin, DRAM"),
-    ("GUP cost", "unpin 16 GiB, memmap on pmem (altmap)", 525e-3, "s", "martins2022gup", "525 ms for 4 Mi pages", "unpin, altmap"),
-    ("GUP cost", "unpin 16 GiB of 2 MiB compound pages, memmap in DRAM", 22e-3, "s", "martins2022gup",
+    ("GUP cost", "get_user_pages_fast over 16 GiB of device-dax base pages, memmap in DRAM", 59e-3, "s",
+     "martins2021compounddevmapv4", "gup_test -u: 59 ms for 4 Mi pages", "get, DRAM"),
+    ("GUP cost", "get_user_pages_fast over 16 GiB, memmap on pmem (altmap)", 494e-3, "s",
+     "martins2021compounddevmapv4", "gup_test -u: 494 ms for 4 Mi pages", "get, altmap"),
+    ("GUP cost", "pin_user_pages_fast over 16 GiB of base pages, memmap in DRAM", 87e-3, "s",
+     "martins2021compounddevmapv4", "gup_test -a: 87 ms for 4 Mi pages", "pin, DRAM"),
+    ("GUP cost", "pin_user_pages_fast over 16 GiB, memmap on pmem (altmap)", 524e-3, "s",
+     "martins2021compounddevmapv7", "gup_test -a: 524 ms for 4 Mi pages", "pin, altmap"),
+    ("GUP cost", "unpin 16 GiB of base pages, memmap in DRAM", 71e-3, "s", "martins2021compounddevmapv7",
+     "71 ms for 4 Mi pages", "unpin, DRAM"),
+    ("GUP cost", "unpin 16 GiB, memmap on pmem (altmap)", 525e-3, "s", "martins2021compounddevmapv7",
+     "525 ms for 4 Mi pages", "unpin, altmap"),
+    ("GUP cost", "unpin 16 GiB of 2 MiB compound pages, memmap in DRAM", 22e-3, "s", "martins2021compounddevmapv7",
      "22 ms for 4 Mi pages", "unpin, compound"),
 )
-
-#: relative tolerance within which daxsim should meet a topic's figures: memmap sizes and
 #: vmemmap pages exactly; GUP costs within 1 % (the cost model's per-page figures are rounded)
 TOPIC_TOLERANCE = {"memmap size": 0.0, "vmemmap savings": 0.0, "GUP cost": 0.01}
 #: ... and the figures that differ from their topic's
@@ -345,14 +349,18 @@ _GUP_PAGES = 16 * GiB // PAGE_SIZE  # gup_test pinned 16 GiB: 4 Mi pages
 
 
 def _gup_costs() -> dict:
-    """Seconds per 16 GiB for pinning and unpinning, from daxsim runs of 1 MiB I/Os:
-    the modelled GUP and put time per 4 KiB page, times 4 Mi pages."""
+    """Seconds per 16 GiB for referencing and releasing, from daxsim runs of 1 MiB I/Os: the
+    modelled GUP and put time per 4 KiB page, times 4 Mi pages, at the era whose GUP call the
+    measurement used: get_user_pages_fast (6.1, FOLL_GET), pin_user_pages_fast (6.12, FOLL_PIN),
+    one grab per compound folio (6.15, option huge)."""
     w = Workload(ios=64, io_size="1M", file_size="256M", seed=1)
     out = {}
-    for option, memmap, kw in (("1a", "dram", {}), ("1a", "pmem", {}), ("huge", "dram", {"page_size": "2M"})):
-        r = run(option, Machine(pmem="64G", dram="16G", memmap=memmap), w, data=False, **kw)
+    for option, memmap, kernel, kw in (("1a", "dram", "6.1", {}), ("1a", "pmem", "6.1", {}),
+                                       ("1a", "dram", "6.12", {}), ("1a", "pmem", "6.12", {}),
+                                       ("huge", "dram", "6.15", {"page_size": "2M"})):
+        r = run(option, Machine(pmem="64G", dram="16G", memmap=memmap), w, data=False, kernel=kernel, **kw)
         per_page = {p: r.modelled.breakdown[p] * r.metrics["ios_completed"] / r.metrics["gup_pages"] for p in ("gup", "put")}
-        out[(option, memmap)] = {p: ns * _GUP_PAGES / 1e9 for p, ns in per_page.items()}
+        out[(option, memmap, kernel)] = {p: ns * _GUP_PAGES / 1e9 for p, ns in per_page.items()}
     return out
 
 
@@ -374,11 +382,13 @@ def _daxsim_values() -> dict:
         "HVO: vmemmap pages freed per 1 GiB page": vmemmap_per[PUD_SIZE] - hugepages.VMEMMAP_KEPT["hvo"],
         "device-dax dedup: memmap per TB, 2 MiB pages": hugepages.memmap_cost(TiB, PMD_SIZE, "devdax-dedup"),
         "device-dax dedup: memmap per TB, 1 GiB pages": hugepages.memmap_cost(TiB, PUD_SIZE, "devdax-dedup"),
-        "pin 16 GiB of device-dax, memmap in DRAM": gup[("1a", "dram")]["gup"],
-        "pin 16 GiB of device-dax, memmap on pmem (altmap)": gup[("1a", "pmem")]["gup"],
-        "unpin 16 GiB, memmap in DRAM": gup[("1a", "dram")]["put"],
-        "unpin 16 GiB, memmap on pmem (altmap)": gup[("1a", "pmem")]["put"],
-        "unpin 16 GiB of 2 MiB compound pages, memmap in DRAM": gup[("huge", "dram")]["put"],
+        "get_user_pages_fast over 16 GiB of device-dax base pages, memmap in DRAM": gup[("1a", "dram", "6.1")]["gup"],
+        "get_user_pages_fast over 16 GiB, memmap on pmem (altmap)": gup[("1a", "pmem", "6.1")]["gup"],
+        "pin_user_pages_fast over 16 GiB of base pages, memmap in DRAM": gup[("1a", "dram", "6.12")]["gup"],
+        "pin_user_pages_fast over 16 GiB, memmap on pmem (altmap)": gup[("1a", "pmem", "6.12")]["gup"],
+        "unpin 16 GiB of base pages, memmap in DRAM": gup[("1a", "dram", "6.12")]["put"],
+        "unpin 16 GiB, memmap on pmem (altmap)": gup[("1a", "pmem", "6.12")]["put"],
+        "unpin 16 GiB of 2 MiB compound pages, memmap in DRAM": gup[("huge", "dram", "6.15")]["put"],
     }
 
 
@@ -406,7 +416,8 @@ def _row(topic, quantity, kernel, daxsim, unit, source, says, tolerance, how, la
 _HOW = {
     "memmap size": "daxsim.accounting('1a', Machine(pmem=...)): the memmap option 1a keeps in DRAM",
     "vmemmap savings": "daxsim.emu.hugepages.memmap_cost and VMEMMAP_KEPT",
-    "GUP cost": "daxsim.run of 64 x 1 MiB I/Os: modelled GUP or put time per 4 KiB page x 4 Mi pages",
+    "GUP cost": "daxsim.run of 64 x 1 MiB I/Os at the era of the measured call (6.1: get, 6.12: pin, 6.15: one grab "
+                "per compound folio): modelled GUP or put time per 4 KiB page x 4 Mi pages",
 }
 
 

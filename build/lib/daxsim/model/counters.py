@@ -58,6 +58,10 @@ COUNTERS = {
     "memmap_line_writes": "writes to memmap cache lines (refcount changes) when the memmap is on pmem",
     "memmap_line_max_writes": "most writes to any one memmap line (the wear hot spot)",
     "inflight_lost": "I/Os still in flight when the run was cut short (power loss): never completed",
+    "setup_faults": "DAX faults taken while the buffer was populated before the run (page_faults includes them)",
+    "pages_dirtied": "struct pages (per folio from 6.15) a read's completion locked and marked dirty",
+    "ptes_unmapped": "PTEs a truncate unmapped before scanning for busy pages (the whole file, from 4.18)",
+    "munmaps": "munmap calls on the buffer's mapping",
 }
 _IDX = {name: i for i, name in enumerate(COUNTERS)}
 N_COUNTERS = len(COUNTERS)
@@ -108,6 +112,10 @@ C_FSYNCS = _IDX["fsyncs"]
 C_MEMMAP_WRITES = _IDX["memmap_line_writes"]
 C_MEMMAP_MAX_WRITES = _IDX["memmap_line_max_writes"]
 C_INFLIGHT_LOST = _IDX["inflight_lost"]
+C_SETUP_FAULTS = _IDX["setup_faults"]
+C_PAGES_DIRTIED = _IDX["pages_dirtied"]
+C_PTES_UNMAPPED = _IDX["ptes_unmapped"]
+C_MUNMAPS = _IDX["munmaps"]
 
 BIO_VEC_SIZE = 16  #: struct bio_vec: page pointer, length, offset (a pfn-based one is as large)
 PHYS_VEC_SIZE = 16  #: struct phys_vec / phyr: physical address, length

@@ -10,10 +10,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from daxsim.emu.machine import IDLE_REFCOUNT
 from daxsim.emu.memory import PG_RESERVED, SECTION_SHIFT_IN_FLAGS, ZONE_DEVICE, ZONE_SHIFT
 from daxsim.emu.daxfs import dax_fault
-from daxsim.model.counters import C_FAULTS, C_SP_MATERIALISED, C_ZEROED
+from daxsim.model.counters import C_FAULTS, C_SETUP_FAULTS, C_SP_MATERIALISED, C_ZEROED
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGES_PER_VMEMMAP_PAGE
 from daxsim.emu.workload import OP_READ, OP_WRITE
 
@@ -158,26 +157,48 @@ def set_entry(b0, b1, b2, b3, k, page, in_page, seg, pos):
     b3[k] = pos
 
 
+@njit(cache=True, inline="always")
+def add_segment(b0, b1, b2, b3, base, n, frame, in_page, seg, pos, merge):
+    """Describe ``seg`` bytes at ``in_page`` of page frame ``frame`` (a struct page index or a
+    pfn): a new entry, or, with ``merge`` (the multi-page bio_vecs of 5.1+), more bytes in
+    the last one when this page continues it physically. Returns the entries now used."""
+    if merge and n > 0:
+        k = base + n - 1
+        if b0[k] * PAGE_SIZE + b1[k] + b2[k] == frame * PAGE_SIZE + in_page:
+            b2[k] += seg
+            return n
+    set_entry(b0, b1, b2, b3, base + n, frame, in_page, seg, pos)
+    return n + 1
+
+
+@njit(cache=True)
+def entry_pages(b1, b2, k):
+    """The 4 KiB pages entry ``k`` spans (more than one when bio_vecs merge)."""
+    return ((b1[k] + b2[k] - 1) >> PAGE_SHIFT) + 1
+
+
 @njit(cache=True)
 def warm_pte(e, off, pte, st):
     """Before a batch of submissions: fetch the PTE of I/O ``e``'s first page (a host hint)."""
     prefetch(pte, off[e] >> PAGE_SHIFT)
 
 
-#: struct page word 6 when idle: _mapcount = -1 (low half), _refcount = IDLE_REFCOUNT (high half)
-IDLE_COUNTS_WORD = np.uint64((IDLE_REFCOUNT << 32) | 0xFFFFFFFF)
+PG_DIRTY = np.uint64(1 << 4)  #: PG_dirty in struct page's flags (the bit a read's completion sets)
 
 
 @njit(cache=True)
-def populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters):
+def populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters, idle):
     """Build vmemmap page ``block`` (64 struct pages) as memmap_init_zone_device() would:
-    zone and section in ``flags``, ``pgmap`` set, mapcount -1, refcount idle.
+    zone and section in ``flags``, ``pgmap`` set, mapcount -1, refcount ``idle`` (1, or 0
+    from 6.15).
 
-    ``memmap_words`` is the memmap viewed as uint64, eight words per struct page.
+    ``memmap_words`` is the memmap viewed as uint64, eight words per struct page; word 6
+    holds _mapcount (low half) and _refcount (high half).
     """
     start = block * STRUCT_PAGES_PER_VMEMMAP_PAGE
     end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap_words) // 8)
     zone = PG_RESERVED | np.uint64(ZONE_DEVICE << ZONE_SHIFT)
+    counts = (np.uint64(idle) << np.uint64(32)) | np.uint64(0xFFFFFFFF)
     for i in range(start, end):
         w = 8 * i
         memmap_words[w] = zone | np.uint64(((memmap_base_pfn + i) >> SECTION_PAGE_SHIFT) << SECTION_SHIFT_IN_FLAGS)
@@ -186,18 +207,18 @@ def populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, count
         memmap_words[w + 3] = 0
         memmap_words[w + 4] = 0
         memmap_words[w + 5] = 0
-        memmap_words[w + 6] = IDLE_COUNTS_WORD
+        memmap_words[w + 6] = counts
         memmap_words[w + 7] = 0
     populated[block] = 1
     counters[C_SP_MATERIALISED] += end - start
 
 
 @njit(cache=True)
-def populate_memmap(memmap_words, populated, memmap_base_pfn, counters):
+def populate_memmap(memmap_words, populated, memmap_base_pfn, counters, idle):
     """Initialise the whole memmap (what the kernel does when the namespace is enabled)."""
     for block in range(len(populated)):
         if populated[block] == 0:
-            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)
+            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters, idle)
 
 
 @njit(cache=True)
@@ -235,21 +256,21 @@ def count_diff(a, b, byte_starts):
 
 
 @njit(cache=True)
-def count_busy_pages(memmap, populated):
-    """Struct pages (in built vmemmap pages) whose refcount is not idle: leaked references."""
+def count_busy_pages(memmap, populated, idle):
+    """Struct pages (in built vmemmap pages) whose refcount is not ``idle``: leaked references."""
     busy = 0
     for block in range(len(populated)):
         if populated[block]:
             start = block * STRUCT_PAGES_PER_VMEMMAP_PAGE
             end = min(start + STRUCT_PAGES_PER_VMEMMAP_PAGE, len(memmap))
             for i in range(start, end):
-                if memmap[i].refcount != IDLE_REFCOUNT:
+                if memmap[i].refcount != idle:
                     busy += 1
     return busy
 
 
 @njit(cache=True)
-def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memmap_base_pfn, counters):
+def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memmap_base_pfn, counters, idle):
     """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
     has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
     has_memmap = len(memmap_words) > 0
@@ -258,9 +279,10 @@ def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memm
         v = pte[fp]
         if v == 0:
             v = dax_fault(fs, fp, pmem, pmem_base_pfn, False, counters, C_FAULTS, C_ZEROED)
+            counters[C_SETUP_FAULTS] += 1
         block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if has_memmap and populated[block] == 0:
-            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters)
+            populate_vmemmap_page(memmap_words, populated, block, memmap_base_pfn, counters, idle)
 
 
 @njit(cache=True)

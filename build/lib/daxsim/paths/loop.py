@@ -2,9 +2,13 @@
 
 I/Os are submitted in order; at most ``qd`` are in flight, and they complete in order
 (FIFO): when the queue is full, the oldest completes before the next is submitted. The
-device's DMA happens at completion. A truncate happens between submissions; an option
-that protects its pages makes it wait (completing the oldest I/Os) until no in-flight
-I/O uses the range, as ``dax_layout_busy_page()`` does; option 2 does not wait.
+device's DMA happens at completion. A truncate happens between submissions. For the
+options that hold page references (``path.PINS``) it does what the kernel era's
+``dax_layout_busy_page()`` does (``st.misc``, see :mod:`daxsim.model.eras`): nothing
+before 4.18; from 4.18, unless nothing maps the file any more (4.18 to 6.14), unmap
+every PTE of the file and wait (completing the oldest I/Os) until no page of the file is
+busy. The other options wait by their own rule (``path.busy``): option 2 not at all,
+unless guarded. A munmap takes pages out of the buffer's mapping; their pins stay.
 
 ``path`` below is the option's path module (``daxsim.paths.option1a`` and so on). It
 supplies ``submit`` (translate the buffer and build the descriptor, taking whatever
@@ -18,13 +22,14 @@ option with that option's functions called, and inlined, directly.
 
 from __future__ import annotations
 
-from daxsim.emu.daxfs import punch_hole
-from daxsim.emu.workload import OP_FSYNC, OP_STORE, OP_TRUNC, OP_WRITE
+from daxsim.emu.daxfs import S_VMA_PAGES, munmap_range, punch_hole, unmap_file
+from daxsim.emu.workload import OP_FSYNC, OP_MUNMAP, OP_STORE, OP_TRUNC, OP_WRITE
 from daxsim.model.counters import (
-    C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_POOL_STALLS, C_STALL_BYTES, C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
+    C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_MUNMAPS, C_POOL_STALLS, C_PTES_UNMAPPED, C_STALL_BYTES,
+    C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
 from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, store_fence, wrap
-from daxsim.paths.state import M_POOL_USED
+from daxsim.paths.state import M_BUSY_FILE, M_BUSY_NEEDS_MAP, M_BUSY_WAIT, M_POOL_USED, M_UNIT_BYTES
 from daxsim.paths.writeback import fsync, store
 
 path = None  #: the option's path module, bound by daxsim.paths.registry.event_loop()
@@ -62,7 +67,8 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
     for e in range(len(op)):
         if e < skip:
             continue
-        if path.BATCH and count == qd and qd > 1 and e + qd <= len(op) and plain_events(op, e, qd):
+        if path.BATCH and misc[M_UNIT_BYTES] == 0 and count == qd and qd > 1 and e + qd <= len(op) \
+                and plain_events(op, e, qd):  # (descriptors in use change with more in flight: one at a time)
             for i in range(qd):  # start the PTE and struct page misses of the whole batch
                 path.warm(e + i, off, pte, st)
             for i in range(qd):
@@ -75,7 +81,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                 inflight_entries += slot_n[wrap(head + qd + i, ring)] - slot_n[wrap(head + i, ring)]
                 desc = inflight_entries * entry_bytes
                 desc_peak = max(desc_peak, desc)
-                held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
+                held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES])
             for i in range(qd):
                 if e + qd + i < len(op):  # the next batch's misses, long before its submissions
                     path.warm(e + qd + i, off, pte, st)
@@ -91,20 +97,50 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             continue
         if op[e] == OP_TRUNC:
             waited = 0
-            while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head,
-                                     count, ring, maxp, b0, b2, st):
-                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
-                         counters, b0, b1, b2, b3, st)
-                inflight_entries -= slot_n[head]
-                counters[C_WAIT_BYTES] += length[slot_io[head]]
-                head = wrap(head + 1, ring)
-                count -= 1
-                waited += 1
+            if path.PINS:  # the era's dax_layout_busy_page(), for the options that hold page references
+                scan = misc[M_BUSY_WAIT] != 0 and not (misc[M_BUSY_NEEDS_MAP] and fs.state[S_VMA_PAGES] == 0)
+                if scan and misc[M_BUSY_FILE]:
+                    # the whole file: unmap every PTE first, then wait for every busy page of the
+                    # file. Every in-flight I/O of these options holds pages of this file, so that
+                    # is every I/O in flight (the oracle scans the file's pages to check it)
+                    counters[C_PTES_UNMAPPED] += unmap_file(fs)
+                    while count > 0:
+                        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
+                                      data, counters, b0, b1, b2, b3, st)
+                        inflight_entries -= slot_n[head]
+                        counters[C_WAIT_BYTES] += length[slot_io[head]]
+                        head = wrap(head + 1, ring)
+                        count -= 1
+                        waited += 1
+                elif scan:
+                    while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n,
+                                                  head, count, ring, maxp, b0, b2, st):
+                        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
+                                      data, counters, b0, b1, b2, b3, st)
+                        inflight_entries -= slot_n[head]
+                        counters[C_WAIT_BYTES] += length[slot_io[head]]
+                        head = wrap(head + 1, ring)
+                        count -= 1
+                        waited += 1
+            else:  # the option's own rule (the guard, extent references, the bounce copies)
+                while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head,
+                                              count, ring, maxp, b0, b2, st):
+                    path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
+                                  counters, b0, b1, b2, b3, st)
+                    inflight_entries -= slot_n[head]
+                    counters[C_WAIT_BYTES] += length[slot_io[head]]
+                    head = wrap(head + 1, ring)
+                    count -= 1
+                    waited += 1
             if waited:
                 counters[C_TRUNC_WAITS] += 1
                 counters[C_WAIT_IOS] += waited
             counters[C_TRUNCATES] += 1
             punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
+            continue
+        if op[e] == OP_MUNMAP:  # the buffer's pages leave the VMA; their pins stay
+            munmap_range(fs, off[e], length[e])
+            counters[C_MUNMAPS] += 1
             continue
         if op[e] == OP_STORE:  # the application does not store into a buffer under I/O
             while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, ring):
@@ -153,7 +189,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
         inflight_entries += n
         desc = inflight_entries * entry_bytes
         desc_peak = max(desc_peak, desc)
-        held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * 64)
+        held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES])
     counters[C_INFLIGHT_LOST] += 0 if drain else count
     while drain and count > 0:
         path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data, counters,

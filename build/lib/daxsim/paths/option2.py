@@ -20,38 +20,41 @@ from daxsim.model.counters import (
     C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import dma, inflight_overlaps, page_segment, set_entry
-from daxsim.paths.state import M_GUARD, PfnState, new_misc
+from daxsim.paths.common import add_segment, dma, inflight_overlaps, page_segment
+from daxsim.paths.state import M_BVEC_MERGE, M_GUARD, PfnState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
 STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: a pfn-based bio_vec: pfn, length, offset
 BATCH = True  #: a submission never waits for a completion: the loop may run a full queue as one batch
+PINS = False  #: nothing for truncate to wait for but the guard (busy below)
 
 
 def make_state(b, params: dict) -> PfnState:
     """No state beyond the scalars; ``params["guard"]`` turns the filesystem range lock on."""
-    return PfnState(new_misc(b, guard=bool(params.get("guard"))))
+    return PfnState(new_misc(b, params, guard=bool(params.get("guard"))))
 
 
 @njit(cache=True, inline="always")
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
-    """Walk the mapping to pfns and build the pfn vector; returns its length."""
-    guard = st.misc[M_GUARD]
+    """Walk the mapping to pfns and build the pfn vector (physically contiguous pfns share an
+    entry where the era's bio_vecs merge); returns its length."""
+    guard, merge = st.misc[M_GUARD], st.misc[M_BVEC_MERGE]
     pos = off[e]
     end = pos + length[e]
     n = 0
+    pages = 0
     while pos < end:
         in_page, seg = page_segment(pos, end)
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:
             v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
-        set_entry(b0, b1, b2, b3, base + n, v - 1, in_page, seg, pos)
-        n += 1
+        n = add_segment(b0, b1, b2, b3, base, n, v - 1, in_page, seg, pos, merge)
+        pages += 1
         pos += seg
-    counters[C_PFN_WALKS] += n
-    counters[C_PAGES_SPANNED] += n
+    counters[C_PFN_WALKS] += pages
+    counters[C_PAGES_SPANNED] += pages
     counters[C_DESC_ENTRIES] += n
     if guard:
         counters[C_RANGE_LOCKS] += 1

@@ -16,6 +16,7 @@ from daxsim.emu.machine import Machine
 from daxsim.emu.workload import Workload
 from daxsim.model.hardware import DEFAULT_HARDWARE, CostModel, HardwareProfile
 from daxsim.model.cost import Modelled
+from daxsim.model.eras import DEFAULT_ERA, Era
 from daxsim.paths.registry import DESIGNS, designs
 from daxsim.study.spec import Spec
 from daxsim.study.stages import huge_params, prepare, run_plan
@@ -38,6 +39,9 @@ class Result:
     metrics: dict
     modelled: Modelled | None
     wall_s: float
+    kernel: Era = None  #: the kernel era the run modelled
+    iommu: bool = False
+    cpus: int = 1
 
     @property
     def option(self) -> str:
@@ -70,6 +74,9 @@ class Result:
             "guard": self.guard,
             **(self.huge or {}),
             "bounce_node": self.bounce_node,
+            "kernel": self.kernel.name,
+            "iommu": self.iommu,
+            "cpus": self.cpus,
             "cost": {k: f.value for k, f in self.cost.figures().items()},
         }
 
@@ -89,7 +96,8 @@ class Result:
 def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
         cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool | None = None,
         page_size=None, memmap_variant: str | None = None, dirty_granularity: str | None = None,
-        bounce_node: str | None = None, capture: dict | None = None) -> Result:
+        bounce_node: str | None = None, capture: dict | None = None, kernel=DEFAULT_ERA,
+        iommu: bool = False, cpus: int = 1) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``option`` is an option id (``"1a"``), a spec string (``"2+guard"``) or a
@@ -102,15 +110,19 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     ``bounce_node="pmem"`` puts option 0's bounce pages on pmem onlined as System RAM (the
     kmem node; see :mod:`daxsim.emu.kmem`), costed at pmem's figures. Option ``nvram``
     always keeps its memmap on pmem. A parameter that does not apply to the option is an
-    error. ``capture``, a dict, receives the final bytes of the touched pages (see
-    :func:`daxsim.study.stages.verify`).
+    error. ``kernel`` is the Linux release (or proposal) the run models, mechanism by
+    mechanism (:mod:`daxsim.model.eras`; default the newest); ``iommu`` charges the DMA
+    mapping of every page; ``cpus`` CPUs submit at once (they contend for shared lines, and
+    the throughput is for their queues). ``capture``, a dict, receives the final bytes of the touched
+    pages (see :func:`daxsim.study.stages.verify`).
     """
-    plan = prepare(option, machine, workload, hardware, cost, data, pool_pages=pool_pages, guard=guard,
+    plan = prepare(option, machine, workload, hardware, cost, data, kernel=kernel, iommu=iommu, cpus=cpus,
+                   pool_pages=pool_pages, guard=guard,
                    page_size=page_size, memmap_variant=memmap_variant, dirty_granularity=dirty_granularity,
                    bounce_node=bounce_node)
     metrics, modelled, wall = run_plan(plan, capture)
     return Result(plan.spec, plan.machine, plan.workload, plan.hardware, plan.cost, plan.data, plan.feasible,
-                  plan.reason, metrics, modelled, wall)
+                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu, plan.cpus)
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:

@@ -22,13 +22,16 @@ import numpy as np
 
 from daxsim.emu import hugepages
 from daxsim.emu.buddy import B_ALLOCATED
-from daxsim.emu.daxfs import S_BUMP, S_NVICTIM
+from daxsim.emu.daxfs import S_BUMP, S_NMAPPED, S_NVICTIM
 from daxsim.emu.machine import Booted, Machine, NamespaceLayout
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
-from daxsim.emu.workload import DEFAULT_PRESET, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages
+from daxsim.emu.workload import (
+    DEFAULT_PRESET, OP_MUNMAP, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages,
+)
 from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
 from daxsim.model.counters import counters_dict, new_counters
 from daxsim.model.cost import Modelled, model
+from daxsim.model.eras import DEFAULT_ERA, Era, era
 from daxsim.paths.common import boot_prefault, count_busy_pages, count_diff, fill_pattern
 from daxsim.paths.registry import event_loop
 from daxsim.paths.state import M_POOL_USED
@@ -56,11 +59,14 @@ class Plan:
     hardware: HardwareProfile
     cost: CostModel
     data: bool
-    layout: NamespaceLayout
+    layout: NamespaceLayout  #: as the era's kernel lays it out (its struct page size)
     accounting: dict
     events: tuple  #: (op, off, length) arrays
     feasible: bool
     reason: str
+    era: Era = None  #: the kernel release the run models
+    iommu: bool = False  #: DMA mapped through an IOMMU (costed per page)
+    cpus: int = 1  #: CPUs submitting at once (shared lines, and the queue the throughput is for)
 
     @property
     def design(self):
@@ -80,22 +86,24 @@ def huge_params(spec: Spec) -> dict | None:
             "dirty_granularity": p["dirty_granularity"]}
 
 
-def accounting(option, machine: Machine, huge: dict | None = None) -> tuple[NamespaceLayout, dict]:
+def accounting(option, machine: Machine, huge: dict | None = None, kernel=None) -> tuple[NamespaceLayout, dict]:
     """What the kernel would set aside for this option on this machine (no run needed).
 
-    ``option`` is an id, a spec string or a :class:`Spec`. For option ``huge`` the memmap is
-    the variant's (``huge``, its checked parameters, or the spec's); the namespace keeps the
-    layout of a 4 KiB memmap reserve (simpler than the kernel).
+    ``option`` is an id, a spec string or a :class:`Spec`; ``kernel`` the era (its struct
+    page size). For option ``huge`` the memmap is the variant's (``huge``, its checked
+    parameters, or the spec's); the namespace keeps the layout of a 4 KiB memmap reserve
+    (simpler than the kernel).
     """
     spec = Spec.parse(option) if isinstance(option, str) and "+" in option else Spec.of(option)
     d = spec.design
+    sp = era(kernel).struct_page_bytes
     huge = huge if huge is not None else huge_params(spec)
     if d.memmap:
         machine = machine.replace(memmap=d.memmap)
-    layout = machine.layout(d.struct_pages)
+    layout = machine.layout(d.struct_pages, sp)
     extra = {}
     if huge:
-        cost_bytes = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"])
+        cost_bytes = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"], sp)
         layout = dataclasses.replace(layout, memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
                                      memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0)
         # dirty tracking at 4 KiB inside a huge mapping needs a bit per 4 KiB page
@@ -106,7 +114,7 @@ def accounting(option, machine: Machine, huge: dict | None = None) -> tuple[Name
                     "memmap_pmem_bytes": layout.memmap_pmem_bytes,
                     "pmem_capacity_lost_bytes": layout.capacity_lost,
                     "struct_pages_boot": layout.struct_pages_initialised,
-                    "dram_managed_bytes": machine.managed_dram(layout)}
+                    "dram_managed_bytes": machine.managed_dram(layout, sp)}
 
 
 def pages_per_io(off, length) -> np.ndarray:
@@ -124,12 +132,14 @@ def max_window_pages(pages, qd) -> int:
 
 
 def prepare(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-            cost: CostModel | None = None, data: bool = True, **params) -> Plan:
+            cost: CostModel | None = None, data: bool = True, kernel=DEFAULT_ERA, iommu: bool = False,
+            cpus: int = 1, **params) -> Plan:
     """Check the request and plan the run: a :class:`Plan`, or a ValueError that names the
-    parameter, the value and what is accepted. ``params`` are the option's own (see
-    :class:`~daxsim.study.spec.Spec`)."""
+    parameter, the value and what is accepted. ``kernel`` is the era the run models
+    (:mod:`daxsim.model.eras`); ``params`` are the option's own (see :class:`~daxsim.study.spec.Spec`)."""
     spec = Spec.of(option, **params)
     d = spec.design
+    kernel = era(kernel)
     if not isinstance(machine, Machine):
         raise ValueError(f"machine: {machine!r} is not a daxsim.Machine")  # noqa: TRY004 (bad input: ValueError)
     workload = workload if workload is not None else Workload.from_preset(DEFAULT_PRESET)
@@ -137,6 +147,10 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
         raise ValueError(f"workload: {workload!r} is not a daxsim.Workload")  # noqa: TRY004
     if not isinstance(data, (bool, np.bool_)):
         raise ValueError(f"data: {data!r} must be True or False")  # noqa: TRY004
+    if not isinstance(iommu, (bool, np.bool_)):
+        raise ValueError(f"iommu: {iommu!r} must be True or False")  # noqa: TRY004
+    if isinstance(cpus, bool) or not isinstance(cpus, (int, np.integer)) or not 1 <= cpus <= 4096:
+        raise ValueError(f"cpus: {cpus!r} must be an integer from 1 to 4096 (CPUs submitting at once)")
     huge = huge_params(spec)
     if huge and huge["page_size"] > machine.align:
         size = format_size(huge["page_size"])
@@ -144,9 +158,11 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
                          f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})")
     if d.memmap:
         machine = machine.replace(memmap=d.memmap)
+    if huge and huge["memmap_variant"] in ("hvo", "devdax-dedup"):
+        _check_variant(huge["memmap_variant"], machine, kernel)
     hw = hardware_profile(hardware)
     cost = cost if cost is not None else CostModel()
-    layout, acct = accounting(spec, machine)
+    layout, acct = accounting(spec, machine, kernel=kernel)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if huge and workload.file_size % huge["page_size"]:
         raise ValueError(f"file_size: {format_size(workload.file_size)} is not a whole number of "
@@ -161,12 +177,25 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     if "pool_pages" in spec.params and spec.params["pool_pages"] < most:
         raise ValueError(f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
                          f"accepted: an integer >= {most}")
-    feasible, reason = machine.feasibility(layout)
+    feasible, reason = machine.feasibility(layout, kernel.struct_page_bytes)
     check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
     if feasible and check is not None:
         why = check(machine, acct, workload, max_window_pages(pages, workload.queue_depth), dict(spec.params))
         feasible, reason = (False, why) if why else (True, "")
-    return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason)
+    return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason,
+                kernel, bool(iommu), int(cpus))
+
+
+def _check_variant(variant: str, machine: Machine, kernel: Era) -> None:
+    """The memmap-sharing variants exist only where the kernel has them."""
+    if machine.memmap == "pmem":
+        raise ValueError(f"memmap_variant: {variant!r} does not apply with the memmap on pmem (--map=dev): the kernel "
+                         "skips the vmemmap optimisation when an altmap holds the memmap (vmemmap_can_optimize()); "
+                         "accepted: base or superpage, or memmap='dram'")
+    if kernel.name in ("4.0", "4.19"):
+        first = "5.19 (device-dax compound pages, 5.17)" if variant == "devdax-dedup" else "5.14"
+        raise ValueError(f"memmap_variant: {variant!r} does not exist in Linux {kernel.name} (first in {first}); "
+                         "accepted there: base or superpage")
 
 
 # --- 2. emulate ----------------------------------------------------------------------------
@@ -202,7 +231,9 @@ def boot(plan: Plan, machine: Machine | None = None) -> Booted:
     op, _off, length = plan.events
     truncated = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
     w = plan.workload
-    return Booted(machine or plan.machine, plan.layout, w.file_size, w.extent_size, w.seed, truncated)
+    m = machine or plan.machine
+    # the emulator's struct pages are 64-byte records whatever the era: lay the namespace out for them
+    return Booted(m, m.layout(plan.design.struct_pages), w.file_size, w.extent_size, w.seed, truncated)
 
 
 def dirty_shift(huge: dict | None) -> int:
@@ -212,18 +243,20 @@ def dirty_shift(huge: dict | None) -> int:
     return PAGE_SHIFT
 
 
-def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True):
+def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True, kernel=None):
     """Prefault, then run the events through the option's event loop on booted machine
-    ``b``; returns the wall time of the loop and the path's state."""
+    ``b``, as the ``kernel`` era does it; returns the wall time of the loop and the path's state."""
     spec = Spec.of(spec)
     d = spec.design
+    kernel = era(kernel)
     io = (op == OP_READ) | (op == OP_WRITE)
-    boot_prefault(touched_file_pages(off[io], length[io]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
-                  b.vmemmap_populated, b.memmap_base_pfn, counters)
+    used = io | (op == OP_STORE)  # MAP_POPULATE: the buffer's pages are mapped before the run
+    boot_prefault(touched_file_pages(off[used], length[used]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
+                  b.vmemmap_populated, b.memmap_base_pfn, counters, kernel.idle_refcount)
     maxp = int(pages_per_io(off[io], length[io]).max(initial=1))
     ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
     bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
-    st = d.make_state(b, dict(spec.params))
+    st = d.make_state(b, {**spec.params, "era": kernel})
     nstores = int((op == OP_STORE).sum())
     dirty = dirty_state(len(b.device), dirty_shift(huge_params(spec)), 2 * nstores,
                         int(((length[op == OP_STORE] + 127) // 64).sum()))
@@ -254,7 +287,8 @@ def emulate(plan: Plan) -> Emulation:
         fill_pattern(b.pmem, pmem_starts, 0x1)
         fill_pattern(b.device, dev_starts, 0x2)
     counters = new_counters()
-    wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters)
+    wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters,
+                          kernel=plan.era)
     return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages)
 
 
@@ -277,7 +311,7 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
     if counters_dict(emu.counters)["alloc_failures"]:
         raise InvariantError(f"option {d.key}: the page allocator ran dry although the run was judged feasible")
     if d.struct_pages:
-        checks["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated))
+        checks["leaked_pages"] = int(count_busy_pages(b.memmap, b.vmemmap_populated, plan.era.idle_refcount))
     checks["leaked_pages"] += int(b.buddy[B_ALLOCATED]) + int(emu.state.misc[M_POOL_USED])
     reserved = getattr(d.module, "reserved_dram", None)
     if reserved is not None:
@@ -287,17 +321,26 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
         twin = boot(plan, plan.machine.replace(pmem_file=None))  # the oracle for every byte
         fill_pattern(twin.pmem, emu.pmem_starts, 0x1)
         fill_pattern(twin.device, emu.dev_starts, 0x2)
-        run_events(twin, "ideal", op, off, length, 1, True, new_counters())
+        run_events(twin, "ideal", op, off, length, 1, True, new_counters(), kernel=plan.era)
         _compare(b, twin, emu.pmem_starts, emu.dev_starts, checks)
         if capture is not None:
             capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((emu.pmem_starts, _bump_starts(b))), b)
             capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes()
                                     for fp, s in zip(emu.fpages, emu.dev_starts)}
         del twin
-    if checks["leaked_pages"] or (checks["corrupted_bytes"] and not d.hazard):
+    munmapped = bool((plan.events[0] == OP_MUNMAP).any())
+    if checks["leaked_pages"] or (checks["corrupted_bytes"] and not hazardous(d, plan.era, munmapped)):
         raise InvariantError(f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
                              f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}")
     return checks
+
+
+def hazardous(design, kernel: Era, munmapped: bool = True) -> bool:
+    """Can this option corrupt data in this era? Option 2 by design; the options that hold
+    page references where the era's truncate does not wait for them (before 4.18), or skips
+    the wait once nothing maps the file (4.18 to 6.14) and the workload munmaps its buffer."""
+    return bool(design.hazard) or (bool(design.module.PINS) and (
+        not kernel.truncate_wait or (kernel.truncate_needs_mapping and munmapped)))
 
 
 def _bump_starts(b: Booted) -> np.ndarray:
@@ -312,7 +355,7 @@ def _pages_of(buf, starts, b: Booted) -> dict:
 
 def _compare(b: Booted, twin: Booted, pmem_starts, dev_starts, checks: dict) -> None:
     """Compare every touched byte with the ideal run on the twin; attribute what differs."""
-    if not np.array_equal(b.fs.state, twin.fs.state):
+    if not np.array_equal(b.fs.state[:S_NMAPPED], twin.fs.state[:S_NMAPPED]):  # the block allocator's state
         raise InvariantError("the filesystem handed out different blocks than in the ideal run")
     pmem_all = np.unique(np.concatenate((pmem_starts, _bump_starts(b))))
     nv = int(b.fs.state[S_NVICTIM])
@@ -348,7 +391,8 @@ def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> 
 
 
 def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | None = None,
-         machine: Machine | None = None, workload: Workload | None = None) -> Modelled:
+         machine: Machine | None = None, workload: Workload | None = None, kernel=None,
+         iommu: bool | None = None, cpus: int | None = None) -> Modelled:
     """The cost model over a run's metrics: the only stage that sees the hardware profile.
 
     Given a :class:`Plan`, its hardware, cost figures, machine and workload are the
@@ -358,6 +402,9 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
         spec, machine, workload = plan.spec, machine or plan.machine, workload or plan.workload
         hardware = plan.hardware if hardware is None else hardware
         cost_model = cost_model or plan.cost
+        kernel = plan.era if kernel is None else kernel
+        iommu = plan.iommu if iommu is None else iommu
+        cpus = plan.cpus if cpus is None else cpus
     else:
         spec = Spec.of(plan_or_spec)
     hw = hardware_profile(hardware)
@@ -367,7 +414,8 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
     miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     bounce = hw if spec.params.get("bounce_node") == "pmem" else DDR4
     return model(metrics, d, machine.memmap if d.struct_pages else None, hw, cost_model,
-                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce)
+                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce, era(kernel), bool(iommu),
+                 int(workload.queue_depth), int(cpus or 1))
 
 
 def run_plan(plan: Plan, capture: dict | None = None):

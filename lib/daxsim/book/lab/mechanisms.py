@@ -69,60 +69,64 @@ def gup_counts_measured(parsed: dict) -> dict:
             "untraceable": parsed.get("untraceable", []), "graph": parsed.get("graph", {})}
 
 
-def daxsim_io_counts(option: str, op: str, size: int, n: int = 4) -> dict:
+def daxsim_io_counts(option: str, op: str, size: int, n: int = 4, kernel: str = "6.1") -> dict:
     """daxsim's counters per I/O for ``n`` O_DIRECT I/Os of ``size`` (``op`` r or w) at
     consecutive offsets of a DAX buffer, with ``option`` (``1a``, or ``huge`` with 2 MiB
-    mappings): gup_pages, references taken, bio_vecs, references dropped."""
+    mappings) as the ``kernel`` era does it: pages GUP returns, references it takes,
+    bio_vecs, references dropped, pages dirtied."""
     from daxsim import Machine, Workload, run
     ops = ",".join(f"{op}{i * size}:{size}" for i in range(n))
     kw = {"page_size": "2M"} if option == "huge" else {}
-    r = run(option, Machine(pmem="1G", dram="1G"), Workload(ops=ops, file_size="4M"), data=False, **kw)
+    r = run(option, Machine(pmem="1G", dram="1G"), Workload(ops=ops, file_size="4M"), data=False, kernel=kernel, **kw)
     m = r.metrics
-    refs = m["compound_refs"] if option == "huge" else m["gup_pages"]
+    refs = m["compound_refs"] if m["compound_refs"] else m["gup_pages"]
     return {"gup_pages": m["gup_pages"] / n, "refs": refs / n, "bvecs": m["descriptor_entries"] / n,
-            "puts": m["put_pages"] / n}
+            "puts": m["put_pages"] / n, "dirtied": m["pages_dirtied"] / n}
 
 
 def kernel_io_counts(series: str, buffer: str, op: str, size: int, daxsim: dict, runs: int = 1) -> dict:
-    """What Linux ``series`` (6.1 or 6.12) does per I/O, as a function of daxsim's counters.
+    """What Linux ``series`` (6.1 or 6.12) does per I/O: daxsim's counts at that era
+    (:func:`daxsim_io_counts`), with the kernel's calls named, and device-dax's compound
+    folios, which daxsim does not model (its huge option is an fsdax PMD mapping: order-0
+    pages until 6.15).
 
-    The rules, each measured by gup_counts on Debian 12's 6.1 (stable release 6.1.192) and
-    bookworm-backports' 6.12:
+    The kernel's rules, each measured by gup_counts on Debian 12's 6.1 (stable release
+    6.1.192) and bookworm-backports' 6.12:
 
     - One GUP call per I/O: ``get_user_pages_fast`` (FOLL_GET) on 6.1, ``pin_user_pages_fast``
       (FOLL_PIN, from ``iov_iter_extract_pages``, 6.5 and later) on 6.12.
     - GUP references every 4 KiB page it returns, whatever maps it (a 4 KiB PTE, an fsdax
-      PMD or a device-dax PMD over a compound page): ``page_grabs`` = daxsim's
-      ``gup_pages``, which is option 1a's reference count; option huge's one reference per
-      compound page is not what these kernels do. One ``get_dev_pagemap`` per page.
+      PMD or a device-dax PMD over a compound page): daxsim's references at these eras. One
+      ``get_dev_pagemap`` per page.
     - The block layer merges physically contiguous pages into one multi-page bio_vec:
-      ``bvecs`` = the buffer's physically contiguous runs (``runs``), where daxsim builds
-      one per 4 KiB page. 6.1 offers every page to the merge; 6.12 adds the pages folio by
-      folio (a compound device-dax folio in one piece) and offers each folio but the
-      first of an empty bio.
+      daxsim's bio_vecs at these eras (``runs`` contiguous runs). 6.1 offers every page to
+      the merge; 6.12 adds the pages folio by folio (a compound device-dax folio in one
+      piece) and offers each folio but the first of an empty bio.
     - Completion works per folio (``__bio_release_pages``, once per bio): a read dirties
-      each folio, and 6.12 unpins each folio once (``unpin_user_folio(folio, npages)``).
-      fsdax pages are order-0 folios (one per 4 KiB page), device-dax pages compound
-      folios (one per 2 MiB). On 6.1 the references are dropped inline: no call to count.
+      each folio (daxsim's pages dirtied, for fsdax's order-0 folios), and 6.12 unpins each
+      folio once (``unpin_user_folio(folio, npages)``). Device-dax pages are compound folios
+      (one per 2 MiB). On 6.1 the references are dropped inline: no call to count.
     """
     pages = daxsim["gup_pages"]
     compound = GUP_BUFFERS[buffer]["compound"]
     folios = pages if compound == PAGE_SIZE else -(-size // compound)
+    dirtied = daxsim["dirtied"] if compound == PAGE_SIZE else (folios if op == "r" else 0)
     pin = series != "6.1"
     return {
-        "get_calls": 0 if pin else 1, "pin_calls": 1 if pin else 0, "page_grabs": pages, "pgmap_lookups": pages,
-        "merge_tries": folios - 1 if pin else pages, "bvecs": runs, "bios_released": 1,
-        "folios_dirtied": folios if op == "r" else 0, "devmap_puts": 0, "unpins": folios if pin else 0,
+        "get_calls": 0 if pin else 1, "pin_calls": 1 if pin else 0, "page_grabs": daxsim["refs"],
+        "pgmap_lookups": pages, "merge_tries": folios - 1 if pin else pages, "bvecs": daxsim["bvecs"],
+        "bios_released": 1, "folios_dirtied": dirtied, "devmap_puts": 0,
+        "unpins": (daxsim["puts"] if compound == PAGE_SIZE else folios) if pin else 0,
     }
 
 
 def gup_counts_predictions(measured: dict, series: str) -> dict:
-    """daxsim's counters per I/O (``daxsim``) and the kernel-era rule applied to them
-    (``kernel``, :func:`kernel_io_counts`) for every case of a gup_counts result."""
+    """daxsim's counters per I/O at the kernel's era (``daxsim``) and the kernel's counts they
+    give (``kernel``, :func:`kernel_io_counts`) for every case of a gup_counts result."""
     out = {}
     for name, c in measured["cases"].items():
         opt = GUP_BUFFERS[c["buffer"]]["option"]
-        d = daxsim_io_counts(opt, c["op"], c["size"])
+        d = daxsim_io_counts(opt, c["op"], c["size"], kernel=series)
         out[name] = {"option": opt, "daxsim": d,
                      "kernel": kernel_io_counts(series, c["buffer"], c["op"], c["size"], d, runs=c["extents"])}
     return out
@@ -144,16 +148,24 @@ def truncate_measured(parsed: dict) -> dict:
     return out
 
 
-def truncate_predictions(measured: dict) -> dict:
-    """daxsim option 1a's truncate against an in-flight 64 KiB read (``r0:64k,t0:64k``):
-    the truncate waits for the I/O (dax_layout_busy_page) and no byte of another file is
-    destroyed. daxsim has no munmap: the same prediction stands for both modes."""
+#: daxsim's operation string for each truncate_wait mode: a 64 KiB read in flight, then the punch
+TRUNCATE_OPS = {"mapped": "r0:64k,t0:64k", "munmap": "r0:64k,u0:4M,t0:64k"}  # munmap the whole 4 MiB file
+
+
+def truncate_predictions(measured: dict, series: str = "6.1") -> dict:
+    """daxsim option 1a's truncate against an in-flight 64 KiB read, as the ``series`` era
+    does it: with the buffer mapped the truncate waits for the I/O (dax_layout_busy_page);
+    with the buffer munmapped first (``u0:4M``, the whole file) the 4.18-6.14 kernels skip the wait, the
+    freed blocks go to another file and the DMA destroys its bytes (``corrupted_bytes``)."""
     from daxsim import Machine, Workload, run
-    r = run("1a", Machine(pmem="1G", dram="1G"), Workload(ops="r0:64k,t0:64k", file_size="4M"))
-    m = r.metrics
-    pred = {"truncate_waits": m["truncate_waits"], "wait_ios": m["wait_ios"],
-            "corrupted_bytes": m["corrupted_bytes"], "victim_bytes_written": m["victim_bytes_written"]}
-    return {name: dict(pred) for name in measured}
+
+    out = {}
+    for name, c in measured.items():
+        w = Workload(ops=TRUNCATE_OPS[c["mode"]], file_size="4M")
+        m = run("1a", Machine(pmem="1G", dram="1G"), w, kernel=series).metrics
+        out[name] = {"truncate_waits": m["truncate_waits"], "wait_ios": m["wait_ios"],
+                     "corrupted_bytes": m["corrupted_bytes"], "victim_bytes_written": m["victim_bytes_written"]}
+    return out
 
 
 def writeback_measured(parsed: dict) -> dict:
