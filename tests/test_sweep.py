@@ -33,8 +33,8 @@ def test_remodel_is_what_a_run_on_that_hardware_gives(option):
     base = daxsim.run(option, m, w, hardware="optane-pmem-100")
     for hw in HARDWARE:
         direct, again = daxsim.run(option, m, w, hardware=hw).to_dict(), sw.remodel(base, hw).to_dict()
-        for m in (direct["metrics"], again["metrics"]):
-            m.pop("wall_s"), m.pop("setup_s")
+        for x in (direct["metrics"], again["metrics"]):
+            x.pop("wall_s"), x.pop("setup_s")
         assert again == direct, (option, hw)
     # the figures really enter the model: option 0 copies through DRAM at the medium's bandwidth
     if option == "0":

@@ -444,21 +444,26 @@ def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4
 #: the per-page GUP / put costs with the memmap on each medium. Optane's are measured
 #: (gup_test, memmap on pmem); the others are labelled assumptions: NVDIMM-N is DRAM to the
 #: CPU (its vendor's claim), a CXL expander scales the DRAM figures by its latency ratio.
-def memmap_medium_cost(hardware, cost: CostModel | None = None) -> CostModel:
-    """The cost model with ``gup_ns_pmem`` / ``put_ns_pmem`` for a memmap on ``hardware``.
-
-    daxsim's cost model carries one pair of "memmap on pmem" figures, measured on Optane.
-    For another medium this returns a copy whose figures are labelled assumptions: the
-    DRAM figures scaled by the medium's read latency over DRAM's.
-    """
-    from daxsim.model.hardware import DDR4
+def memmap_medium_cost(hardware, cost: CostModel | None = None, kernel=DEFAULT_ERA) -> CostModel:
+    """The cost model with ``gup_ns_pmem`` / ``put_ns_pmem`` as the cost model itself prices a
+    memmap on ``hardware`` for the era (:func:`daxsim.model.cost.gup_figures`: interpolated
+    by the medium's read latency between the DRAM and the Optane measurements). For showing
+    the figures; every run already uses them."""
+    from daxsim.model.cost import gup_figures
+    from daxsim.model.eras import era
+    from daxsim.paths.registry import design
 
     cost = cost or CostModel()
-    hw = hardware_profile(hardware)
-    if hw.name == "optane-pmem-100":
-        return cost
-    scale = float(hw.read_latency_ns) / float(DDR4.read_latency_ns)
-    return cost.replace(gup_ns_pmem=float(cost.gup_ns_dram) * scale, put_ns_pmem=float(cost.put_ns_dram) * scale)
+    gup, put = gup_figures(design("nvram"), True, cost, era(kernel), hardware_profile(hardware))
+    return cost.replace(gup_ns_pmem=gup, put_ns_pmem=put)
+
+
+def _gup_in_dram(cost, kernel) -> float:
+    from daxsim.model.cost import gup_figures
+    from daxsim.model.eras import era
+    from daxsim.paths.registry import design
+
+    return gup_figures(design("1a"), False, cost or CostModel(), era(kernel))[0]
 
 
 def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G", "768G"),
@@ -468,7 +473,8 @@ def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G"
 
     ``placement`` ``"dram"`` is option 1a with ``--map=mem``; ``"pmem"`` is option
     ``nvram`` (the memmap on the device). Each point is a run (metadata path, ``ios``
-    random 4 KiB I/Os) with :func:`memmap_medium_cost` for the medium. Infeasible points
+    random 4 KiB I/Os); the cost model prices the memmap on the medium (the figure used is
+    :func:`memmap_medium_cost`'s). Infeasible points
     stay, with their reason and no modelled time. Columns: those of :func:`daxsim.frame`
     plus ``ratio`` (pmem per DRAM), ``ratio_label``, ``pmem_tib``, ``placement``,
     ``status``, ``dram_left_gib`` (DRAM left for the kernel after both memmaps),
@@ -477,12 +483,12 @@ def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G"
     results, meta = [], []
     for r, dr, hw in itertools.product(ratios, dram_sizes, hardware):
         d = parse_size(dr)
-        c = memmap_medium_cost(hw, cost)
+        c = memmap_medium_cost(hw, cost, kernel)
         w = Workload(ios=ios, io_size=4096, file_size=file_size, seed=seed)
         for pl, o in (("dram", "1a"), ("pmem", "nvram")):
             m = Machine(pmem=d * r, dram=d, memmap=pl)
-            results.append(run(o, m, w, hardware=hw, cost=c, data=False, kernel=kernel))
-            meta.append((r, pl, float(c.gup_ns_pmem if pl == "pmem" else c.gup_ns_dram)))
+            results.append(run(o, m, w, hardware=hw, cost=cost, data=False, kernel=kernel))
+            meta.append((r, pl, float(c.gup_ns_pmem) if pl == "pmem" else _gup_in_dram(cost, kernel)))
     df = frame(results)
     df["ratio"], df["placement"], df["gup_ns_memmap"] = zip(*meta)
     df["ratio_label"] = [f"1:{r}" for r in df["ratio"]]
