@@ -15,6 +15,9 @@ from daxsim.model import cost as metrics
 
 @pytest.fixture(scope="module")
 def live():
+    from daxsim.book.precompute import compile_kernels
+
+    compile_kernels()  # as make live does first: the kernels load lazily, on the update that needs them
     return widgets.live_explorer(chart=False)
 
 

@@ -101,8 +101,19 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
     hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem_size``
     and ``dram_size`` (labels such as ``"400 GiB"``) and ``pmem_gib``; ``workload`` is the
-    preset's name.
+    preset's name. Computed once per daxsim source and arguments, then read back
+    (:func:`daxsim.book.precompute.cached_frame`): the live explorer's page needs it at once.
     """
+    from daxsim.book.precompute import cached_frame
+
+    arguments = dict(specs=tuple(map(str, specs)), pmem_sizes=pmem_sizes, dram_sizes=dram_sizes, hardware=hardware,
+                     workloads=workloads, truncate_rates=truncate_rates, ios=ios, byte_budget=byte_budget,
+                     file_size=file_size, seed=seed)
+    return cached_frame("explorer_grid", arguments, lambda: _explorer_grid(**arguments))
+
+
+def _explorer_grid(specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size,
+                   seed) -> pd.DataFrame:
     from daxsim.study.sweep import remodel
 
     budget = parse_size(byte_budget, "byte_budget")
