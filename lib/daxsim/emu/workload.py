@@ -60,8 +60,15 @@ PRESETS: dict[str, dict] = {
     "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
     # a database: 4 KiB I/O to its log and data files beside 64-byte stores through the mapping,
     # an fsync after every 64 events (what huge pages' 2 MiB write-back is charged against)
-    "oltp-stores": {"io_size": 4096, "read_fraction": 0.7, "pattern": "random", "queue_depth": 32,
-                    "store_fraction": 0.5, "store_size": 64, "fsync_every": 64},
+    "oltp-stores": {
+        "io_size": 4096,
+        "read_fraction": 0.7,
+        "pattern": "random",
+        "queue_depth": 32,
+        "store_fraction": 0.5,
+        "store_size": 64,
+        "fsync_every": 64,
+    },
 }
 DEFAULT_PRESET = "rand-4k"
 DEFAULT_FILE_SIZE = GiB
@@ -71,6 +78,7 @@ def queue_file_size(io_size: int, queue_depth: int) -> int:
     """The smallest file in which ``queue_depth`` random I/Os of ``io_size`` can be in
     flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
     return 2 * int(queue_depth) * int(io_size)
+
 
 _OP_RE = re.compile(r"^\s*([rwtsfu])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
 
@@ -127,7 +135,9 @@ class Workload:
         if self.io_size % SECTOR_SIZE:
             raise ValueError(f"io_size: {self.io_size} is not a multiple of 512 bytes (O_DIRECT alignment)")
         if self.io_size > self.file_size:
-            raise ValueError(f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}")
+            raise ValueError(
+                f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}"
+            )
         if isinstance(self.ios, bool) or not isinstance(self.ios, (int, np.integer)) or self.ios < 1:
             raise ValueError(f"ios: {self.ios!r} must be a positive integer")
         if not 0.0 <= float(self.read_fraction) <= 1.0:
@@ -136,16 +146,25 @@ class Workload:
             raise ValueError(f"truncate_rate: {self.truncate_rate!r} must be between 0 and 1")
         if not 0.0 <= float(self.store_fraction) <= 1.0:
             raise ValueError(f"store_fraction: {self.store_fraction!r} must be between 0 and 1")
-        if isinstance(self.store_size, bool) or not isinstance(self.store_size, (int, np.integer)) \
-                or not 1 <= self.store_size <= PAGE_SIZE:
+        if (
+            isinstance(self.store_size, bool)
+            or not isinstance(self.store_size, (int, np.integer))
+            or not 1 <= self.store_size <= PAGE_SIZE
+        ):
             raise ValueError(f"store_size: {self.store_size!r} must be an integer from 1 to 4096 bytes")
-        if isinstance(self.fsync_every, bool) or not isinstance(self.fsync_every, (int, np.integer)) \
-                or self.fsync_every < 0:
+        if (
+            isinstance(self.fsync_every, bool)
+            or not isinstance(self.fsync_every, (int, np.integer))
+            or self.fsync_every < 0
+        ):
             raise ValueError(f"fsync_every: {self.fsync_every!r} must be a non-negative integer")
         if self.pattern not in PATTERNS:
             raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
-        if isinstance(self.queue_depth, bool) or not isinstance(self.queue_depth, (int, np.integer)) \
-                or not 1 <= self.queue_depth <= 4096:
+        if (
+            isinstance(self.queue_depth, bool)
+            or not isinstance(self.queue_depth, (int, np.integer))
+            or not 1 <= self.queue_depth <= 4096
+        ):
             raise ValueError(f"queue_depth: {self.queue_depth!r} must be an integer from 1 to 4096")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
@@ -156,8 +175,10 @@ class Workload:
     def from_preset(cls, name: str, **overrides) -> Workload:
         """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
         if name not in PRESETS:
-            raise ValueError(f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
-                             "or an operation string like 'w0:8k,r8k:4k'")
+            raise ValueError(
+                f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                "or an operation string like 'w0:8k,r8k:4k'"
+            )
         return cls(**{**PRESETS[name], **overrides, "preset": name})
 
     def replace(self, **changes) -> Workload:
@@ -183,16 +204,20 @@ class Workload:
             op, off, length = parse_ops(self.ops, self.file_size)
             bad = first_conflict(op, off, length, qd)
             if bad is not None:
-                raise ValueError(f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
-                                 f"(queue_depth={self.queue_depth}) and one of them is a read; "
-                                 "accepted: overlapping I/Os in one queue only if all are writes")
+                raise ValueError(
+                    f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
+                    f"(queue_depth={self.queue_depth}) and one of them is a read; "
+                    "accepted: overlapping I/Os in one queue only if all are writes"
+                )
             return op, off, length
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
         if qd > 1 and self.file_size < queue_file_size(self.io_size, qd):
-            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
-                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
+            raise ValueError(
+                f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
+                f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size"
+            )
         if self.pattern == "random":
             off = rng.integers(0, slots, n, dtype=np.int64) * self.io_size
         else:
@@ -263,7 +288,7 @@ def first_conflict(op, off, length, qd):
         return None
     ios = np.flatnonzero((op == OP_READ) | (op == OP_WRITE))
     for k, b in enumerate(ios):
-        for a in ios[max(0, k - qd + 1):k]:
+        for a in ios[max(0, k - qd + 1) : k]:
             overlap = off[b] < off[a] + length[a] and off[a] < off[b] + length[b]
             if overlap and (op[a] == OP_READ or op[b] == OP_READ):
                 return (int(a), int(b))
@@ -278,8 +303,9 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     for item in ops.split(","):
         m = _OP_RE.match(item)
         if not m:
-            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, "
-                             "e.g. 'w0:8k'")
+            raise ValueError(
+                f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, e.g. 'w0:8k'"
+            )
         kind, off_s, len_s = m.groups()
         off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
         if kind == "f":
@@ -294,8 +320,10 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         if off % SECTOR_SIZE or length % SECTOR_SIZE:
             raise ValueError(f"ops: {item.strip()!r} is not 512-byte aligned (O_DIRECT needs sector alignment)")
         if off + length > file_size:
-            raise ValueError(f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
-                             f"past the end of the {format_size(file_size)} file")
+            raise ValueError(
+                f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
+                f"past the end of the {format_size(file_size)} file"
+            )
         if kind == "t" and (off % PAGE_SIZE or length % PAGE_SIZE):
             raise ValueError(f"ops: {item.strip()!r}: a truncate punches whole 4 KiB blocks; align it to 4 KiB")
         if kind == "u" and (off % PAGE_SIZE or length % PAGE_SIZE or not length):
@@ -315,8 +343,10 @@ def _check_unmapped_unused(op, off, length) -> None:
         if op[e] == OP_MUNMAP:
             gone.update(pages)
         elif op[e] in (OP_READ, OP_WRITE, OP_STORE) and gone.intersection(pages):
-            raise ValueError(f"ops: event {e + 1} uses the buffer at {format_size(int(off[e]))}, which an earlier "
-                             "munmap (u) took away; accepted: I/O and stores on mapped ranges only")
+            raise ValueError(
+                f"ops: event {e + 1} uses the buffer at {format_size(int(off[e]))}, which an earlier "
+                "munmap (u) took away; accepted: I/O and stores on mapped ranges only"
+            )
 
 
 def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:

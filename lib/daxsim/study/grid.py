@@ -22,8 +22,16 @@ from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
 from daxsim.paths.registry import designs
 from daxsim.study.spec import Spec
 
-__all__ = ["AXES", "DEFAULT_GRID", "DESIGNS", "emulation_key", "normalise_grid", "point_key", "points",
-           "read_grid_file"]
+__all__ = [
+    "AXES",
+    "DEFAULT_GRID",
+    "DESIGNS",
+    "emulation_key",
+    "normalise_grid",
+    "point_key",
+    "points",
+    "read_grid_file",
+]
 
 #: the design options (``ideal``, the bound, can be asked for but is not in the default grid)
 DESIGNS = designs()
@@ -31,10 +39,19 @@ DESIGNS = designs()
 #: the grid's axes, in the order their product is taken (the last varies fastest)
 AXES = ("option", "pmem", "dram", "memmap", "hardware", "kernel", "workload", "ios", "truncate_rate", "seed", "data")
 
-DEFAULT_GRID = {"option": list(DESIGNS), "pmem": ["400G"], "dram": ["16G"], "memmap": ["dram"],
-                "hardware": [DEFAULT_HARDWARE], "kernel": [DEFAULT_ERA], "workload": [DEFAULT_PRESET], "ios": [1000],
-                "truncate_rate": [0.0], "seed": [0], "data": [True]}
-
+DEFAULT_GRID = {
+    "option": list(DESIGNS),
+    "pmem": ["400G"],
+    "dram": ["16G"],
+    "memmap": ["dram"],
+    "hardware": [DEFAULT_HARDWARE],
+    "kernel": [DEFAULT_ERA],
+    "workload": [DEFAULT_PRESET],
+    "ios": [1000],
+    "truncate_rate": [0.0],
+    "seed": [0],
+    "data": [True],
+}
 
 
 def _as_list(key, values) -> list:
@@ -71,8 +88,10 @@ def _check_value(key: str, v):
         return era(str(v)).name
     if key == "workload":
         if not isinstance(v, str) or (v not in PRESETS and ":" not in v):
-            raise ValueError(f"workload: {v!r} is not a preset; accepted: {', '.join(PRESETS)} "
-                             "or an operation string like 'w0:8k,r8k:4k'")
+            raise ValueError(
+                f"workload: {v!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                "or an operation string like 'w0:8k,r8k:4k'"
+            )
         if v not in PRESETS:
             Workload(ops=v)  # validates the operation string
         return v
@@ -128,9 +147,19 @@ def points(grid: dict | list | None) -> list[dict]:
 def point_key(p: dict) -> tuple:
     """A point's identity, as comparable values (so a row read back from a file matches:
     a row's ``spec`` column is the point's ``option``)."""
-    return (str(p["spec"] if "spec" in p else p["option"]), int(p["pmem"]), int(p["dram"]), str(p["memmap"]),
-            str(p["hardware"]), str(p["kernel"]),
-            str(p["workload"]), int(p["ios"]), float(p["truncate_rate"]), int(p["seed"]), as_bool(p["data"]))
+    return (
+        str(p["spec"] if "spec" in p else p["option"]),
+        int(p["pmem"]),
+        int(p["dram"]),
+        str(p["memmap"]),
+        str(p["hardware"]),
+        str(p["kernel"]),
+        str(p["workload"]),
+        int(p["ios"]),
+        float(p["truncate_rate"]),
+        int(p["seed"]),
+        as_bool(p["data"]),
+    )
 
 
 def as_bool(v) -> bool:
@@ -155,12 +184,14 @@ def read_grid_file(path) -> dict:
     suffix = path.suffix.lower()
     if suffix == ".toml":
         import tomllib
+
         try:
             grid = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"grid: {str(path)!r} is not valid TOML ({e})") from None
     elif suffix in (".yaml", ".yml"):
         import yaml
+
         try:
             grid = yaml.safe_load(path.read_text())
         except yaml.YAMLError as e:
@@ -168,6 +199,8 @@ def read_grid_file(path) -> dict:
     else:
         raise ValueError(f"grid: {str(path)!r} is neither .toml nor .yaml/.yml")
     if not isinstance(grid, dict):
-        raise ValueError(f"grid: {str(path)!r} must map parameters to values, "  # noqa: TRY004 (input error)
-                         'e.g. pmem = ["8G", "6T"]')
+        raise ValueError(
+            f"grid: {str(path)!r} must map parameters to values, "  # noqa: TRY004 (input error)
+            'e.g. pmem = ["8G", "6T"]'
+        )
     return grid

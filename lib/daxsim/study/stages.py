@@ -26,7 +26,14 @@ from daxsim.emu.daxfs import S_BUMP, S_NMAPPED, S_NVICTIM
 from daxsim.emu.machine import Booted, Machine, NamespaceLayout
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
 from daxsim.emu.workload import (
-    DEFAULT_PRESET, OP_MUNMAP, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages,
+    DEFAULT_PRESET,
+    OP_MUNMAP,
+    OP_READ,
+    OP_STORE,
+    OP_TRUNC,
+    OP_WRITE,
+    Workload,
+    touched_file_pages,
 )
 from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
 from daxsim.model.counters import counters_dict, new_counters
@@ -38,8 +45,20 @@ from daxsim.paths.state import M_POOL_USED
 from daxsim.paths.writeback import dirty_state
 from daxsim.study.spec import Spec
 
-__all__ = ["Emulation", "InvariantError", "Plan", "accounting", "boot", "cost", "emulate", "metrics_of", "prepare",
-           "run_events", "verify", "warm"]
+__all__ = [
+    "Emulation",
+    "InvariantError",
+    "Plan",
+    "accounting",
+    "boot",
+    "cost",
+    "emulate",
+    "metrics_of",
+    "prepare",
+    "run_events",
+    "verify",
+    "warm",
+]
 
 
 class InvariantError(RuntimeError):
@@ -82,8 +101,11 @@ def huge_params(spec: Spec) -> dict | None:
     p = spec.params
     if "page_size" not in p:
         return None
-    return {"page_size": p["page_size"], "memmap_variant": p["memmap_variant"],
-            "dirty_granularity": p["dirty_granularity"]}
+    return {
+        "page_size": p["page_size"],
+        "memmap_variant": p["memmap_variant"],
+        "dirty_granularity": p["dirty_granularity"],
+    }
 
 
 def accounting(option, machine: Machine, huge: dict | None = None, kernel=None) -> tuple[NamespaceLayout, dict]:
@@ -104,17 +126,23 @@ def accounting(option, machine: Machine, huge: dict | None = None, kernel=None) 
     extra = {}
     if huge:
         cost_bytes = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"], sp)
-        layout = dataclasses.replace(layout, memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
-                                     memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0)
+        layout = dataclasses.replace(
+            layout,
+            memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
+            memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0,
+        )
         # dirty tracking at 4 KiB inside a huge mapping needs a bit per 4 KiB page
-        extra["dirty_tracking_bytes"] = (machine.pmem // PAGE_SIZE // 8
-                                         if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0)
-    return layout, {**extra,
-                    "memmap_dram_bytes": layout.memmap_dram_bytes,
-                    "memmap_pmem_bytes": layout.memmap_pmem_bytes,
-                    "pmem_capacity_lost_bytes": layout.capacity_lost,
-                    "struct_pages_boot": layout.struct_pages_initialised,
-                    "dram_managed_bytes": machine.managed_dram(layout, sp)}
+        extra["dirty_tracking_bytes"] = (
+            machine.pmem // PAGE_SIZE // 8 if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0
+        )
+    return layout, {
+        **extra,
+        "memmap_dram_bytes": layout.memmap_dram_bytes,
+        "memmap_pmem_bytes": layout.memmap_pmem_bytes,
+        "pmem_capacity_lost_bytes": layout.capacity_lost,
+        "struct_pages_boot": layout.struct_pages_initialised,
+        "dram_managed_bytes": machine.managed_dram(layout, sp),
+    }
 
 
 def pages_per_io(off, length) -> np.ndarray:
@@ -131,9 +159,18 @@ def max_window_pages(pages, qd) -> int:
     return int((c[w:] - c[:-w]).max())
 
 
-def prepare(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-            cost: CostModel | None = None, data: bool = True, kernel=DEFAULT_ERA, iommu: bool = False,
-            cpus: int = 1, **params) -> Plan:
+def prepare(
+    option,
+    machine: Machine,
+    workload: Workload | None = None,
+    hardware=DEFAULT_HARDWARE,
+    cost: CostModel | None = None,
+    data: bool = True,
+    kernel=DEFAULT_ERA,
+    iommu: bool = False,
+    cpus: int = 1,
+    **params,
+) -> Plan:
     """Check the request and plan the run: a :class:`Plan`, or a ValueError that names the
     parameter, the value and what is accepted. ``kernel`` is the era the run models
     (:mod:`daxsim.model.eras`); ``params`` are the option's own (see :class:`~daxsim.study.spec.Spec`)."""
@@ -154,8 +191,10 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     huge = huge_params(spec)
     if huge and huge["page_size"] > machine.align:
         size = format_size(huge["page_size"])
-        raise ValueError(f"page_size: {size} pages need the namespace aligned to {size} "
-                         f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})")
+        raise ValueError(
+            f"page_size: {size} pages need the namespace aligned to {size} "
+            f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})"
+        )
     if d.memmap:
         machine = machine.replace(memmap=d.memmap)
     if huge and huge["memmap_variant"] in ("hvo", "devdax-dedup"):
@@ -165,37 +204,61 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     layout, acct = accounting(spec, machine, kernel=kernel)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if huge and workload.file_size % huge["page_size"]:
-        raise ValueError(f"file_size: {format_size(workload.file_size)} is not a whole number of "
-                         f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages")
+        raise ValueError(
+            f"file_size: {format_size(workload.file_size)} is not a whole number of "
+            f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages"
+        )
     if workload.file_size > layout.npfns * PAGE_SIZE:
-        raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
-                         f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
+        raise ValueError(
+            f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
+            f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem"
+        )
     op, off, length = workload.generate()
     io = (op == OP_READ) | (op == OP_WRITE)
     pages = pages_per_io(off[io], length[io])
     most = int(pages.max(initial=1))
     if "pool_pages" in spec.params and spec.params["pool_pages"] < most:
-        raise ValueError(f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
-                         f"accepted: an integer >= {most}")
+        raise ValueError(
+            f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
+            f"accepted: an integer >= {most}"
+        )
     feasible, reason = machine.feasibility(layout, kernel.struct_page_bytes)
     check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
     if feasible and check is not None:
         why = check(machine, acct, workload, max_window_pages(pages, workload.queue_depth), dict(spec.params))
         feasible, reason = (False, why) if why else (True, "")
-    return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason,
-                kernel, bool(iommu), int(cpus))
+    return Plan(
+        spec,
+        machine,
+        workload,
+        hw,
+        cost,
+        bool(data),
+        layout,
+        acct,
+        (op, off, length),
+        feasible,
+        reason,
+        kernel,
+        bool(iommu),
+        int(cpus),
+    )
 
 
 def _check_variant(variant: str, machine: Machine, kernel: Era) -> None:
     """The memmap-sharing variants exist only where the kernel has them."""
     if machine.memmap == "pmem":
-        raise ValueError(f"memmap_variant: {variant!r} does not apply with the memmap on pmem (--map=dev): the kernel "
-                         "skips the vmemmap optimisation when an altmap holds the memmap (vmemmap_can_optimize()); "
-                         "accepted: base or superpage, or memmap='dram'")
+        raise ValueError(
+            f"memmap_variant: {variant!r} does not apply with the memmap on pmem (--map=dev): the kernel "
+            "skips the vmemmap optimisation when an altmap holds the memmap (vmemmap_can_optimize()); "
+            "accepted: base or superpage, or memmap='dram'"
+        )
     if kernel.name in ("4.0", "4.19"):
         first = "5.19 (device-dax compound pages, 5.17)" if variant == "devdax-dedup" else "5.14"
-        raise ValueError(f"memmap_variant: {variant!r} does not exist in Linux {kernel.name} (first in {first}); "
-                         "accepted there: base or superpage")
+        raise ValueError(
+            f"memmap_variant: {variant!r} does not exist in Linux {kernel.name} (first in {first}); "
+            "accepted there: base or superpage"
+        )
 
 
 # --- 2. emulate ----------------------------------------------------------------------------
@@ -264,19 +327,47 @@ def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, 
     kernel = era(kernel)
     io = (op == OP_READ) | (op == OP_WRITE)
     used = io | (op == OP_STORE)  # MAP_POPULATE: the buffer's pages are mapped before the run
-    boot_prefault(touched_file_pages(off[used], length[used]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
-                  b.vmemmap_populated, b.memmap_base_pfn, counters, kernel.idle_refcount)
+    boot_prefault(
+        touched_file_pages(off[used], length[used]),
+        b.fs,
+        b.pmem,
+        b.pmem_base_pfn,
+        b.memmap_words,
+        b.vmemmap_populated,
+        b.memmap_base_pfn,
+        counters,
+        kernel.idle_refcount,
+    )
     maxp = int(pages_per_io(off[io], length[io]).max(initial=1))
     ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
     bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
     st = d.make_state(b, {**spec.params, "era": kernel})
     nstores = int((op == OP_STORE).sum())
-    dirty = dirty_state(len(b.device), dirty_shift(huge_params(spec)), 2 * nstores,
-                        int(((length[op == OP_STORE] + 127) // 64).sum()))
+    dirty = dirty_state(
+        len(b.device), dirty_shift(huge_params(spec)), 2 * nstores, int(((length[op == OP_STORE] + 127) // 64).sum())
+    )
     mod = d.module
-    args = (op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
-            np.zeros(ring, np.int64), np.zeros(ring, np.int64), maxp, bv, mod.ENTRY_BYTES,
-            getattr(mod, "ENTRY_TRANSIENT", 0), st, dirty, drain)
+    args = (
+        op,
+        off,
+        length,
+        qd,
+        b.fs,
+        b.pmem,
+        b.pmem_base_pfn,
+        b.device,
+        data,
+        counters,
+        np.zeros(ring, np.int64),
+        np.zeros(ring, np.int64),
+        maxp,
+        bv,
+        mod.ENTRY_BYTES,
+        getattr(mod, "ENTRY_TRANSIENT", 0),
+        st,
+        dirty,
+        drain,
+    )
     loop = event_loop(d.key, io_only=io_only(op))
     t0 = time.perf_counter()
     loop(*args)
@@ -302,16 +393,26 @@ def emulate(plan: Plan) -> Emulation:
         fill_pattern(b.pmem, pmem_starts, 0x1)
         fill_pattern(b.device, dev_starts, 0x2)
     counters = new_counters()
-    wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters,
-                          kernel=plan.era)
+    wall, st = run_events(
+        b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters, kernel=plan.era
+    )
     setup = time.perf_counter() - t0 - wall
     return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, setup)
 
 
 # --- 3. verify -----------------------------------------------------------------------------
 
-CHECKS = ("corrupted_bytes", "corrupted_victim_bytes", "corrupted_device_bytes", "corrupted_buffer_bytes",
-          "files_corrupted", "leaked_pages", "verified_bytes", "pool_table_bytes", "pool_reserved_bytes")
+CHECKS = (
+    "corrupted_bytes",
+    "corrupted_victim_bytes",
+    "corrupted_device_bytes",
+    "corrupted_buffer_bytes",
+    "files_corrupted",
+    "leaked_pages",
+    "verified_bytes",
+    "pool_table_bytes",
+    "pool_reserved_bytes",
+)
 
 
 def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
@@ -341,13 +442,16 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
         _compare(b, twin, emu.pmem_starts, emu.dev_starts, checks)
         if capture is not None:
             capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((emu.pmem_starts, _bump_starts(b))), b)
-            capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes()
-                                    for fp, s in zip(emu.fpages, emu.dev_starts)}
+            capture["dev_pages"] = {
+                int(fp): b.device[s : s + PAGE_SIZE].tobytes() for fp, s in zip(emu.fpages, emu.dev_starts)
+            }
         del twin
     munmapped = bool((plan.events[0] == OP_MUNMAP).any())
     if checks["leaked_pages"] or (checks["corrupted_bytes"] and not hazardous(d, plan.era, munmapped)):
-        raise InvariantError(f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
-                             f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}")
+        raise InvariantError(
+            f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
+            f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}"
+        )
     return checks
 
 
@@ -355,8 +459,9 @@ def hazardous(design, kernel: Era, munmapped: bool = True) -> bool:
     """Can this option corrupt data in this era? Option 2 by design; the options that hold
     page references where the era's truncate does not wait for them (before 4.18), or skips
     the wait once nothing maps the file (4.18 to 6.14) and the workload munmaps its buffer."""
-    return bool(design.hazard) or (bool(design.module.PINS) and (
-        not kernel.truncate_wait or (kernel.truncate_needs_mapping and munmapped)))
+    return bool(design.hazard) or (
+        bool(design.module.PINS) and (not kernel.truncate_wait or (kernel.truncate_needs_mapping and munmapped))
+    )
 
 
 def _bump_starts(b: Booted) -> np.ndarray:
@@ -366,7 +471,7 @@ def _bump_starts(b: Booted) -> np.ndarray:
 
 
 def _pages_of(buf, starts, b: Booted) -> dict:
-    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s:s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
+    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s : s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
 
 
 def _compare(b: Booted, twin: Booted, pmem_starts, dev_starts, checks: dict) -> None:
@@ -375,17 +480,17 @@ def _compare(b: Booted, twin: Booted, pmem_starts, dev_starts, checks: dict) -> 
         raise InvariantError("the filesystem handed out different blocks than in the ideal run")
     pmem_all = np.unique(np.concatenate((pmem_starts, _bump_starts(b))))
     nv = int(b.fs.state[S_NVICTIM])
-    victims = b.fs.victim[:2 * nv].reshape(-1, 2)
+    victims = b.fs.victim[: 2 * nv].reshape(-1, 2)
     victim_starts = (victims[:, 0] - b.pmem_base_pfn) * PAGE_SIZE
     is_victim = np.isin(pmem_all, victim_starts)
     checks["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[is_victim]))
     checks["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[~is_victim]))
     checks["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, dev_starts))
-    checks["corrupted_bytes"] = (checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"]
-                                 + checks["corrupted_device_bytes"])
+    checks["corrupted_bytes"] = (
+        checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"] + checks["corrupted_device_bytes"]
+    )
     if checks["corrupted_victim_bytes"]:
-        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts)
-               if count_diff(b.pmem, twin.pmem, np.array([s]))}
+        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts) if count_diff(b.pmem, twin.pmem, np.array([s]))}
         checks["files_corrupted"] = len(hit)
     checks["verified_bytes"] = (len(pmem_all) + len(dev_starts)) * PAGE_SIZE
 
@@ -406,9 +511,17 @@ def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> 
 # --- 4. cost -------------------------------------------------------------------------------
 
 
-def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | None = None,
-         machine: Machine | None = None, workload: Workload | None = None, kernel=None,
-         iommu: bool | None = None, cpus: int | None = None) -> Modelled:
+def cost(
+    plan_or_spec,
+    metrics: dict,
+    hardware=None,
+    cost_model: CostModel | None = None,
+    machine: Machine | None = None,
+    workload: Workload | None = None,
+    kernel=None,
+    iommu: bool | None = None,
+    cpus: int | None = None,
+) -> Modelled:
     """The cost model over a run's metrics: the only stage that sees the hardware profile.
 
     Given a :class:`Plan`, its hardware, cost figures, machine and workload are the
@@ -429,9 +542,21 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
     huge = huge_params(spec)
     miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     bounce = hw if spec.params.get("bounce_node") == "pmem" else DDR4
-    return model(metrics, d, machine.memmap if d.struct_pages else None, hw, cost_model,
-                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce, era(kernel), bool(iommu),
-                 int(workload.queue_depth), int(cpus or 1))
+    return model(
+        metrics,
+        d,
+        machine.memmap if d.struct_pages else None,
+        hw,
+        cost_model,
+        metrics["struct_pages_initialised"],
+        miss,
+        1 << dirty_shift(huge),
+        bounce,
+        era(kernel),
+        bool(iommu),
+        int(workload.queue_depth),
+        int(cpus or 1),
+    )
 
 
 def run_plan(plan: Plan, capture: dict | None = None):

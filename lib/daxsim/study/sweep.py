@@ -40,13 +40,34 @@ from daxsim.emu.workload import PRESETS, Workload
 from daxsim.model.hardware import hardware_profile
 from daxsim.study.api import Result, run
 from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's too)
-    AXES, DEFAULT_GRID, DESIGNS, as_bool, emulation_key, normalise_grid, point_key, points, read_grid_file,
+    AXES,
+    DEFAULT_GRID,
+    DESIGNS,
+    as_bool,
+    emulation_key,
+    normalise_grid,
+    point_key,
+    points,
+    read_grid_file,
 )
 from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
 from daxsim.study.stages import cost, io_only, warm
 
-__all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "METRICS", "MODELLED", "check_scheduler", "normalise_grid",
-           "points", "read_grid_file", "read_table", "remodel", "sweep"]
+__all__ = [
+    "AXES",
+    "COLUMNS",
+    "DEFAULT_GRID",
+    "DESIGNS",
+    "METRICS",
+    "MODELLED",
+    "check_scheduler",
+    "normalise_grid",
+    "points",
+    "read_grid_file",
+    "read_table",
+    "remodel",
+    "sweep",
+]
 
 
 # --------------------------------------------------------------------------- one point
@@ -61,8 +82,17 @@ def remodel(result: Result, hardware) -> Result:
     hw = hardware_profile(hardware)
     if not result.feasible:
         return dataclasses.replace(result, hardware=hw)
-    modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload, result.kernel,
-                    result.iommu, result.cpus)
+    modelled = cost(
+        result.spec,
+        result.metrics,
+        hw,
+        result.cost,
+        result.machine,
+        result.workload,
+        result.kernel,
+        result.iommu,
+        result.cpus,
+    )
     return dataclasses.replace(result, hardware=hw, modelled=modelled)
 
 
@@ -70,8 +100,10 @@ def _workload(p: dict) -> Workload:
     if p["workload"] in PRESETS:
         return Workload.from_preset(p["workload"], ios=p["ios"], seed=p["seed"], truncate_rate=p["truncate_rate"])
     if p["truncate_rate"]:
-        raise ValueError(f"truncate_rate: {p['truncate_rate']!r} applies to presets only; an operation string "
-                         f"({p['workload']!r}) spells its truncates itself (t0:4k)")
+        raise ValueError(
+            f"truncate_rate: {p['truncate_rate']!r} applies to presets only; an operation string "
+            f"({p['workload']!r}) spells its truncates itself (t0:4k)"
+        )
     return Workload(ops=p["workload"], seed=p["seed"])
 
 
@@ -87,8 +119,14 @@ def _run_group(group: list[dict]) -> list[dict]:
     """Emulate once for the group's first point, re-model for each hardware profile."""
     p = group[0]
     t0 = time.perf_counter()
-    r = run(p["option"], Machine(p["pmem"], p["dram"], memmap=p["memmap"]), _workload(p), hardware=p["hardware"],
-            data=p["data"], kernel=p["kernel"])  # p["option"] is a spec
+    r = run(
+        p["option"],
+        Machine(p["pmem"], p["dram"], memmap=p["memmap"]),
+        _workload(p),
+        hardware=p["hardware"],
+        data=p["data"],
+        kernel=p["kernel"],
+    )  # p["option"] is a spec
     wall = time.perf_counter() - t0
     return [_row(q, r if q["hardware"] == p["hardware"] else remodel(r, q["hardware"]), wall) for q in group]
 
@@ -109,8 +147,10 @@ def check_out(out) -> Path:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError(f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
-                             "accepted: a .csv file, or pip install pyarrow") from None
+            raise ValueError(
+                f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
+                "accepted: a .csv file, or pip install pyarrow"
+            ) from None
     if not out.parent.exists():
         raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
     return out
@@ -121,20 +161,37 @@ def _journal(out: Path) -> Path:
     return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
 
 
-_DTYPES = {"option": str, "spec": str, "kernel": str, "bound": str, "label": str, "description": str, "memmap": str, "hardware": str,
-           "workload": str, "reason": str, "status": str, "memmap_variant": str, "dirty_granularity": str,
-           "bounce_node": str}
+_DTYPES = {
+    "option": str,
+    "spec": str,
+    "kernel": str,
+    "bound": str,
+    "label": str,
+    "description": str,
+    "memmap": str,
+    "hardware": str,
+    "workload": str,
+    "reason": str,
+    "status": str,
+    "memmap_variant": str,
+    "dirty_granularity": str,
+    "bounce_node": str,
+}
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A sweep CSV; a last line cut short by an interruption is dropped."""
     text = path.read_text()
     if text and not text.endswith("\n"):
-        text = text[:text.rfind("\n") + 1]
+        text = text[: text.rfind("\n") + 1]
     if not text.strip():
         return pd.DataFrame(columns=list(COLUMNS))
-    return pd.read_csv(io.StringIO(text), dtype=_DTYPES, keep_default_na=False,
-                       na_values={c: [""] for c in COLUMNS if c not in _DTYPES})
+    return pd.read_csv(
+        io.StringIO(text),
+        dtype=_DTYPES,
+        keep_default_na=False,
+        na_values={c: [""] for c in COLUMNS if c not in _DTYPES},
+    )
 
 
 def _read_done(out: Path) -> pd.DataFrame:
@@ -149,8 +206,10 @@ def _read_done(out: Path) -> pd.DataFrame:
     for f in frames:
         missing = [c for c in COLUMNS if c not in f.columns]
         if missing:
-            raise ValueError(f"out: {str(out)!r} was not written by this version of daxsim sweep "
-                             f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep")
+            raise ValueError(
+                f"out: {str(out)!r} was not written by this version of daxsim sweep "
+                f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep"
+            )
     df = pd.concat(frames, ignore_index=True)[list(COLUMNS)]
     df["data"] = [as_bool(v) for v in df["data"]]
     df["feasible"] = [as_bool(v) for v in df["feasible"]]
@@ -203,8 +262,9 @@ class _Progress:
             return
         frac = self.done / self.total if self.total else 1.0
         bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
-        sys.stderr.write(f"\rsweep: {self.done}/{self.total} points ({frac:.0%}) [{bar}] "
-                         f"{time.perf_counter() - self.t0:.0f} s")
+        sys.stderr.write(
+            f"\rsweep: {self.done}/{self.total} points ({frac:.0%}) [{bar}] {time.perf_counter() - self.t0:.0f} s"
+        )
         if self.done >= self.total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -228,8 +288,10 @@ def check_scheduler(scheduler) -> str | None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ValueError(f"scheduler: {scheduler!r}: a Dask cluster needs the distributed package, which is not "
-                         "installed; accepted: pip install 'daxsim[dask]', or no --scheduler (local processes)") from None
+        raise ValueError(
+            f"scheduler: {scheduler!r}: a Dask cluster needs the distributed package, which is not "
+            "installed; accepted: pip install 'daxsim[dask]', or no --scheduler (local processes)"
+        ) from None
     return scheduler.strip()
 
 
@@ -251,8 +313,13 @@ def _on_dask(scheduler: str, groups: list, finished) -> None:
             raise
 
 
-def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False,
-          scheduler: str | None = None) -> pd.DataFrame:
+def sweep(
+    grid: dict | list | None = None,
+    jobs: int | None = None,
+    out=None,
+    progress: bool = False,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
     """Run every point of ``grid``; return the tidy table (one row per point, grid order).
 
     Parameters
@@ -337,6 +404,6 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
     df["data"] = df["data"].astype(bool)
     if out is not None:
         _write_final(out, df)
-    df = df.iloc[:len(pts)].reset_index(drop=True)
+    df = df.iloc[: len(pts)].reset_index(drop=True)
     df.attrs.update(computed=len(todo), reused=len(pts) - len(todo), emulations=len(groups))
     return df
