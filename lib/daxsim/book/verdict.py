@@ -189,10 +189,11 @@ def _names(joined: str) -> list[str]:
 
 def _tally(values, n: int | None = None) -> str:
     """``"3 (10 of 12), huge (2 of 12)"``: how often each value occurs (out of ``n``, by
-    default the number of values), most frequent first."""
+    default the number of values), most frequent first; a value that occurs every time is
+    named alone (``"3"``)."""
     counts = pd.Series(list(values)).value_counts(sort=True)
     n = int(counts.sum()) if n is None else n
-    return ", ".join(f"{v} ({c} of {n})" if c < n else f"{v} (all {n})" for v, c in counts.items())
+    return ", ".join(f"{v} ({c} of {n})" if c < n else f"{v}" for v, c in counts.items())
 
 
 def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
@@ -211,24 +212,21 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
         why = []
         cannot = [o for s in g["infeasible"] for o in _names(s)]
         if cannot:
-            why.append(f"{_tally(cannot, len(g))} infeasible: what it must hold in DRAM does not fit")
+            why.append(f"{_tally(cannot, len(g))} infeasible (DRAM)")
         unsafe = g[g["unsafe"] != ""]
         if len(unsafe):
             gain = (unsafe["winner_ns"] - unsafe["unsafe_ns"]) / unsafe["winner_ns"]
-            why.append(
-                f"{_tally(unsafe['unsafe'])} faster by at most {gain.max():.1%}, "
-                "but nothing pins its blocks under truncate"
-            )
+            why.append(f"{_tally(unsafe['unsafe'])} up to {gain.max():.1%} faster, but nothing pins its blocks")
         extra = g[g["leanest"] != g["winner"]]
         if len(extra):
             held = (extra["winner_held_bytes"] - extra["leanest_held_bytes"]).max()
             save = ((extra["leanest_ns"] - extra["winner_ns"]) / extra["leanest_ns"]).max()
             why.append(
                 f"the fastest holds up to {format_size(int(held))} more DRAM than {_tally(extra['leanest'])} "
-                f"to save at most {save:.1%} per operation"
+                f"to save at most {save:.1%}"
             )
         else:
-            why.append("the fastest safe option is also the leanest on the front")
+            why.append("the fastest is the leanest")
         rows.append(
             {
                 "regime": reg,
