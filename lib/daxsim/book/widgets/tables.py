@@ -1,0 +1,108 @@
+"""The HTML tables the explorers print: one row per option, every cell formatted here.
+
+:func:`result_table` is the chapters' explorer's table (time per I/O, copies, DMA,
+allocations, GUP pages, memmap in DRAM and on pmem, the transient DRAM peak; with
+``extra`` descriptor entries, pool stalls, truncate waits and corrupted bytes);
+:func:`store_table` adds huge's and nvram's references, stores, flushes and memmap wear;
+:func:`live_table` is the live explorer's, read from a comparison frame.
+"""
+
+from __future__ import annotations
+
+import html
+
+from daxsim.book.widgets.common import _size
+from daxsim.emu.units import format_size
+
+__all__ = ["live_table", "result_table", "store_table"]
+
+
+def _label(r) -> str:
+    """A result's name in the chapters' tables: ``"2 + guard"``."""
+    return r.spec.label.removeprefix("option ")
+
+
+def result_table(results, extra=False) -> str:
+    rows = []
+    for r in results:
+        m = r.metrics
+        more = ""
+        if extra:
+            more = (
+                f"<td>{m['descriptor_entries']:,}</td><td>{m['pool_stalls']:,}</td>"
+                f"<td>{m['truncate_waits']:,}</td>"
+                f"<td>{format_size(m['corrupted_bytes']) if m['corrupted_bytes'] else '0'}</td>"
+            )
+        if r.feasible:
+            t = f"{r.modelled.per_io_ns:,.0f}"
+            status = "feasible"
+        else:
+            t = "&ndash;"
+            status = "infeasible: " + html.escape(r.reason)
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(_label(r))}</b></td>"
+            f"<td>{t}</td>"
+            f"<td>{format_size(m['bytes_cpu_copied']) if m['bytes_cpu_copied'] else '0'}</td>"
+            f"<td>{format_size(m['bytes_dma']) if m['bytes_dma'] else '0'}</td>"
+            f"<td>{m['allocations']:,}</td>"
+            f"<td>{m['gup_pages']:,}</td>"
+            f"<td>{format_size(m['memmap_dram_bytes']) if m['memmap_dram_bytes'] else '0'}</td>"
+            f"<td>{format_size(m['memmap_pmem_bytes']) if m['memmap_pmem_bytes'] else '0'}</td>"
+            f"<td>{format_size(m['transient_dram_peak_bytes']) if m['transient_dram_peak_bytes'] else '0'}</td>"
+            f"{more}<td class='daxsim-status'>{status}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>option</th><th>modelled ns per I/O</th><th>CPU-copied</th><th>DMA</th>"
+        "<th>page allocations</th><th>GUP pages</th><th>memmap in DRAM</th><th>memmap on pmem</th>"
+        "<th>transient DRAM peak</th>"
+        + ("<th>descriptor entries</th><th>pool stalls</th><th>truncate waits</th><th>corrupted</th>" if extra else "")
+        + "<th>status</th></tr>"
+    )
+    return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
+
+
+def store_table(results) -> str:
+    """Option huge's and nvram's extra columns: references, stores, flushes, media lines, memmap wear."""
+    rows = []
+    for r in results:
+        m = r.metrics
+        mod = r.modelled
+        rows.append(
+            "<tr>"
+            f"<td><b>{html.escape(_label(r))}</b></td>"
+            f"<td>{m['refcount_ops']:,}</td><td>{m['compound_refs']:,}</td>"
+            f"<td>{m['stores']:,}</td><td>{format_size(m['bytes_flushed']) if m['bytes_flushed'] else '0'}</td>"
+            f"<td>{m['xplines_dirtied']:,}</td>"
+            f"<td>{f'{mod.fsync_ns:,.0f}' if mod else '&ndash;'}</td>"
+            f"<td>{m['memmap_line_writes']:,}</td><td>{m['memmap_line_max_writes']:,}</td>"
+            "</tr>"
+        )
+    head = (
+        "<tr><th>option</th><th>refcount changes</th><th>compound refs</th><th>stores</th>"
+        "<th>bytes flushed</th><th>XPLines dirtied</th><th>modelled ns per fsync</th>"
+        "<th>memmap line writes</th><th>most writes to one line</th></tr>"
+    )
+    return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
+
+
+def live_table(df) -> str:
+    rows = []
+    for r in df.itertuples():
+        t = "&ndash;" if r.status == "infeasible" else f"{r.per_io_ns:,.0f}"
+        status = html.escape(r.status + (f": {r.reason}" if r.reason else ""))
+        rows.append(
+            f"<tr class='daxsim-row' data-option='{html.escape(r.label)}'><td><b>{html.escape(r.label)}</b></td>"
+            f"<td class='daxsim-status'>{status}</td><td class='daxsim-ns'>{t}</td><td>{_size(r.dram_held_bytes)}</td>"
+            f"<td>{_size(r.memmap_dram_bytes)}</td><td>{_size(r.memmap_pmem_bytes)}</td>"
+            f"<td>{_size(r.transient_dram_peak_bytes)}</td><td>{_size(r.bytes_cpu_copied)}</td>"
+            f"<td class='daxsim-truncates'>{r.truncates:,}</td><td>{r.truncate_waits:,}</td>"
+            f"<td class='daxsim-corrupted'>{_size(r.corrupted_bytes)}</td></tr>"
+        )
+    head = (
+        "<tr><th>option</th><th>status</th><th>modelled ns per I/O</th><th>DRAM held</th><th>memmap in DRAM</th>"
+        "<th>memmap on pmem</th><th>transient DRAM peak</th><th>CPU-copied</th><th>truncates</th>"
+        "<th>truncate waits</th><th>corrupted</th></tr>"
+    )
+    return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
