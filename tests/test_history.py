@@ -192,3 +192,13 @@ def test_scorecard_counts_every_event_once():
     assert (score[list(history.KINDS)].sum(axis=1) == score["events"]).all()
     row = score.loc[history.OPTION_TEXT["1b"]]
     assert row["first"] == row["latest"] == next(e.date for e in EVENTS if e.option == "1b")
+
+
+def test_release_status_says_what_the_timeline_says():
+    """The chapter's prose on the 2025 series is glued from these words, never typed."""
+    assert history.release_status("popple2025pfntremoval") == "merged for Linux 6.17"
+    assert history.release_status("popple2025refcount") == "merged for Linux 6.15"
+    assert "not confirmed against a tag" in history.release_status("hellwig2025blkrqdmamap")
+    assert history.release_status("romanovsky2025dmamapphys") == "merge release not confirmed"
+    with pytest.raises(ValueError, match=r"^source: 'nope' is cited by 0 events"):
+        history.release_status("nope")

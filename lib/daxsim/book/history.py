@@ -5,7 +5,8 @@ option of the study it realised (or argued for, or retired), with the BibTeX key
 source in ``book/references.bib``. A date is as precise as its source: ``"2015-08-27"``,
 ``"2015-08"`` or ``"2015"``; where a release or a date could not be checked, the event
 says so in ``uncertain`` and never guesses. :func:`events_frame` and :func:`scorecard`
-turn them into the chapter's tables.
+turn them into the chapter's tables; :func:`release_status` says in words what is known
+of an event's release, for the prose.
 
 The kernel community's published figures, set beside daxsim's, are in
 :mod:`daxsim.book.published`.
@@ -558,6 +559,26 @@ EVENTS: tuple[Event, ...] = (
 del _E
 
 
+_RELEASE_RE = re.compile(r"(?:Merged for |; )Linux (\d+\.\d+)")
+
+
+def release_status(source: str, events=EVENTS) -> str:
+    """What the timeline says of the release of the event citing ``source`` (a BibTeX key),
+    in words the prose can use: ``"merged for Linux 6.17"`` when the event's ref or note
+    names its release, else the event's ``uncertain`` label as it stands (``"merge release
+    not confirmed"``). A key cited by no event, or by several, is an error."""
+    found = [e for e in events if source in e.sources]
+    if len(found) != 1:
+        raise ValueError(f"source: {source!r} is cited by {len(found)} events; accepted: a key one event cites")
+    (e,) = found
+    if e.uncertain:
+        return e.uncertain
+    m = _RELEASE_RE.search(f"{e.ref} {e.note}")
+    if not m:
+        raise ValueError(f"source: the event citing {source!r} names no release and is not labelled uncertain")
+    return f"merged for Linux {m.group(1)}"
+
+
 def events_frame(events=EVENTS) -> pd.DataFrame:
     """The events as a tidy frame: one row per event, with the year and the date the
     timeline plots (``when``, ISO text), the option's label and the sources joined."""
@@ -610,5 +631,6 @@ __all__ = [
     "events_frame",
     "midpoint",
     "parse_date",
+    "release_status",
     "scorecard",
 ]

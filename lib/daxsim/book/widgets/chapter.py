@@ -35,11 +35,13 @@ from daxsim.book.widgets.common import (
     TRUNCATE_RATES,
     _STYLE,
     _file_for,
+    _kernel_control,
     _machine_controls,
     _set_quietly,
     _with,
 )
 
+from daxsim.model.eras import DEFAULT_ERA
 from daxsim.book.widgets.tables import result_table, store_table
 
 __all__ = ["Explorer", "explorer"]
@@ -69,6 +71,7 @@ class Explorer(widgets.VBox):
         page_size=None,
         memmap_variant=None,
         dirty_granularity=None,
+        kernel=DEFAULT_ERA,
     ):
         self.options = [str(o) for o in options]
         self.specs = [Spec.parse(o) for o in self.options]  # checked here, before any control is drawn
@@ -89,6 +92,7 @@ class Explorer(widgets.VBox):
         preset = preset_values(workload)
         c = self.controls = {
             **_machine_controls(pmem, dram, memmap, "pmem size"),
+            "kernel": _kernel_control(kernel),
             "workload": widgets.Dropdown(
                 options=list(PRESETS), value=workload, description="workload preset", style=_STYLE
             ),
@@ -257,6 +261,7 @@ class Explorer(widgets.VBox):
                     hardware=hw,
                     cost=cost,
                     data=data,
+                    kernel=self.controls["kernel"].value,
                 )
                 for s in self.specs
             ]
@@ -280,7 +285,7 @@ class Explorer(widgets.VBox):
         what = html.escape(
             f"{machine!r}; {workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)} "
             f"file_size={format_size(workload.file_size)} queue_depth={workload.queue_depth} "
-            f"seed={workload.seed}; hardware={hw}"
+            f"seed={workload.seed}; hardware={hw}; kernel={self.controls['kernel'].value}"
             + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
             + (f"; extent_size={format_size(workload.extent_size)}" if workload.extent_size else "")
             + (
@@ -315,6 +320,7 @@ def explorer(
     page_size=None,
     memmap_variant=None,
     dirty_granularity=None,
+    kernel=DEFAULT_ERA,
 ) -> Explorer:
     """A live explorer: controls that re-run :func:`daxsim.compare` for ``options``.
 
@@ -339,6 +345,8 @@ def explorer(
     extent_size : if given (``None`` = one extent), a dropdown for the file's fragmentation.
     page_size, memmap_variant, dirty_granularity : option ``huge``'s starting knobs; with
         ``"huge"`` among ``options`` dropdowns set them (the machine is then aligned to 1 GiB).
+    kernel : the kernel era modelled (:data:`daxsim.model.eras.ERAS`, as ``--kernel`` takes
+        them; default the newest release); a dropdown changes it.
 
     With any of options 1b, 2, 3 or these knobs, the table adds descriptor entries, pool
     stalls, truncate waits and corrupted bytes. With ``"huge"`` or ``"nvram"``, a second
@@ -364,4 +372,5 @@ def explorer(
         page_size,
         memmap_variant,
         dirty_granularity,
+        kernel,
     )

@@ -3,18 +3,18 @@
 The sizes are strings as :func:`daxsim.parse_size` reads them; :data:`BYTE_BUDGET` bounds
 what one update copies (above it an explorer runs the metadata path: the same counters,
 no bytes). :func:`_machine_controls` draws the machine (pmem, DRAM, memmap placement:
-``--map=mem`` or ``--map=dev``), :func:`_set_quietly` moves several controls with one
+``--map=mem`` or ``--map=dev``), :func:`_kernel_control` the kernel era
+(:data:`daxsim.model.eras.ERAS`, the newest release first chosen), :func:`_set_quietly` moves several controls with one
 re-run, :func:`_file_for` grows the DAX file to what the queue keeps in flight.
 """
 
 from __future__ import annotations
 
-
 import ipywidgets as widgets
 
 from daxsim.emu.units import format_size, parse_size
 from daxsim.emu.workload import queue_file_size
-
+from daxsim.model.eras import DEFAULT_ERA, ERAS, era
 
 __all__ = [
     "BYTE_BUDGET",
@@ -79,6 +79,18 @@ def _machine_controls(pmem, dram, memmap, pmem_label: str) -> dict:
             style=_STYLE,
         ),
     }
+
+
+def _kernel_control(kernel=DEFAULT_ERA) -> widgets.Dropdown:
+    """The kernel era as a dropdown: every era of :data:`daxsim.model.eras.ERAS` (as ``--kernel``
+    takes them), labelled with its release date or "proposed"; ``kernel`` is checked here."""
+    chosen = era(kernel).name
+    return widgets.Dropdown(
+        options=[(f"{e.name} ({e.released})", e.name) for e in ERAS.values()],
+        value=chosen,
+        description="kernel era",
+        style=_STYLE,
+    )
 
 
 def _set_quietly(explorer, values: dict) -> None:

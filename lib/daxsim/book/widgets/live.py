@@ -21,12 +21,13 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from daxsim.book import explore
+from daxsim.book.verdict import annotate
+from daxsim.model.eras import DEFAULT_ERA
 from daxsim.book.precompute import cached
 from daxsim.study import powerloss
 from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE
 from daxsim.emu.machine import Machine
 from daxsim.paths.registry import DESIGNS
-from daxsim.study.rows import STATUSES
 from daxsim.emu.units import format_size, parse_size
 from daxsim.emu.workload import OP_TRUNC, PRESETS, Workload, preset_values
 from daxsim.book.widgets.common import (
@@ -36,6 +37,7 @@ from daxsim.book.widgets.common import (
     TRUNCATE_RATES,
     _STYLE,
     _file_for,
+    _kernel_control,
     _machine_controls,
     _set_quietly,
     _size,
@@ -44,7 +46,7 @@ from daxsim.book.widgets.common import (
 
 from daxsim.book.widgets.tables import live_table
 
-__all__ = ["POWERLOSS_MACHINE", "POWERLOSS_OPTIONS", "LiveExplorer", "live_explorer"]
+__all__ = ["POWERLOSS_MACHINE", "POWERLOSS_OPTIONS", "TIME", "LiveExplorer", "live_explorer"]
 
 
 #: what power-loss runs take (:mod:`daxsim.study.powerloss`), and the pmem they run on: recovery
@@ -69,7 +71,20 @@ class LiveExplorer(widgets.VBox):
     """
 
     def __init__(
-        self, options, pmem, dram, memmap, workload, ops, hardware, truncate_rate, seed, ios, file_size, chart
+        self,
+        options,
+        pmem,
+        dram,
+        memmap,
+        workload,
+        ops,
+        hardware,
+        truncate_rate,
+        seed,
+        ios,
+        file_size,
+        chart,
+        kernel=DEFAULT_ERA,
     ):
         chosen = [str(o) for o in options]
         for o in chosen:
@@ -98,6 +113,7 @@ class LiveExplorer(widgets.VBox):
         tr = float(truncate_rate)
         c = self.controls = {
             **_machine_controls(pmem, dram, memmap, "pmem (DIMM) size"),
+            "kernel": _kernel_control(kernel),
             "hardware": widgets.Dropdown(
                 options=list(HARDWARE), value=hardware, description="hardware (pmem medium)", style=_STYLE
             ),
@@ -215,6 +231,11 @@ class LiveExplorer(widgets.VBox):
             )
         return machine, workload, c["hardware"]
 
+    @property
+    def kernel(self) -> str:
+        """The kernel era chosen (a name of :data:`daxsim.model.eras.ERAS`)."""
+        return self.controls["kernel"].value
+
     def _error(self, e: Exception, where):
         where.value = f"<p class='daxsim-error'><b>error:</b> {html.escape(str(e))}</p>"
 
@@ -223,6 +244,7 @@ class LiveExplorer(widgets.VBox):
             "machine": sorted(machine.params().items()),
             "workload": sorted(workload.params().items()),
             "hardware": hw,
+            "kernel": self.kernel,
             "data": data,
             "options": tuple(self.chosen()),
         }
@@ -241,7 +263,7 @@ class LiveExplorer(widgets.VBox):
 
             def compare():
                 return explore.comparison_frame(
-                    explore.compare_specs(self.chosen(), machine, workload, hardware=hw, data=data)
+                    explore.compare_specs(self.chosen(), machine, workload, hardware=hw, data=data, kernel=self.kernel)
                 )
 
             # the first view comes from the precomputed cache (daxsim.book.precompute): the same
@@ -262,7 +284,7 @@ class LiveExplorer(widgets.VBox):
                 else f"{workload.preset} ios={workload.ios} io_size={format_size(workload.io_size)}"
                 f" file_size={format_size(workload.file_size)}"
             )
-            + f" queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}"
+            + f" queue_depth={workload.queue_depth} seed={workload.seed}; hardware={hw}; kernel={self.kernel}"
             + (f"; truncate_rate={workload.truncate_rate:g}" if workload.truncate_rate else "")
             + ("; the operation string sets the faults (the truncate slider is ignored)" if workload.ops else "")
             + (
@@ -292,7 +314,7 @@ class LiveExplorer(widgets.VBox):
         spec = explore.live_chart_spec(
             df,
             title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
-            f"DRAM, {hw}, {workload.ops or workload.preset}",
+            f"DRAM, {hw}, {workload.ops or workload.preset}, Linux {self.kernel}",
         )
 
         def draw():
@@ -318,8 +340,8 @@ class LiveExplorer(widgets.VBox):
                     if not s.design.power_loss or s.non_default():
                         continue
                     m = machine.replace(pmem_file=str(Path(tmp) / f"pmem-{option}.img"))
-                    before = powerloss.crash(option, m, workload, stop_after=stop)
-                    after = powerloss.recover(option, m, workload, completed=before["completed"])
+                    before = powerloss.crash(option, m, workload, stop_after=stop, kernel=self.kernel)
+                    after = powerloss.recover(option, m, workload, completed=before["completed"], kernel=self.kernel)
                     rows.append((explore.spec_label(spec), before, after))
         except ValueError as e:
             self.last_power = None
@@ -347,17 +369,31 @@ class LiveExplorer(widgets.VBox):
         )
 
 
+#: what the verdict line ranks by, as the comparison's verdict does: the time per operation
+#: of the workload (its I/Os, stores and fsyncs; the time per I/O when it has no stores)
+TIME = "op_ns"
+
+
 def _verdict(df) -> str:
-    """One line: the fastest and the leanest option among the feasible, safe ones."""
-    ok = df[df["status"] == STATUSES[0]]
+    """One line: the fastest and the leanest option among the feasible, safe ones, by the
+    rule of :func:`daxsim.book.verdict.annotate` (an option unsafe by design, as option 2
+    without its guard, is never safe, truncate or not), ranked by :data:`TIME`; and the
+    unsafe option that is faster than the winner, if one is."""
+    a = annotate(df)
+    ok = a[a["safe"]]
     if ok.empty:
         return "No option chosen is both feasible and safe here."
-    fast = ok.loc[ok["per_io_ns"].idxmin()]
-    lean = ok.loc[ok["dram_held_bytes"].idxmin()]
-    return (
-        f"Fastest feasible and safe: {fast['label']} ({fast['per_io_ns']:,.0f} ns per I/O). "
+    fast = ok.loc[ok[TIME].idxmin()]
+    lean = ok.sort_values(["dram_held_bytes", TIME], kind="stable").iloc[0]
+    line = (
+        f"Fastest feasible and safe: {fast['label']} ({fast[TIME]:,.0f} ns per operation). "
         f"Least DRAM held: {lean['label']} ({_size(lean['dram_held_bytes'])})."
     )
+    unsafe = a[a["feasible"] & ~a["safe"] & (a[TIME] < fast[TIME])]
+    if len(unsafe):
+        u = unsafe.loc[unsafe[TIME].idxmin()]
+        line += f" {u['label']} is faster ({u[TIME]:,.0f} ns) but not safe ({u['safety'].removeprefix('hazard: ')})."
+    return line
 
 
 def live_explorer(
@@ -373,6 +409,7 @@ def live_explorer(
     ios=200,
     file_size="64M",
     chart=True,
+    kernel=DEFAULT_ERA,
 ) -> LiveExplorer:
     """The live explorer: every option side by side, re-run whenever a control changes.
 
@@ -390,13 +427,17 @@ def live_explorer(
     seed, ios, file_size : the workload's seed, number of I/Os (cut to what fits in 16 MiB
         of data) and DAX file size: kept small so an update stays well under 150 ms; the
         file grows when the queue needs more (twice the bytes in flight).
-    chart : draw the chart (DRAM held against modelled time per I/O) under the table.
+    chart : draw the chart (DRAM held against modelled time per operation) under the table.
+    kernel : the kernel era modelled (:data:`daxsim.model.eras.ERAS`; default the newest
+        release, :data:`~daxsim.model.eras.DEFAULT_ERA`); a dropdown changes it.
 
     The table gives each option's status (feasible, hazard, infeasible with the reason),
-    modelled time per I/O, DRAM held and its parts, copies, truncate waits and corrupted
-    bytes; a line under it names the fastest and the leanest feasible, safe option. The
-    "cut the power" button runs :mod:`daxsim.study.powerloss` for the options it takes.
+    modelled time per operation (I/Os, stores and fsyncs), DRAM held and its parts, copies,
+    truncate waits and corrupted bytes; a line under it names the fastest and the leanest
+    feasible, safe option as :mod:`daxsim.book.verdict` judges them (option 2 without its
+    guard never is). The "cut the power" button runs :mod:`daxsim.study.powerloss` for the
+    options it takes, at the chosen era.
     """
     return LiveExplorer(
-        options, pmem, dram, memmap, workload, ops, hardware, truncate_rate, seed, ios, file_size, chart
+        options, pmem, dram, memmap, workload, ops, hardware, truncate_rate, seed, ios, file_size, chart, kernel
     )

@@ -4,7 +4,8 @@
 allocations, GUP pages, memmap in DRAM and on pmem, the transient DRAM peak; with
 ``extra`` descriptor entries, pool stalls, truncate waits and corrupted bytes);
 :func:`store_table` adds huge's and nvram's references, stores, flushes and memmap wear;
-:func:`live_table` is the live explorer's, read from a comparison frame.
+:func:`live_table` is the live explorer's, read from a comparison frame (time per
+operation: the workload's I/Os, stores and fsyncs).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def store_table(results) -> str:
 def live_table(df) -> str:
     rows = []
     for r in df.itertuples():
-        t = "&ndash;" if r.status == "infeasible" else f"{r.per_io_ns:,.0f}"
+        t = "&ndash;" if r.status == "infeasible" else f"{r.op_ns:,.0f}"
         status = html.escape(r.status + (f": {r.reason}" if r.reason else ""))
         rows.append(
             f"<tr class='daxsim-row' data-option='{html.escape(r.label)}'><td><b>{html.escape(r.label)}</b></td>"
@@ -101,7 +102,7 @@ def live_table(df) -> str:
             f"<td class='daxsim-corrupted'>{_size(r.corrupted_bytes)}</td></tr>"
         )
     head = (
-        "<tr><th>option</th><th>status</th><th>modelled ns per I/O</th><th>DRAM held</th><th>memmap in DRAM</th>"
+        "<tr><th>option</th><th>status</th><th>modelled ns per operation</th><th>DRAM held</th><th>memmap in DRAM</th>"
         "<th>memmap on pmem</th><th>transient DRAM peak</th><th>CPU-copied</th><th>truncates</th>"
         "<th>truncate waits</th><th>corrupted</th></tr>"
     )
