@@ -132,10 +132,10 @@ def explorer_grid(
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
     hardware profile (:func:`daxsim.study.sweep.remodel`), and run again for every kernel era
     of ``kernels`` (the era changes the counters: bvecs, pinning, the struct page's size).
-    Adds the columns ``pmem_size``
-    and ``dram_size`` (labels such as ``"400 GiB"``) and ``pmem_gib``; ``workload`` is the
-    preset's name. Computed once per daxsim source and arguments, then read back
-    (:func:`daxsim.book.precompute.cached_frame`): the live explorer's page needs it at once.
+    Adds the columns ``pmem_size`` and ``dram_size`` (labels such as ``"400 GiB"``) and
+    ``pmem_gib``; ``workload`` is the preset's name. Computed once per daxsim source and
+    arguments, then read back (:func:`daxsim.book.precompute.cached_frame`): the live
+    explorer's page needs it at once.
     """
     from daxsim.book.precompute import cached_frame
 
@@ -188,7 +188,8 @@ _STATUS_SHAPES = {"feasible": "circle", "hazard: corrupted data": "triangle-up",
 
 def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
     """What the chart draws, one row per option: DRAM held in KiB (at least 1 B), the time
-    per operation (``op_ns``: I/Os, stores and fsyncs, as the verdict ranks; NaN when infeasible), and the texts beside the points."""
+    per operation (``op_ns``: I/Os, stores and fsyncs, what the verdict ranks by; NaN when
+    infeasible), and the texts beside the points."""
     held = df["dram_held_bytes"].astype(float)
     note = []
     for r in df.itertuples():
@@ -254,7 +255,8 @@ def explorer_chart(
     df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None, width: int = _WIDTH, height=None
 ) -> alt.HConcatChart:
     """Each option on its own row: the DRAM it holds (left, KiB, log) and its modelled time
-    per operation (right, ns, log: ``op_ns``, I/Os, stores and fsyncs), with the values written beside the points.
+    per operation (right, ns, log: ``op_ns``, the workload's I/Os, stores and fsyncs), with
+    the values written beside the points.
 
     One row per option, so no option hides another (five options hold almost no DRAM, and
     several take the same time). Colour is the option (the theme's), shape the status:
