@@ -21,7 +21,6 @@ from pathlib import Path
 import ipywidgets as widgets
 
 from daxsim.book import explore
-from daxsim.book.verdict import annotate
 from daxsim.model.eras import DEFAULT_ERA
 from daxsim.book.precompute import cached
 from daxsim.study import powerloss
@@ -40,11 +39,10 @@ from daxsim.book.widgets.common import (
     _kernel_control,
     _machine_controls,
     _set_quietly,
-    _size,
     _with,
 )
 
-from daxsim.book.widgets.tables import live_table
+from daxsim.book.widgets.tables import TIME, live_table, power_table, verdict_line
 
 __all__ = ["POWERLOSS_MACHINE", "POWERLOSS_OPTIONS", "TIME", "LiveExplorer", "live_explorer"]
 
@@ -297,7 +295,7 @@ class LiveExplorer(widgets.VBox):
         )
         self.result.value = (
             f"<p><small>{html.escape(what)}</small></p>{live_table(df)}"
-            f"<p class='daxsim-verdict'>{html.escape(_verdict(df))}</p>"
+            f"<p class='daxsim-verdict'>{html.escape(verdict_line(df))}</p>"
         )
         if self.chart:
             self._draw(df, machine, workload, hw, first)
@@ -353,47 +351,10 @@ class LiveExplorer(widgets.VBox):
                 f"<p class='daxsim-error'>Tick one of options {', '.join(POWERLOSS_OPTIONS)} to run power loss.</p>"
             )
             return
-        body = "".join(
-            f"<tr><td><b>{html.escape(label)}</b></td><td>{b['submitted']}</td><td>{b['completed']}</td>"
-            f"<td>{b['inflight_lost']}</td><td>{_size(a['bytes_checked'])}</td>"
-            f"<td class='daxsim-lost'>{a['bytes_lost']:,}</td><td>{a['stale_struct_pages']:,}</td>"
-            f"<td>{a['memmap_reinit_s'] * 1e3:,.1f}</td></tr>"
-            for label, b, a in rows
-        )
         self.power.value = (
             f"<p><small>{html.escape(repr(machine))} with file-backed pmem; power cut after event {stop} of {events}"
-            "</small></p><table class='daxsim-result-table'><tr><th>option</th><th>I/Os submitted</th>"
-            "<th>completed</th><th>lost in flight</th><th>bytes checked</th><th>bytes lost</th>"
-            "<th>stale struct pages (memmap on pmem)</th><th>memmap re-init (ms, emulator)</th></tr>"
-            f"{body}</table>"
+            f"</small></p>{power_table(rows)}"
         )
-
-
-#: what the verdict line ranks by, as the comparison's verdict does: the time per operation
-#: of the workload (its I/Os, stores and fsyncs; the time per I/O when it has no stores)
-TIME = "op_ns"
-
-
-def _verdict(df) -> str:
-    """One line: the fastest and the leanest option among the feasible, safe ones, by the
-    rule of :func:`daxsim.book.verdict.annotate` (an option unsafe by design, as option 2
-    without its guard, is never safe, truncate or not), ranked by :data:`TIME`; and the
-    unsafe option that is faster than the winner, if one is."""
-    a = annotate(df)
-    ok = a[a["safe"]]
-    if ok.empty:
-        return "No option chosen is both feasible and safe here."
-    fast = ok.loc[ok[TIME].idxmin()]
-    lean = ok.sort_values(["dram_held_bytes", TIME], kind="stable").iloc[0]
-    line = (
-        f"Fastest feasible and safe: {fast['label']} ({fast[TIME]:,.0f} ns per operation). "
-        f"Least DRAM held: {lean['label']} ({_size(lean['dram_held_bytes'])})."
-    )
-    unsafe = a[a["feasible"] & ~a["safe"] & (a[TIME] < fast[TIME])]
-    if len(unsafe):
-        u = unsafe.loc[unsafe[TIME].idxmin()]
-        line += f" {u['label']} is faster ({u[TIME]:,.0f} ns) but not safe ({u['safety'].removeprefix('hazard: ')})."
-    return line
 
 
 def live_explorer(

@@ -5,17 +5,20 @@ allocations, GUP pages, memmap in DRAM and on pmem, the transient DRAM peak; wit
 ``extra`` descriptor entries, pool stalls, truncate waits and corrupted bytes);
 :func:`store_table` adds huge's and nvram's references, stores, flushes and memmap wear;
 :func:`live_table` is the live explorer's, read from a comparison frame (time per
-operation: the workload's I/Os, stores and fsyncs).
+operation: the workload's I/Os, stores and fsyncs), :func:`verdict_line` the line under it
+(the fastest and the leanest feasible, safe option by :func:`daxsim.book.verdict.annotate`'s
+rule, ranked by :data:`TIME`), :func:`power_table` the power cut's outcome.
 """
 
 from __future__ import annotations
 
 import html
 
+from daxsim.book.verdict import annotate
 from daxsim.book.widgets.common import _size
 from daxsim.emu.units import format_size
 
-__all__ = ["live_table", "result_table", "store_table"]
+__all__ = ["TIME", "live_table", "power_table", "result_table", "store_table", "verdict_line"]
 
 
 def _label(r) -> str:
@@ -107,3 +110,47 @@ def live_table(df) -> str:
         "<th>truncate waits</th><th>corrupted</th></tr>"
     )
     return f"<table class='daxsim-result-table'>{head}{''.join(rows)}</table>"
+
+
+def power_table(rows) -> str:
+    """The power cut's outcome, one row per option: ``(label, crash's dict, recover's dict)``."""
+    body = "".join(
+        f"<tr><td><b>{html.escape(label)}</b></td><td>{b['submitted']}</td><td>{b['completed']}</td>"
+        f"<td>{b['inflight_lost']}</td><td>{_size(a['bytes_checked'])}</td>"
+        f"<td class='daxsim-lost'>{a['bytes_lost']:,}</td><td>{a['stale_struct_pages']:,}</td>"
+        f"<td>{a['memmap_reinit_s'] * 1e3:,.1f}</td></tr>"
+        for label, b, a in rows
+    )
+    return (
+        "<table class='daxsim-result-table'><tr><th>option</th><th>I/Os submitted</th>"
+        "<th>completed</th><th>lost in flight</th><th>bytes checked</th><th>bytes lost</th>"
+        "<th>stale struct pages (memmap on pmem)</th><th>memmap re-init (ms, emulator)</th></tr>"
+        f"{body}</table>"
+    )
+
+
+#: what the verdict line ranks by, as the comparison's verdict does: the time per operation
+#: of the workload (its I/Os, stores and fsyncs; the time per I/O when it has no stores)
+TIME = "op_ns"
+
+
+def verdict_line(df) -> str:
+    """One line: the fastest and the leanest option among the feasible, safe ones, by the
+    rule of :func:`daxsim.book.verdict.annotate` (an option unsafe by design, as option 2
+    without its guard, is never safe, truncate or not), ranked by :data:`TIME`; and the
+    unsafe option that is faster than the winner, if one is."""
+    a = annotate(df)
+    ok = a[a["safe"]]
+    if ok.empty:
+        return "No option chosen is both feasible and safe here."
+    fast = ok.loc[ok[TIME].idxmin()]
+    lean = ok.sort_values(["dram_held_bytes", TIME], kind="stable").iloc[0]
+    line = (
+        f"Fastest feasible and safe: {fast['label']} ({fast[TIME]:,.0f} ns per operation). "
+        f"Least DRAM held: {lean['label']} ({_size(lean['dram_held_bytes'])})."
+    )
+    unsafe = a[a["feasible"] & ~a["safe"] & (a[TIME] < fast[TIME])]
+    if len(unsafe):
+        u = unsafe.loc[unsafe[TIME].idxmin()]
+        line += f" {u['label']} is faster ({u[TIME]:,.0f} ns) but not safe ({u['safety'].removeprefix('hazard: ')})."
+    return line
