@@ -337,6 +337,7 @@ def _frame(rows):
                 "pool_reserved_bytes": 0,
                 "corrupted_bytes": corrupted,
                 "per_io_ns": ns if feasible else float("nan"),
+                "op_ns": ns if feasible else float("nan"),
             }
         )
     return pd.DataFrame(out)
@@ -376,7 +377,7 @@ def test_pareto_front_by_hand():
     assert w["infeasible"] == "nvram"
     t = verdict.which_option_when(df).iloc[0]
     assert t["regime"] == "memmap 10% to 100% of DRAM" and t["points"] == 1
-    assert "nvram (all 1) cannot boot" in t["why"] and "2 (all 1) faster" in t["why"]
+    assert "nvram (all 1) infeasible" in t["why"] and "2 (all 1) faster" in t["why"]
 
 
 def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memmap():
@@ -389,3 +390,30 @@ def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memma
     # the regime edge is where 1a stops booting: a 1 TiB memmap share of 16 GiB is exactly 1
     r = daxsim.run("1a", daxsim.Machine("1T", "16G"), daxsim.Workload(ios=4, file_size="64M"))
     assert not r.feasible and float(verdict.memmap_share(2**40, 16 * 2**30)) == 1.0
+
+
+def test_the_verdict_ranks_by_time_per_operation_not_per_io():
+    """With stores beside the I/O, huge pages' write-back is in op_ns, not in per_io_ns:
+    the comparison's winner and front follow op_ns, as daxsim.study.verdict does."""
+    from daxsim.book import verdict
+
+    df = _frame([("3", 16, 1620.0, True, 0), ("huge", 6 << 30, 1600.0, True, 0)])
+    df["op_ns"] = [1700.0, 9000.0]  # huge is faster per I/O, far slower per operation (2 MiB write-back)
+    df = verdict.pareto(verdict.annotate(df))
+    assert verdict.TIME == "op_ns"
+    assert dict(zip(df.option, df.pareto)) == {"3": True, "huge": False}
+    w = verdict.winners(df).iloc[0]
+    assert w["winner"] == "3" and w["winner_ns"] == 1700.0
+    assert verdict.which_option_when(df).iloc[0]["time per operation (ns)"] == "1,700"
+
+
+def test_huge_memmap_variants_compete_under_their_own_names():
+    from daxsim.book import theme, verdict
+
+    df = _frame([("huge", 6 << 30, 1600.0, True, 0), ("huge", 1 << 20, 1600.0, True, 0)])
+    df["spec"] = ["huge", "huge+memmap_variant=devdax-dedup"]
+    df = verdict.pareto(verdict.annotate(df))
+    assert list(df.option) == ["huge", "huge, devdax-dedup"]
+    assert verdict.winners(df).iloc[0]["leanest"] == "huge, devdax-dedup"  # as fast, less DRAM
+    assert theme.color("huge, devdax-dedup") != theme.color("huge")
+    assert theme.order(["huge, devdax-dedup", "nvram", "huge"]) == ["huge", "huge, devdax-dedup", "nvram"]

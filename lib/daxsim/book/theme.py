@@ -205,6 +205,9 @@ def _option_of(value: str):
             return value, ""
         if value in _ALIASES:
             return _ALIASES[value], ""
+        head, sep, tail = value.partition(", ")
+        if sep and head in OPTION_COLORS and tail in VARIANT_COLORS:  # "huge, devdax-dedup": a memmap variant
+            return head, sep + tail
         h = _HISTORY_RE.match(value)
         return (h.group(1), value[h.end() :]) if h else None
     return m.group(1) + (" + guard" if m.group(2) else ""), m.group(3)
@@ -228,6 +231,9 @@ def color(value) -> str:
         c = OPTION_COLORS[base]
         if "on pmem" in rest:
             return _shade(c, PLACEMENT_SHADE["pmem"])
+        variant = rest.removeprefix(", ")
+        if variant in VARIANT_COLORS and variant != "base":  # huge's memmap variants: darker by how much they share
+            return _shade(c, -0.12 * list(VARIANT_COLORS).index(variant))
         pool = _POOL_RE.search(rest)
         if pool:
             n = int(pool.group(1).replace(",", ""))
@@ -269,7 +275,14 @@ def sort_key(value):
     if opt is not None:
         base, rest = opt
         pool = _POOL_RE.search(rest)
-        second = int(pool.group(1).replace(",", "")) if pool else (1 if "on pmem" in rest else 0)
+        variant = rest.removeprefix(", ")
+        second = (
+            int(pool.group(1).replace(",", ""))
+            if pool
+            else (
+                1 if "on pmem" in rest else 1 + list(VARIANT_COLORS).index(variant) if variant in VARIANT_COLORS else 0
+            )
+        )
         return (1, OPTION_ORDER.index(base) * 1e12 + second, v)
     if v in PART_COLORS:
         return (2, list(PART_COLORS).index(v), v)

@@ -1,4 +1,4 @@
-"""Which option when: the Pareto front of DRAM held against time per I/O, computed from a sweep.
+"""Which option when: the Pareto front of DRAM held against time per operation, computed from a sweep.
 
 :func:`annotate` adds to a :func:`daxsim.study.sweep.sweep` table what the comparison needs:
 the **DRAM held** by each point (memmap in DRAM, plus the peak of transient structures:
@@ -7,7 +7,10 @@ dirty bitmap), its **safety** (feasible and safe; a hazard; infeasible), and the
 **regime**: how large a permanent 4 KiB memmap (option 1a's) would be against the DRAM.
 
 :func:`pareto` marks, on each machine and workload, the feasible and safe points that no
-other feasible and safe point beats on both DRAM held and time per I/O.
+other feasible and safe point beats on both DRAM held and time per operation
+(:data:`TIME`, ``op_ns``: the workload's I/Os, stores and fsyncs, the figure
+:mod:`daxsim.study.verdict` ranks by; it equals the time per I/O when the workload has
+no stores).
 :func:`which_option_when` reads the verdict off the table: per regime and workload, the
 fastest feasible and safe option at each point, the leanest option on the front, and why
 the others lost. Nothing in it is typed in; every cell comes from the sweep.
@@ -27,10 +30,22 @@ import pandas as pd
 from daxsim.book import charts, controls, theme
 from daxsim.model.cost import dram_held_bytes
 from daxsim.paths import registry
-from daxsim.study.sweep import AXES, DESIGNS
+from daxsim.study.sweep import AXES
 from daxsim.emu.units import PAGE_SIZE, STRUCT_PAGE_SIZE, GiB, KiB, format_size
 
-__all__ = ["REGIMES", "SLICE", "STATUSES", "annotate", "pareto", "pareto_chart", "which_option_when", "winners"]
+__all__ = [
+    "REGIMES",
+    "SLICE",
+    "STATUSES",
+    "TIME",
+    "annotate",
+    "compared",
+    "pareto",
+    "pareto_chart",
+    "robust_answer",
+    "which_option_when",
+    "winners",
+]
 
 #: a point's safety, in the order the chart's legend lists them
 STATUSES = ("feasible, safe", "hazard: corrupted data", "hazard: nothing pins the block", "infeasible")
@@ -40,6 +55,9 @@ REGIMES = {
     "memmap 10% to 100% of DRAM": 1.0,
     "memmap as large as DRAM or larger": np.inf,
 }
+#: the time the options are ranked by: per operation of the workload (I/Os, stores, fsyncs),
+#: as in daxsim.study.verdict; without stores it is the time per I/O
+TIME = "op_ns"
 #: the axes that make one machine and workload: the options compete within each slice
 SLICE = tuple(a for a in AXES if a != "option")
 
@@ -54,15 +72,35 @@ def regime(share: float) -> str:
     return next(name for name, edge in REGIMES.items() if share < edge)
 
 
+def compared(spec: str, option: str) -> str:
+    """The name a point competes under: its option, or for option huge with a memmap
+    variant other than the base one, ``"huge, <variant>"`` (``"huge, devdax-dedup"``), so
+    the variants compete as options of their own."""
+    variant = _variant(spec)
+    return f"{option}, {variant}" if option == "huge" and variant not in (None, "base") else option
+
+
+def _variant(spec: str):
+    """The ``memmap_variant`` a spec string names, or None."""
+    for part in str(spec).split("+")[1:]:
+        name, _, value = part.partition("=")
+        if name == "memmap_variant":
+            return value
+    return None
+
+
 def annotate(df: pd.DataFrame) -> pd.DataFrame:
     """A sweep table with ``dram_held_bytes`` (and ``_kib``), ``safety``, ``safe``,
     ``memmap_share``, ``regime``, and size labels ``pmem_label``, ``dram_label``,
-    ``pmem_gib``, ``dram_gib``. Infeasible points hold what they would need."""
+    ``pmem_gib``, ``dram_gib``. Infeasible points hold what they would need. Option huge's
+    memmap variants compete under their own names (:func:`compared`)."""
     out = df.copy()
     out["dram_held_bytes"] = dram_held_bytes(out).astype("int64")
     out["dram_held_kib"] = out["dram_held_bytes"] / KiB
     guarded = out["guard"].fillna(False).astype(bool) if "guard" in out else False
     hazardous = out["option"].isin([k for k, d in registry.DESIGNS.items() if d.hazard]) & ~guarded
+    if "spec" in out:
+        out["option"] = [compared(s, o) for s, o in zip(out["spec"], out["option"])]
     corrupted = out["corrupted_bytes"] > 0
     out["safety"] = np.select(
         [~out["feasible"], corrupted, hazardous], [STATUSES[3], STATUSES[1], STATUSES[2]], STATUSES[0]
@@ -80,13 +118,13 @@ def annotate(df: pd.DataFrame) -> pd.DataFrame:
 def pareto(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` (annotated) with a boolean ``pareto``: within each slice, the feasible and
     safe points that no other feasible and safe point beats on DRAM held and on time per
-    I/O (at least as good on both, better on one)."""
+    operation (at least as good on both, better on one)."""
     out = df.copy()
     front = np.zeros(len(out), bool)
     ok = np.flatnonzero(out["safe"].to_numpy())
     group = out.groupby(list(SLICE), sort=False).ngroup().to_numpy()[ok]
     held = out["dram_held_bytes"].to_numpy()[ok]
-    t = out["per_io_ns"].to_numpy()[ok]
+    t = out[TIME].to_numpy()[ok]
     order = np.lexsort((t, held, group))  # by slice, then DRAM held, then time
     best, last = np.inf, None
     for i in order:  # walking up in DRAM held, a point is on the front if it is faster than all before it
@@ -104,27 +142,27 @@ def _first(df: pd.DataFrame, by: list[str], cols: list[str]) -> pd.DataFrame:
 
 
 def winners(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per slice: the fastest feasible and safe option (``winner``, ``winner_ns``,
+    """One row per slice, times by :data:`TIME`: the fastest feasible and safe option (``winner``, ``winner_ns``,
     ``winner_held_bytes``), the option on the front holding the least DRAM (``leanest``,
     ``leanest_ns``, ``leanest_held_bytes``), the options on the front (``front``), the
     fastest unsafe option if it is faster than the winner (``unsafe``, ``unsafe_ns``; else
-    ``""`` and NaN), and the options that cannot boot (``infeasible``)."""
+    ``""`` and NaN), and the infeasible options (``infeasible``: a memmap or a pool that does not fit in DRAM)."""
     if "pareto" not in df:
         df = pareto(df)
-    df = df.assign(_order=df["option"].map({o: i for i, o in enumerate(DESIGNS)}).fillna(len(DESIGNS)))
+    df = df.assign(_order=[theme.sort_key(o)[1] for o in df["option"]])
     keys = list(SLICE)
     base = df.drop_duplicates(keys)[[*keys, "regime", "memmap_share"]]
     join = lambda s: ", ".join(s)
     infeasible = df[~df["feasible"]].sort_values("_order").groupby(keys, sort=False)["option"].agg(join)
     front = df[df["pareto"]].sort_values("dram_held_bytes").groupby(keys, sort=False)["option"].agg(join)
-    best = _first(df[df["safe"]], ["per_io_ns", "_order"], ["option", "per_io_ns", "dram_held_bytes"]).rename(
-        columns={"option": "winner", "per_io_ns": "winner_ns", "dram_held_bytes": "winner_held_bytes"}
+    best = _first(df[df["safe"]], [TIME, "_order"], ["option", TIME, "dram_held_bytes"]).rename(
+        columns={"option": "winner", TIME: "winner_ns", "dram_held_bytes": "winner_held_bytes"}
     )
-    lean = _first(
-        df[df["pareto"]], ["dram_held_bytes", "per_io_ns", "_order"], ["option", "per_io_ns", "dram_held_bytes"]
-    ).rename(columns={"option": "leanest", "per_io_ns": "leanest_ns", "dram_held_bytes": "leanest_held_bytes"})
-    unsafe = _first(df[df["feasible"] & ~df["safe"]], ["per_io_ns", "_order"], ["option", "per_io_ns"]).rename(
-        columns={"option": "unsafe", "per_io_ns": "unsafe_ns"}
+    lean = _first(df[df["pareto"]], ["dram_held_bytes", TIME, "_order"], ["option", TIME, "dram_held_bytes"]).rename(
+        columns={"option": "leanest", TIME: "leanest_ns", "dram_held_bytes": "leanest_held_bytes"}
+    )
+    unsafe = _first(df[df["feasible"] & ~df["safe"]], [TIME, "_order"], ["option", TIME]).rename(
+        columns={"option": "unsafe", TIME: "unsafe_ns"}
     )
     out = (
         base.merge(best, on=keys, how="left")
@@ -136,6 +174,17 @@ def winners(df: pd.DataFrame) -> pd.DataFrame:
     slower = ~(out["unsafe_ns"] < out["winner_ns"])
     out.loc[slower, "unsafe"], out.loc[slower, "unsafe_ns"] = "", np.nan
     return out.fillna({"infeasible": "", "front": "", "unsafe": ""}).reset_index(drop=True)
+
+
+def _names(joined: str) -> list[str]:
+    """``"1a, huge, huge, hvo"`` -> ``["1a", "huge", "huge, hvo"]``: a variant stays with its option."""
+    out: list[str] = []
+    for part in (p for p in joined.split(", ") if p):
+        if out and part in theme.VARIANT_COLORS:
+            out[-1] += f", {part}"
+        else:
+            out.append(part)
+    return out
 
 
 def _tally(values, n: int | None = None) -> str:
@@ -151,18 +200,18 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``regime``, ``workload``, ``points`` (machines x hardware x truncate rates),
     ``fastest safe option`` (how often each option was the fastest feasible and safe one),
-    ``time per I/O (ns)`` (the winners' range), ``leanest on the front`` (the option on
+    ``time per operation (ns)`` (the winners' range, :data:`TIME`), ``leanest on the front`` (the option on
     the Pareto front holding the least DRAM) and ``why`` (what the others lacked: the
-    options that could not boot, the unsafe option that was faster, by how much; the
+    infeasible options, the unsafe option that was faster, by how much; the
     DRAM the winner holds beyond the leanest option, for how much time).
     """
     w = winners(df)
     rows = []
     for (reg, wl), g in w.groupby(["regime", "workload"], sort=False):
         why = []
-        cannot = [o for s in g["infeasible"] for o in s.split(", ") if o]
+        cannot = [o for s in g["infeasible"] for o in _names(s)]
         if cannot:
-            why.append(f"{_tally(cannot, len(g))} cannot boot: a memmap in DRAM does not fit")
+            why.append(f"{_tally(cannot, len(g))} infeasible: what it must hold in DRAM does not fit")
         unsafe = g[g["unsafe"] != ""]
         if len(unsafe):
             gain = (unsafe["winner_ns"] - unsafe["unsafe_ns"]) / unsafe["winner_ns"]
@@ -176,7 +225,7 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
             save = ((extra["leanest_ns"] - extra["winner_ns"]) / extra["leanest_ns"]).max()
             why.append(
                 f"the fastest holds up to {format_size(int(held))} more DRAM than {_tally(extra['leanest'])} "
-                f"to save at most {save:.1%} per I/O"
+                f"to save at most {save:.1%} per operation"
             )
         else:
             why.append("the fastest safe option is also the leanest on the front")
@@ -186,7 +235,7 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
                 "workload": wl,
                 "points": len(g),
                 "fastest safe option": _tally(g["winner"]),
-                "time per I/O (ns)": f"{g['winner_ns'].min():,.0f} to {g['winner_ns'].max():,.0f}"
+                "time per operation (ns)": f"{g['winner_ns'].min():,.0f} to {g['winner_ns'].max():,.0f}"
                 if g["winner_ns"].min() != g["winner_ns"].max()
                 else f"{g['winner_ns'].min():,.0f}",
                 "leanest on the front": _tally(g["leanest"]),
@@ -219,7 +268,7 @@ def _cluster_labels(points: pd.DataFrame, xdom, ydom, width, height, gap=10.0) -
     # dodge keeps labels apart only within one column: labels of distant clusters may share a line
     out = []
     for c, y in zip(clusters, placed):
-        names = [o for o in DESIGNS if o in c[2]]
+        names = theme.order(c[2])
         out.append(
             {
                 "bytes": float(c[3]),
@@ -233,18 +282,18 @@ def _cluster_labels(points: pd.DataFrame, xdom, ydom, width, height, gap=10.0) -
 def pareto_chart(
     df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None, width: int = 440, height: int = 320
 ) -> alt.LayerChart:
-    """DRAM held (x, bytes, log) against modelled time per I/O (y, ns, log), one point per option.
+    """DRAM held (x, bytes, log) against modelled time per operation (y, ns, log, :data:`TIME`), one point per option.
 
     Colour is the option (the theme's), shape the safety (:data:`STATUSES`); every point
     is labelled with its option, and points that coincide share one label ("2, 3,
     nvram"), so no option hides behind another. The Pareto front of the feasible and
-    safe points is joined by a dashed line; infeasible points have no time and are drawn
+    safe points is joined by a dashed line; infeasible points (the namespace cannot be enabled) have no time and are drawn
     as crosses along the top, at the DRAM they would need; a dotted rule marks the DRAM
     installed. Both axes follow the selection. The bound controls pick the precomputed
     rows as :func:`daxsim.book.charts.grid_chart` does.
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
-    need = ["option", "safety", "per_io_ns", "dram_held_bytes", "dram", "pareto", *sliders, *dropdowns]
+    need = ["option", "safety", TIME, "dram_held_bytes", "dram", "pareto", *sliders, *dropdowns]
     controls.check_columns(df, need)
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {charts.MAX_ROWS}")
@@ -252,7 +301,7 @@ def pareto_chart(
         {
             "option": df["option"],
             "s": df["safety"].map({s: i for i, s in enumerate(STATUSES)}),
-            "t": df["per_io_ns"].round(1),
+            "t": df[TIME].round(1),
             "bytes": np.maximum(df["dram_held_bytes"], 1).astype(float),
             "installed": df["dram"].astype(float),
             "front": df["pareto"].astype(int),
@@ -276,7 +325,7 @@ def pareto_chart(
     data = data.assign(y=ys, status=[STATUSES[int(i)] for i in data["s"]]).drop(columns="s")
     label_df = pd.DataFrame(labels)
     x_title = "DRAM held: memmap + transient peak (log scale)"
-    y_title = charts.axis_title("modelled time per I/O (ns, log scale)", height)
+    y_title = charts.axis_title("modelled time per operation (ns, log scale)", height)
     x = alt.X(
         "bytes",
         type="quantitative",
@@ -291,7 +340,7 @@ def pareto_chart(
         scale=alt.Scale(type="log", domain=[{"expr": "dom_y[0]"}, {"expr": "dom_y[1]"}], nice=False),
         axis=alt.Axis(format=",.0f", tickCount=5),
     )
-    options = [o for o in DESIGNS if o in set(df["option"])]
+    options = theme.order(df["option"])
     points = (
         alt.Chart(data)
         .mark_point(filled=True, size=100, opacity=0.9)
@@ -310,7 +359,7 @@ def pareto_chart(
                 alt.Tooltip("option", type="nominal"),
                 alt.Tooltip("status", type="nominal"),
                 alt.Tooltip(
-                    "t", type="quantitative", title="modelled time per I/O (ns; none: cannot boot)", format=",.0f"
+                    "t", type="quantitative", title="modelled time per operation (ns; none: infeasible)", format=",.0f"
                 ),
                 alt.Tooltip("bytes", type="quantitative", title="DRAM held (bytes)", format=",.0f"),
                 *[alt.Tooltip(c, type="quantitative", title=t) for c, t in sliders.items()],
@@ -346,3 +395,14 @@ def pareto_chart(
     return charts.finish(
         chart, title, [*b.params, b.lookup("dom_x", xdoms), b.lookup("dom_y", ydoms)], b, width, height
     )
+
+
+def robust_answer(v) -> str:
+    """A :class:`daxsim.study.verdict.Verdict` in the comparison's names: ``"huge, hvo in 91%
+    of 2,000 draws"``, or ``"a tie: 3, huge (the leader wins 62% of 2,000 draws)"``."""
+    name = lambda spec: compared(spec, str(spec).split("+")[0])
+    if v.winner:
+        return f"{name(v.winner)} in {v.share:.0%} of {v.draws:,} draws"
+    if v.tie:
+        return f"a tie: {', '.join(name(o) for o in v.tie)} (the leader wins {v.share:.0%} of {v.draws:,} draws)"
+    return "no option is feasible and safe"
