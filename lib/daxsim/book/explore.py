@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import charts, controls, theme
+from daxsim.book.verdict import TIME
 from daxsim.model.eras import DEFAULT_ERA
 from daxsim.model.hardware import DEFAULT_HARDWARE
 from daxsim.emu.machine import Machine
@@ -196,15 +197,15 @@ def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
         if r.status == STATUSES[2]:
             note.append("cannot boot")
         elif r.status == STATUSES[1]:
-            note.append(f"{r.op_ns:,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
+            note.append(f"{getattr(r, TIME):,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
         else:
-            note.append(f"{r.op_ns:,.0f} ns")
+            note.append(f"{getattr(r, TIME):,.0f} ns")
     return pd.DataFrame(
         {
             "option": df["label"],
             "status": df["status"],
             "bytes": np.maximum(held, 1.0),
-            "t": df["op_ns"].round(1),
+            "t": df[TIME].round(1),
             "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
             "time": note,
             "why": df["reason"].where(df["reason"] != "", df["status"]),
@@ -267,7 +268,7 @@ def explorer_chart(
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
     controls.check_columns(
-        df, ["label", "status", "op_ns", "dram_held_bytes", "reason", "corrupted_bytes", *sliders, *dropdowns]
+        df, ["label", "status", TIME, "dram_held_bytes", "reason", "corrupted_bytes", *sliders, *dropdowns]
     )
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")

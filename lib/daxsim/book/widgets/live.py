@@ -42,9 +42,9 @@ from daxsim.book.widgets.common import (
     _with,
 )
 
-from daxsim.book.widgets.tables import TIME, live_table, power_table, verdict_line
+from daxsim.book.widgets.tables import live_table, power_table, verdict_line
 
-__all__ = ["POWERLOSS_MACHINE", "POWERLOSS_OPTIONS", "TIME", "LiveExplorer", "live_explorer"]
+__all__ = ["POWERLOSS_MACHINE", "POWERLOSS_OPTIONS", "LiveExplorer", "live_explorer"]
 
 
 #: what power-loss runs take (:mod:`daxsim.study.powerloss`), and the pmem they run on: recovery

@@ -7,18 +7,19 @@ allocations, GUP pages, memmap in DRAM and on pmem, the transient DRAM peak; wit
 :func:`live_table` is the live explorer's, read from a comparison frame (time per
 operation: the workload's I/Os, stores and fsyncs), :func:`verdict_line` the line under it
 (the fastest and the leanest feasible, safe option by :func:`daxsim.book.verdict.annotate`'s
-rule, ranked by :data:`TIME`), :func:`power_table` the power cut's outcome.
+rule, ranked by its :data:`~daxsim.book.verdict.TIME`: time per operation),
+:func:`power_table` the power cut's outcome.
 """
 
 from __future__ import annotations
 
 import html
 
-from daxsim.book.verdict import annotate
+from daxsim.book.verdict import TIME, annotate
 from daxsim.book.widgets.common import _size
 from daxsim.emu.units import format_size
 
-__all__ = ["TIME", "live_table", "power_table", "result_table", "store_table", "verdict_line"]
+__all__ = ["live_table", "power_table", "result_table", "store_table", "verdict_line"]
 
 
 def _label(r) -> str:
@@ -129,15 +130,10 @@ def power_table(rows) -> str:
     )
 
 
-#: what the verdict line ranks by, as the comparison's verdict does: the time per operation
-#: of the workload (its I/Os, stores and fsyncs; the time per I/O when it has no stores)
-TIME = "op_ns"
-
-
 def verdict_line(df) -> str:
     """One line: the fastest and the leanest option among the feasible, safe ones, by the
     rule of :func:`daxsim.book.verdict.annotate` (an option unsafe by design, as option 2
-    without its guard, is never safe, truncate or not), ranked by :data:`TIME`; and the
+    without its guard, is never safe, truncate or not), ranked by :data:`daxsim.book.verdict.TIME`; and the
     unsafe option that is faster than the winner, if one is."""
     a = annotate(df)
     ok = a[a["safe"]]
