@@ -10,6 +10,7 @@ import daxsim
 import numpy as np
 import pytest
 from daxsim.book import explore, widgets
+from daxsim.model.eras import DEFAULT_ERA
 from daxsim.model import cost as metrics
 
 
@@ -74,6 +75,7 @@ def test_explorer_grid_and_chart_bind_every_parameter():
         workloads=("rand-4k",),
         truncate_rates=(0.0, 0.2),
         ios=64,
+        kernels=(DEFAULT_ERA,),
     )
     assert len(grid) == 2 * 2 * 2 * 2
     big = grid[grid["pmem_size"] == "6 TiB"]
@@ -182,3 +184,63 @@ def test_live_chart_spec_is_the_explorer_chart(live):
         full["data"] = {"values": rows}
         assert fast == full
     live.controls["dram"].value = "16G"
+
+
+def _verdict_line(ex) -> str:
+    return ex.result.value.split("class='daxsim-verdict'>", 1)[1].split("</p>", 1)[0]
+
+
+def test_live_verdict_is_the_comparisons_rule_by_time_per_operation(live):
+    """One answer everywhere: the verdict line ranks by op_ns (stores and fsyncs included)
+    and takes daxsim.book.verdict's safety rule, so option 2 without its guard is never the
+    fastest feasible and safe option, even in a run that saw no truncate."""
+    from daxsim.book import verdict
+
+    df = live.last_frame
+    assert (df["truncates"] == 0).all() and (df["status"] == "feasible").all()
+    two = df.set_index("label").loc["option 2"]
+    assert two["op_ns"] == df["op_ns"].min()  # the fastest run, and no truncate came...
+    line = _verdict_line(live)
+    assert "Fastest feasible and safe: option 2 " not in line  # ...yet never the winner
+    safe = verdict.annotate(df).query("safe")
+    assert f"Fastest feasible and safe: {safe.loc[safe['op_ns'].idxmin(), 'label']} " in line
+    assert "option 2 is faster" in line and "nothing pins the block" in line
+    live.controls["workload"].value = "oltp-stores"  # stores and fsyncs: time per operation, not per I/O
+    try:
+        df = live.last_frame
+        assert (df["op_ns"] != df["per_io_ns"]).any()
+        safe = verdict.annotate(df).query("safe")
+        best = safe.loc[safe["op_ns"].idxmin()]
+        assert f"Fastest feasible and safe: {best['label']} ({best['op_ns']:,.0f} ns per operation)" in (
+            _verdict_line(live)
+        )
+        assert f"<td class='daxsim-ns'>{best['op_ns']:,.0f}</td>" in live.result.value
+    finally:
+        live.controls["workload"].value = "rand-4k"
+
+
+def test_the_kernel_era_control_reaches_every_run(live):
+    """Issue 17's control in the explorers: the newest era first, every era of ERAS offered,
+    and a change re-runs every option at that era (the memdesc plan's 8-byte descriptor
+    shrinks option 1a's memmap eightfold)."""
+    from daxsim.model.eras import ERAS
+
+    k = live.controls["kernel"]
+    assert k.value == DEFAULT_ERA and [v for _, v in k.options] == list(ERAS)
+    assert (live.last_frame["kernel"] == DEFAULT_ERA).all() and f"kernel={DEFAULT_ERA}" in live.result.value
+    held = live.last_frame.set_index("label").loc["option 1a", "memmap_dram_bytes"]
+    k.value = "memdesc-8"
+    try:
+        df = live.last_frame.set_index("label")
+        assert (df["kernel"] == "memdesc-8").all() and "kernel=memdesc-8" in live.result.value
+        assert df.loc["option 1a", "memmap_dram_bytes"] * 8 == held
+    finally:
+        k.value = DEFAULT_ERA
+    chapters = widgets.explorer(options=("0", "1a"), kernel="4.19")
+    assert (
+        chapters.controls["kernel"].value == "4.19" and [r.kernel.name for r in chapters.last_results] == ["4.19"] * 2
+    )
+    chapters.controls["kernel"].value = DEFAULT_ERA
+    assert [r.kernel.name for r in chapters.last_results] == [DEFAULT_ERA] * 2
+    with pytest.raises(ValueError, match=r"^kernel: '2.6' is not a modelled kernel; accepted: 4.0"):
+        widgets.live_explorer(kernel="2.6")

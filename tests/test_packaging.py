@@ -203,7 +203,7 @@ def test_an_installed_wheel_runs_outside_the_checkout(tmp_path):
     env.pop("DAXSIM_ROOT", None)
     code = (
         "import daxsim, json, sys; assert daxsim.__file__.startswith(sys.argv[1]), daxsim.__file__; "
-        "from daxsim.book import charts, explore, grids, widgets, lab, history, verdict, benchresults, sources; "
+        "from daxsim.book import charts, explore, grids, widgets, lab, history, published, verdict, benchresults, sources; "
         "print(json.dumps(sorted(daxsim.OPTIONS)))"
     )
     p = subprocess.run(

@@ -10,7 +10,7 @@ structures plus, for huge pages tracked per 4 KiB, the dirty bitmap; ``status`` 
 would need). Nothing is dropped.
 
 :func:`explorer_grid` precomputes that frame over a small grid at build time, and
-:func:`explorer_chart` draws it (DRAM held against time per I/O) with the grid's
+:func:`explorer_chart` draws it (DRAM held against time per operation) with the grid's
 parameters bound to sliders and dropdowns, so the static book's page stays interactive;
 the live explorer (:func:`daxsim.book.widgets.live_explorer`) draws the same chart for one point.
 """
@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import charts, controls, theme
+from daxsim.book.verdict import TIME
 from daxsim.model.eras import DEFAULT_ERA
 from daxsim.model.hardware import DEFAULT_HARDWARE
 from daxsim.emu.machine import Machine
@@ -36,6 +37,7 @@ from daxsim.emu.units import MiB, format_size, parse_size
 from daxsim.emu.workload import Workload, preset_values
 
 __all__ = [
+    "GRID_KERNELS",
     "SPECS",
     "STATUSES",
     "compare_specs",
@@ -49,6 +51,9 @@ __all__ = [
 
 #: what the explorer compares: every option's explorer specs (option 2 also with its range lock)
 SPECS = tuple(spec for d in DESIGNS.values() if not d.bound for spec in d.explorer)
+#: the kernel eras of the static book's grid: the long-term 4.19 (FOLL_GET, a bvec per page),
+#: the newest release (the default everywhere) and the memdesc plan's 8-byte descriptor
+GRID_KERNELS = ("4.19", DEFAULT_ERA, "memdesc-8")
 
 
 def parse_spec(spec) -> Spec:
@@ -119,16 +124,19 @@ def explorer_grid(
     byte_budget="2M",
     file_size="64M",
     seed=1,
+    kernels=GRID_KERNELS,
 ) -> pd.DataFrame:
     """:func:`comparison_frame` at every grid point (the static book's explorer).
 
     The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
     what fits in ``byte_budget`` (never below one queue), data copied and checked (the
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
-    hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem_size``
-    and ``dram_size`` (labels such as ``"400 GiB"``) and ``pmem_gib``; ``workload`` is the
-    preset's name. Computed once per daxsim source and arguments, then read back
-    (:func:`daxsim.book.precompute.cached_frame`): the live explorer's page needs it at once.
+    hardware profile (:func:`daxsim.study.sweep.remodel`), and run again for every kernel era
+    of ``kernels`` (the era changes the counters: bvecs, pinning, the struct page's size).
+    Adds the columns ``pmem_size`` and ``dram_size`` (labels such as ``"400 GiB"``) and
+    ``pmem_gib``; ``workload`` is the preset's name. Computed once per daxsim source and
+    arguments, then read back (:func:`daxsim.book.precompute.cached_frame`): the live
+    explorer's page needs it at once.
     """
     from daxsim.book.precompute import cached_frame
 
@@ -143,24 +151,25 @@ def explorer_grid(
         byte_budget=byte_budget,
         file_size=file_size,
         seed=seed,
+        kernels=tuple(map(str, kernels)),
     )
     return cached_frame("explorer_grid", arguments, lambda: _explorer_grid(**arguments))
 
 
 def _explorer_grid(
-    specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size, seed
+    specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size, seed, kernels
 ) -> pd.DataFrame:
     from daxsim.study.sweep import remodel
 
     budget = parse_size(byte_budget, "byte_budget")
     huge = "huge" in [str(s) for s in specs]
     frames = []
-    for pm, dr, wl, tr in itertools.product(pmem_sizes, dram_sizes, workloads, truncate_rates):
+    for pm, dr, wl, tr, k in itertools.product(pmem_sizes, dram_sizes, workloads, truncate_rates, kernels):
         machine = Machine(pmem=pm, dram=dr, align="1G" if huge else "2M")
         preset = preset_values(wl)
         n = max(preset["queue_depth"], min(int(ios), budget // preset["io_size"]))
         w = Workload.from_preset(wl, ios=n, file_size=file_size, seed=seed, truncate_rate=tr)
-        runs = compare_specs(specs, machine, w, hardware=hardware[0])
+        runs = compare_specs(specs, machine, w, hardware=hardware[0], kernel=k)
         for hw in hardware:  # only the cost model sees the hardware: re-cost the same counters
             df = comparison_frame([remodel(r, hw) for r in runs])
             frames.append(
@@ -180,22 +189,23 @@ _STATUS_SHAPES = {"feasible": "circle", "hazard: corrupted data": "triangle-up",
 
 def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
     """What the chart draws, one row per option: DRAM held in KiB (at least 1 B), the time
-    (NaN when infeasible), and the texts beside the points."""
+    per operation (``op_ns``: I/Os, stores and fsyncs, what the verdict ranks by; NaN when
+    infeasible), and the texts beside the points."""
     held = df["dram_held_bytes"].astype(float)
     note = []
     for r in df.itertuples():
         if r.status == STATUSES[2]:
             note.append("cannot boot")
         elif r.status == STATUSES[1]:
-            note.append(f"{r.per_io_ns:,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
+            note.append(f"{getattr(r, TIME):,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
         else:
-            note.append(f"{r.per_io_ns:,.0f} ns")
+            note.append(f"{getattr(r, TIME):,.0f} ns")
     return pd.DataFrame(
         {
             "option": df["label"],
             "status": df["status"],
             "bytes": np.maximum(held, 1.0),
-            "t": df["per_io_ns"].round(1),
+            "t": df[TIME].round(1),
             "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
             "time": note,
             "why": df["reason"].where(df["reason"] != "", df["status"]),
@@ -246,7 +256,8 @@ def explorer_chart(
     df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None, width: int = _WIDTH, height=None
 ) -> alt.HConcatChart:
     """Each option on its own row: the DRAM it holds (left, KiB, log) and its modelled time
-    per I/O (right, ns, log), with the values written beside the points.
+    per operation (right, ns, log: ``op_ns``, the workload's I/Os, stores and fsyncs), with
+    the values written beside the points.
 
     One row per option, so no option hides another (five options hold almost no DRAM, and
     several take the same time). Colour is the option (the theme's), shape the status:
@@ -257,7 +268,7 @@ def explorer_chart(
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
     controls.check_columns(
-        df, ["label", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes", *sliders, *dropdowns]
+        df, ["label", "status", TIME, "dram_held_bytes", "reason", "corrupted_bytes", *sliders, *dropdowns]
     )
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
@@ -279,7 +290,7 @@ def explorer_chart(
     tips = [
         alt.Tooltip("option"),
         alt.Tooltip("status"),
-        alt.Tooltip("time", title="modelled time per I/O"),
+        alt.Tooltip("time", title="modelled time per operation"),
         alt.Tooltip("held", title="DRAM held"),
         alt.Tooltip("why", title="why"),
         *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()],
@@ -332,7 +343,7 @@ def explorer_chart(
         dots("bytes", "dom_held", "DRAM held: memmap + transient peak (log scale)", True), values("held", True)
     ).properties(width=panel, height={"step": step})
     right = alt.layer(
-        dots("t", "dom_time", "modelled time per I/O (ns, log scale)", False), values("time", False)
+        dots("t", "dom_time", "modelled time per operation (ns, log scale)", False), values("time", False)
     ).properties(width=panel, height={"step": step})
     chart = (
         alt.hconcat(left, right, data=b.data, spacing=80)
