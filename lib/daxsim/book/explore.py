@@ -195,7 +195,7 @@ def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
     note = []
     for r in df.itertuples():
         if r.status == STATUSES[2]:
-            note.append("cannot boot")
+            note.append("infeasible")
         elif r.status == STATUSES[1]:
             note.append(f"{getattr(r, TIME):,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
         else:
@@ -262,7 +262,7 @@ def explorer_chart(
     One row per option, so no option hides another (five options hold almost no DRAM, and
     several take the same time). Colour is the option (the theme's), shape the status:
     hazards are triangles, infeasible options crosses, drawn at the DRAM they would need
-    and marked "cannot boot" where their time would be. Both axes follow the selection.
+    and marked "infeasible" where their time would be. Both axes follow the selection.
     ``sliders``, ``dropdowns`` and ``defaults`` bind columns as in
     :func:`daxsim.book.charts.grid_chart`.
     """
