@@ -14,7 +14,7 @@ VOILA_TEMPLATE := $(VENV)/share/jupyter/voila/templates/daxsim
 PORT   ?= 8866
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help book test check lint format doctest live bench clean install chromium
+.PHONY: help book test check lint format doctest live precompute bench clean install chromium
 
 LINTED := lib tests bench lab
 
@@ -28,7 +28,7 @@ $(BIN)/python:
 
 # re-installs only when pyproject.toml is newer than the stamp
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[book,live,test]"
+	$(BIN)/python -m pip install -e ".[book,live,dask,test]"
 	touch $@
 
 install: $(STAMP) ## create .venv and install daxsim with everything the book, the live app and the tests need
@@ -90,10 +90,15 @@ doctest: $(STAMP) ## the examples in the library's docstrings
 
 # Voila serves every chapter as an app; the explorer (notebooks/explorer.ipynb) is the one
 # that compares all the options live.
-live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 ## serve every chapter with Voila; prints the live explorer's address
+live: $(STAMP) $(VOILA_TEMPLATE)/index.html.j2 precompute ## serve every chapter with Voila; prints the live explorer's address
 	@echo "make live: the explorer:     http://127.0.0.1:$(PORT)/voila/render/explorer.ipynb"
 	@echo "make live: every chapter:    http://127.0.0.1:$(PORT)/   (Ctrl-C stops the server)"
 	$(BIN)/voila notebooks/ --template=daxsim --no-browser --Voila.ip=127.0.0.1 --port=$(PORT)
+
+# what the live pages show first, ahead: every kernel compiled into numba's cache, the
+# explorer's grid saved (a few seconds when both are up to date)
+precompute: $(STAMP) ## compile the kernels and precompute the live pages' first view
+	$(BIN)/python -m daxsim.book.precompute
 
 # --- the real-kernel lab (QEMU TCG + emulated NVDIMM); replaces lab/results/*.json --------
 

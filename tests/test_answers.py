@@ -65,3 +65,9 @@ def test_sensitivity_by_machine_names_each_machine_and_its_flips():
     assert ((flipped["winner at low"] != flipped["default winner"])
             | (flipped["winner at high"] != flipped["default winner"])).all()
     assert ((t["lead at low"] < 0) == (t["winner at low"] != t["default winner"])).all()
+
+
+def test_short_answer_names_the_winner_or_the_tie_with_the_share():
+    assert answers.short_answer({"winner": "3", "tie": "", "share": 1.0}) == "3 (100%)"
+    assert answers.short_answer({"winner": "", "tie": "huge, 3", "share": 0.583}) == "tie: huge, 3 (58%)"
+    assert answers.short_answer({"winner": "", "tie": "", "share": 0.0}) == "no safe option"

@@ -33,7 +33,8 @@ def test_remodel_is_what_a_run_on_that_hardware_gives(option):
     base = daxsim.run(option, m, w, hardware="optane-pmem-100")
     for hw in HARDWARE:
         direct, again = daxsim.run(option, m, w, hardware=hw).to_dict(), sw.remodel(base, hw).to_dict()
-        direct["metrics"].pop("wall_s"), again["metrics"].pop("wall_s")
+        for x in (direct["metrics"], again["metrics"]):
+            x.pop("wall_s"), x.pop("setup_s")
         assert again == direct, (option, hw)
     # the figures really enter the model: option 0 copies through DRAM at the medium's bandwidth
     if option == "0":
@@ -59,7 +60,7 @@ def test_one_row_per_point_in_grid_order_infeasible_kept():
                    hardware="cxl-expander").to_dict()
     row = df[(df.option == "2") & (df.pmem == 8 * 2**30) & (df.hardware == "cxl-expander")].iloc[0]
     for k, v in r["metrics"].items():
-        if k not in ("modelled", "wall_s"):
+        if k not in ("modelled", "wall_s", "setup_s"):
             assert row["ios_completed" if k == "ios" else k] == v, k
     assert row["per_io_ns"] == r["metrics"]["modelled"]["per_io_ns"]
 
@@ -74,6 +75,28 @@ def test_worker_processes_give_the_same_table_in_the_same_order():
     one = sw.sweep(SMALL, jobs=1)
     two = sw.sweep(SMALL, jobs=2)
     same(one, two)
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_local_table_and_resumes_the_same_way(tmp_path):
+    """``sweep --scheduler``: a LocalCluster of two worker processes, started here, computes
+    the rows a local sweep computes; with --out it appends them and resumes as locally."""
+    distributed = pytest.importorskip("distributed")
+    local = sw.sweep(SMALL, jobs=1, out=tmp_path / "local.csv")  # also fills numba's cache for the workers
+    out = tmp_path / "t.csv"
+    sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)  # a sweep interrupted after option 2's points
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        p = cli("--option", "0,1a,2", "--pmem", "8G,6T", "--dram", "16G", "--hardware", "optane-pmem-100,cxl-expander",
+                "--workload", "rand-4k", "--ios", "40", "--seed", "1", "--scheduler", cluster.scheduler_address,
+                "--out", str(out), "--quiet")
+        assert p.returncode == 0, p.stderr
+        assert f"scheduler={cluster.scheduler_address}" in p.stderr
+        assert "8 points computed (4 emulations), 4 already in" in p.stderr, p.stderr
+        same(sw.read_table(out), sw.read_table(tmp_path / "local.csv"))
+        direct = sw.sweep(SMALL, scheduler=cluster.scheduler_address)
+        same(direct, local)
+        assert direct.attrs["computed"] == len(local)
 
 
 def test_option_2_corruption_is_a_column_not_an_error():
@@ -183,6 +206,7 @@ def test_parquet_needs_pyarrow(tmp_path):
     (["--grid", "/nonexistent/g.toml"], "grid: "),
     (["--out", "table.txt"], "out: 'table.txt'"),
     (["--jobs", "0"], "jobs: 0"),
+    (["--scheduler", "tcp://no where"], "scheduler: 'tcp://no where'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, needle):
     p = cli(*args)

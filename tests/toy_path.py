@@ -4,7 +4,7 @@ needs: this path module, an oracle class, and a registry record."""
 
 from numba import njit
 
-from daxsim.oracle.reference import Option2
+from daxsim.oracle.options import Option2
 from daxsim.paths.common import inflight_overlaps
 from daxsim.paths.option2 import BATCH, ENTRY_BYTES, PINS, STRUCT_PAGES, complete, dma_start, submit, warm  # noqa: F401
 from daxsim.paths.state import PfnState, new_misc

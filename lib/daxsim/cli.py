@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="write the table here (.csv, or .parquet with pyarrow); resumes an interrupted "
                                  "sweep; default: CSV on stdout")
     s.add_argument("--jobs", type=int, help="worker processes (default: every core)")
+    s.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run the points on a Dask distributed cluster: its scheduler's address, e.g. tcp://host:8786 "
+                        "(needs pip install 'daxsim[dask]'; default: local worker processes)")
     s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -169,6 +172,7 @@ def sweep_main(a) -> int:
         SweepInterrupted,
         check_jobs,
         check_out,
+        check_scheduler,
         normalise_grid,
         points,
         read_grid_file,
@@ -185,12 +189,14 @@ def sweep_main(a) -> int:
         g = normalise_grid(grid)
         n = len(points(grid))
         check_jobs(a.jobs)
+        check_scheduler(a.scheduler)
         if a.out:
             check_out(a.out)
         shown = " ".join(f"{k}={','.join(format_size(x) if k in ('pmem', 'dram') else str(x) for x in v)}"
                          for k, v in g.items())
-        print(f"ARG {shown} jobs={a.jobs or 'all'} out={a.out or '-'} points={n}", file=sys.stderr)
-        df = sweep(grid, jobs=a.jobs, out=a.out, progress=not a.quiet)
+        where = f"scheduler={a.scheduler}" if a.scheduler else f"jobs={a.jobs or 'all'}"
+        print(f"ARG {shown} {where} out={a.out or '-'} points={n}", file=sys.stderr)
+        df = sweep(grid, jobs=a.jobs, out=a.out, progress=not a.quiet, scheduler=a.scheduler)
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

@@ -29,7 +29,7 @@ from daxsim.study.api import run
 from daxsim.study.verdict import safe, sensitivity, verdict
 
 __all__ = ["CHAPTERS", "MACHINES", "crossover", "machines_today", "one_b_against_one_a", "sensitivity_by_machine",
-           "which_option_when"]
+           "short_answer", "which_option_when"]
 
 #: the chapter that explains each option (the table's links)
 CHAPTERS = {"0": "option-0", "1a": "option-1a", "1b": "option-1b", "2": "option-2", "3": "option-3",
@@ -56,6 +56,14 @@ def _cell(v) -> dict:
     lead = v.winner or (v.tie[0] if v.tie else "")
     out["chapter"] = CHAPTERS.get(lead.split("+")[0], "comparison") if v.winner else "comparison"
     return out
+
+
+def short_answer(row) -> str:
+    """A verdict in a table cell: ``"3 (100%)"``, or ``"tie: huge, 3 (58%)"`` with the leader's
+    share; ``row`` has the ``winner``, ``tie`` and ``share`` of a verdict."""
+    if row["winner"]:
+        return f"{row['winner']} ({row['share']:.0%})"
+    return f"tie: {row['tie']} ({row['share']:.0%})" if row["tie"] else "no safe option"
 
 
 def which_option_when(machines=(("1:4", "64G", "16G"), ("1:25", "400G", "16G"), ("1:96", "6T", "64G")),
@@ -112,6 +120,7 @@ def machines_today(workload="rand-64k", kernel=DEFAULT_ERA, ios=128, file_size="
         w = Workload.from_preset(workload, ios=ios, file_size=file_size, seed=1)
         res = [run(o, m, w, hardware=hw, kernel=kernel, data=False) for o in designs()]
         v = verdict(m, w, results=res, hardware=hw, draws=draws, seed=seed)
+        c = _cell(v)
         by = v.options.set_index("option")
         for r in res:
             held = int(dram_held_bytes(r.metrics))
@@ -119,7 +128,7 @@ def machines_today(workload="rand-64k", kernel=DEFAULT_ERA, ios=128, file_size="
                          "sources": ", ".join(keys), "option": r.spec.option, "feasible": r.feasible,
                          "safe": safe(r), "dram_held": format_size(held),
                          "dram_share": held / parse_size(dr), "ns_median": by.loc[r.spec.key, "ns_median"],
-                         "verdict": v.answer})
+                         "verdict": v.answer, **{k: c[k] for k in ("winner", "tie", "share")}})
     return pd.DataFrame(rows)
 
 

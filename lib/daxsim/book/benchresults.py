@@ -18,7 +18,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from daxsim.book import checkout
+from daxsim.book import checkout, theme
 from daxsim.book.charts import grid_chart
 
 RESULTS_FILE = checkout("bench", "results", "latest.json")
@@ -33,8 +33,8 @@ CHECK_FIELDS = ("group", "label", "name", "value", "baseline", "ratio", "target"
 
 STATUS_MET, STATUS_NOT_MET, STATUS_NO_TARGET, STATUS_NOT_MEASURED = "met", "not met", "no target", "not measured"
 #: the chart's series and their colours, the same whichever group is shown
-SERIES_COLOURS = {f"ratio ({STATUS_MET})": "#54a24b", f"ratio ({STATUS_NOT_MET})": "#e45756",
-                  f"ratio ({STATUS_NO_TARGET})": "#4c78a8", "target": "#9d9d9d"}
+SERIES_COLOURS = {s: theme.color(s) for s in (f"ratio ({STATUS_MET})", f"ratio ({STATUS_NOT_MET})",
+                                               f"ratio ({STATUS_NO_TARGET})", "target")}  # the theme's
 
 
 def _fail(where: str, value, accepted: str):
@@ -142,19 +142,14 @@ def ratio_frame(doc: dict) -> pd.DataFrame:
 
 def ratio_chart(frame: pd.DataFrame, group: str | None = None):
     """Bars of :func:`ratio_frame`: each check's ratio beside its target, one group of
-    checks at a time (a dropdown), coloured by status with the same colours in every group."""
+    checks at a time (a dropdown), coloured by status with the theme's colours."""
     chart = grid_chart(
         frame, x="label", y="ratio", color="series", dropdowns={"group": "group of checks"},
-        defaults={"group": group or frame.group.iloc[0]}, mark="bar", fixed_y=False,
+        defaults={"group": group or frame.group.iloc[0]}, mark="bar",
         title="make bench: ratio against target (higher is better)", x_title="check",
         y_title="ratio (emulator against baseline)", tooltip=["group", "check", "bar", "series", "ratio", "note"],
     )
-    return chart.encode(
-        xOffset=alt.XOffset("bar", type="nominal", sort=["ratio", "target"]),
-        color=alt.Color("series", type="nominal", title="series",
-                        scale=alt.Scale(domain=list(SERIES_COLOURS), range=list(SERIES_COLOURS.values())),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
-    )
+    return chart.encode(xOffset=alt.XOffset("bar", type="nominal", sort=["ratio", "target"]))
 
 
 def machine_table(doc: dict) -> pd.DataFrame:

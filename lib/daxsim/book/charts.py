@@ -1,292 +1,163 @@
-"""Altair charts for the book, and the renderer that draws them offline.
+"""Chart helpers: "what if" charts over grids that daxsim computed at build time.
 
-Chapters call :func:`enable_book_renderer` once (in their imports cell), then build
-"what if" charts with :func:`grid_chart` or :func:`bar_breakdown` from a tidy DataFrame
-that daxsim computed at build time. Sliders and dropdowns are Vega-Lite params that
-filter the inlined data in the browser, so the static book stays interactive without a
-kernel.
+Sliders and dropdowns are Vega-Lite params that pick one selection of the inlined rows in
+the browser (:class:`daxsim.book.controls.Binding`), so the static book stays interactive
+without a kernel. Every chart here follows the book's visual language:
 
-Where the chart is drawn:
+- colours from :mod:`daxsim.book.theme` (one per entity, the same on every chart),
+  legends and dropdowns in its numeric order;
+- titles and axis titles wrapped to the chart's width, never cut;
+- axes whose domain follows the selection, computed per selection at build time, with
+  tick marks at the grid's own values on log axes (no "1,0002,000");
+- direct labels at the end of each line, moved apart where lines meet, instead of a
+  legend; ``relative_to`` draws each series against a baseline where absolute values
+  coincide.
 
-- **the book** (Jupyter Book 1): ``text/html`` — a ``<div class="daxsim-chart">`` and a
-  script calling ``window.vegaEmbed``, which the page gets from the vendored
-  ``_static/vega-bundle.js`` (``python -m daxsim.book.bookassets``; ``html_js_files``).
-- **Voila and JupyterLab**: they have no renderer for Vega-Lite 6's mimetype and show the
-  ``text/html``; there the first chart of each kernel also carries the vega bundle inline
-  (about 1 MB, once), so charts draw with no network. The kernel knows it is live from
-  ``VOILA_KERNEL_ID`` (set by Voila) or ``JPY_SESSION_NAME`` (set by Jupyter Server).
-- anywhere else without ``window.vegaEmbed``: a one-line note, never a CDN fetch.
-
-The ``application/vnd.vegalite.v6+json`` spec is in the bundle too, for frontends that
-learn to draw Vega-Lite 6 natively.
+The renderer (:func:`enable_book_renderer`) lives in :mod:`daxsim.book.render`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import uuid
-from collections.abc import Mapping, Sequence
+import textwrap
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
+from daxsim.book import theme
+from daxsim.book.controls import (KEY, Binding, check_columns, dodge, from_pixels, labels, padded_domain, to_pixels)
+from daxsim.book.render import MAX_ROWS, RENDERER, VEGALITE_MIME, enable_book_renderer
+
 __all__ = [
     "MAX_ROWS",
     "RENDERER",
+    "VEGALITE_MIME",
+    "axis_title",
     "bar_breakdown",
+    "chart_title",
+    "dot_chart",
     "enable_book_renderer",
     "grid_chart",
     "timeline_chart",
+    "wrap",
 ]
 
-#: Name of the altair renderer registered by :func:`enable_book_renderer`.
-RENDERER = "daxsim"
-#: Chart data is inlined into the page: keep it small (altair's own default limit).
-MAX_ROWS = 5000
-#: The Vega-Lite mimetype of altair's major version (v6 with altair 6).
-VEGALITE_MIME = f"application/vnd.vegalite.{alt.SCHEMA_VERSION.split('.')[0]}+json"
-
-_EMBED_OPTIONS = {"actions": False, "renderer": "svg"}
-_bundle_sent = False  # the live bundle goes out once per kernel
-_bundle_cache: str | None = None
+#: average width of a character of the chart font at 11-12 px, for wrapping and room
+CHAR_PX = 6.4
 
 
-# --------------------------------------------------------------------------- renderer
+def wrap(text: str | None, px: float, char_px: float = CHAR_PX) -> list[str] | str | None:
+    """*text* as lines that fit *px* pixels (a list when it needs more than one)."""
+    if text is None:
+        return None
+    lines = textwrap.wrap(str(text), max(12, int(px / char_px)), break_on_hyphens=False) or [str(text)]
+    return lines if len(lines) > 1 else lines[0]
 
 
-def _live_frontend() -> bool:
-    """True inside a Voila or Jupyter Server kernel (not a book build, not nbval)."""
-    return bool(os.environ.get("VOILA_KERNEL_ID") or os.environ.get("JPY_SESSION_NAME"))
+def chart_title(text: str, width: float) -> alt.TitleParams:
+    """A chart title wrapped to *width*, left-aligned, in the theme's style."""
+    return alt.TitleParams(text=wrap(text, width, 7.6), anchor="start")
 
 
-def _vega_bundle_js() -> str:
-    global _bundle_cache
-    if _bundle_cache is None:
-        import vl_convert as vlc
-
-        from daxsim.book.bookassets import vegalite_version
-
-        bundle = vlc.javascript_bundle(vl_version=vegalite_version())
-        # The bundle goes inside a <script> element: never let it close that element
-        # ("<\/script" means the same as "</script" in JS strings and regexes).
-        bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
-        _bundle_cache = "(function(){\n" + bundle + "\n})();"
-    return _bundle_cache
+def axis_title(text: str | None, length: float):
+    """An axis title wrapped to the axis' *length* (Vega would cut it with an ellipsis)."""
+    return wrap(text, length)
 
 
-def _script_json(obj) -> str:
-    """JSON safe to place inside a <script> element."""
-    return (
-        json.dumps(obj)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-    )
+def _domain_expr(name: str) -> list[dict]:
+    return [{"expr": f"{name}[0]"}, {"expr": f"{name}[1]"}]
 
 
-def _html(spec: dict, embed_options: dict) -> str:
-    global _bundle_sent
-    div_id = f"vega-{uuid.uuid4().hex}"
-    bundle = ""
-    if _live_frontend() and not _bundle_sent:
-        bundle = f"<script>{_vega_bundle_js()}</script>\n"
-        _bundle_sent = True
-    note = (
-        "Chart not drawn: this page has no Vega library (window.vegaEmbed). "
-        "Open the built book or run the notebook in JupyterLab or Voila."
-    )
-    return (
-        f'<div id="{div_id}" class="daxsim-chart"></div>\n'
-        f"{bundle}"
-        "<script>(function(){\n"
-        f'  var el = document.getElementById("{div_id}");\n'
-        f"  var spec = {_script_json(spec)};\n"
-        f"  var opt = {_script_json(embed_options)};\n"
-        "  if (typeof window.vegaEmbed !== 'function') {\n"
-        f"    el.textContent = {json.dumps(note)};\n"
-        "    return;\n"
-        "  }\n"
-        "  window.vegaEmbed(el, spec, opt).then(function (res) {\n"
-        "    // sliders that step through positions: show the value, not the position\n"
-        "    var um = spec.usermeta && spec.usermeta.daxsim;\n"
-        "    var readouts = (um && um.readouts) || {};\n"
-        "    Object.keys(readouts).forEach(function (name) {\n"
-        "      var input = el.querySelector('input[name=\"' + name + '\"]');\n"
-        "      var out = input && input.nextElementSibling;\n"
-        "      if (!out) return;\n"
-        "      var show = function (v) { out.textContent = readouts[name][v]; };\n"
-        "      show(res.view.signal(name));\n"
-        "      res.view.addSignalListener(name, function (n, v) { show(v); });\n"
-        "    });\n"
-        "  }).catch(function (err) {\n"
-        "    el.textContent = 'Chart error: ' + err;\n"
-        "    console.error(err);\n"
-        "  });\n"
-        "})();</script>"
-    )
+def _ticks(values, scale: str):
+    """Tick values for a quantitative axis: the grid's own values on a log axis (up to
+    12), else Vega's choice."""
+    v = sorted({float(x) for x in values if x is not None and np.isfinite(x)})
+    if scale == "log" and 1 < len(v) <= 12:
+        return v
+    return alt.Undefined
 
 
-def _render(spec: dict, **metadata) -> dict:
-    embed_options = dict(_EMBED_OPTIONS)
-    embed_options.update(metadata.get("embed_options") or {})
-    return {
-        VEGALITE_MIME: spec,
-        "text/html": _html(spec, embed_options),
-        "text/plain": "<daxsim chart: Vega-Lite; drawn in the book, JupyterLab and Voila>",
-    }
+def _number_format(values) -> str:
+    v = [float(x) for x in values if x is not None and np.isfinite(x)]
+    if v and all(abs(x - round(x)) < 1e-9 for x in v):
+        return ",.0f"
+    return ",.4~r"
 
 
-def enable_book_renderer() -> None:
-    """Register and enable the ``"daxsim"`` altair renderer (idempotent).
-
-    Each chart becomes a ``text/html`` output (div + ``vegaEmbed`` script, with the
-    vega bundle inlined once per live kernel) plus the Vega-Lite 6 spec.
-    """
-    if RENDERER not in alt.renderers.names():
-        alt.renderers.register(RENDERER, _render)
-    alt.renderers.enable(RENDERER)
-    alt.data_transformers.enable("default", max_rows=MAX_ROWS)
+def _per_key_domains(data, col, scale, zero, pad=0.06, single=False):
+    if single:
+        d = padded_domain(data[col].tolist(), scale, zero, pad)
+        return {k: d for k in data[KEY].unique()}
+    return {k: padded_domain(g[col].tolist(), scale, zero, pad) for k, g in data.groupby(KEY, sort=False)}
 
 
-# ------------------------------------------------------------------------ chart helpers
+def _relative(data, x, y, color, base, how, key_cols):
+    """y of each series against the *base* series at the same x and selection."""
+    if base not in set(data[color]):
+        raise ValueError(f"relative_to: {base!r} is not a value of column {color!r}")
+    ref = data[data[color] == base].set_index([KEY, x])[y]
+    ref = ref[~ref.index.duplicated()]
+    idx = pd.MultiIndex.from_arrays([data[KEY], data[x]])
+    b = ref.reindex(idx).to_numpy()
+    out = data[y].to_numpy() / b if how == "ratio" else data[y].to_numpy() - b
+    return data.assign(**{y: out})
 
 
-def _param_name(column: str) -> str:
-    """A Vega signal name for a bound column; the prefix keeps clear of Vega's own
-    signals (``width``, ``height``, ``padding``, ...)."""
-    return "p_" + re.sub(r"\W+", "_", column).strip("_")
+def _end_labels(data, x, y, color, ydom, y_scale, height, text_of=theme.short):
+    """One label per series and selection, at the series' last point, moved apart.
+
+    Series that coincide (the same y at every x of the selection) share one label that
+    names them all, drawn in ink, so four lines lying on each other read as one line
+    with four names rather than as one hidden line."""
+    rows = []
+    finite = data[np.isfinite(data[y].astype(float))]
+    for k, g in finite.groupby(KEY, sort=False):
+        groups: dict[tuple, list] = {}
+        for name, s in g.sort_values(x).groupby(color, sort=False):
+            sig = tuple(np.round(s[y].astype(float).to_numpy(), 9)) + tuple(s[x])
+            groups.setdefault(sig, []).append((name, s.iloc[-1]))
+        ends = [(names, [n for n, _ in names][0]) for names in groups.values()]
+        if not ends:
+            continue
+        last = [members[0][1] for members, _ in ends]
+        px = to_pixels([float(r[y]) for r in last], ydom[k], y_scale, height)
+        placed = dodge(px, gap=12.5, lo=4, hi=height - 4)
+        ly = from_pixels(placed, ydom[k], y_scale, height)
+        for (members, first), r, yy in zip(ends, last, ly):
+            names = theme.order([n for n, _ in members])
+            text = _merged([text_of(n) for n in names])
+            rows.append({KEY: k, x: r[x], "_ly": float(yy), color: first, "_lt": text,
+                         "_lc": theme.color(first) if len(names) == 1 else theme.INK})
+    return pd.DataFrame(rows)
 
 
-def _js(value) -> str:
-    """A Vega expression literal for a value from a DataFrame column."""
-    return json.dumps(_py(value))
+def _fold(text: str, limit: int = 32) -> str:
+    """A long end label on two lines or more, broken after its separators."""
+    if len(text) <= limit:
+        return text
+    parts = re.split(r"(?<=/ )|(?<=; )" if "; " in text else r"(?<=/ )|(?<=, )", text)
+    lines, cur = [], ""
+    for p in parts:
+        if cur and len(cur) + len(p) > limit:
+            lines.append(cur.rstrip())
+            cur = ""
+        cur += p
+    lines.append(cur.rstrip())
+    return "\n".join(lines)
 
 
-def _py(value):
-    """A plain Python value (JSON-serialisable) from a numpy scalar."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"columns {missing} are not in the DataFrame; it has {list(df.columns)}"
-        )
-
-
-def _labels(items) -> dict[str, str]:
-    """``["col", ...]`` or ``{"col": "label", ...}`` -> ``{"col": "label"}``."""
-    if items is None:
-        return {}
-    if isinstance(items, str):
-        return {items: items}
-    if isinstance(items, Mapping):
-        return dict(items)
-    return {c: c for c in items}
-
-
-def _evenly_spaced(values: np.ndarray) -> float | None:
-    """The step if *values* (sorted, numeric, >= 2) are evenly spaced, else None."""
-    steps = np.diff(values.astype(float))
-    if len(steps) and np.allclose(steps, steps[0], rtol=1e-9, atol=0) and steps[0] > 0:
-        return float(steps[0])
-    return None
-
-
-def _bind(
-    df: pd.DataFrame,
-    sliders: Mapping[str, str],
-    dropdowns: Mapping[str, str],
-    defaults: Mapping[str, object],
-):
-    """Params, filter expressions and title fragments for the bound columns.
-
-    A slider over evenly spaced numbers steps through them directly; over uneven ones
-    (powers of two, say) it steps through their positions, and its readout (set by the
-    renderer's script from ``usermeta``) and the chart title show the value picked.
-    """
-    params, filters, shown, readouts = [], [], [], {}
-    data = df
-    for col, label in sliders.items():
-        if not pd.api.types.is_numeric_dtype(df[col]):
-            raise ValueError(f"slider column {col!r} must be numeric; use dropdowns for it")
-        values = np.sort(df[col].dropna().unique())
-        if len(values) < 2:
-            raise ValueError(f"slider column {col!r} needs at least 2 distinct values")
-        name = _param_name(col)
-        default = defaults.get(col, values[0])
-        step = _evenly_spaced(values)
-        if step is not None:
-            # integer-valued columns compare exactly; float ones within half a step
-            params.append(
-                alt.param(
-                    name=name,
-                    value=_py(default),
-                    bind=alt.binding_range(
-                        min=_py(values[0]), max=_py(values[-1]), step=step, name=label + " "
-                    ),
-                )
-            )
-            filters.append(f"abs(datum[{_js(col)}] - {name}) < {step / 2!r}")
-            shown.append(f"'{label} = ' + format({name}, ',')")
-        else:
-            idx_col = f"{col} (position)"
-            lookup = {_py(v): i for i, v in enumerate(values)}
-            data = data.assign(**{idx_col: data[col].map(lookup)})
-            position = lookup.get(_py(default), 0)
-            params.append(
-                alt.param(
-                    name=name,
-                    value=position,
-                    bind=alt.binding_range(min=0, max=len(values) - 1, step=1, name=label + " "),
-                )
-            )
-            readouts[name] = [_readout(v) for v in values]
-            filters.append(f"datum[{_js(idx_col)}] == {name}")
-            names = "[" + ", ".join(_js(v) for v in values) + "]"
-            shown.append(f"'{label} = ' + format({names}[{name}], ',')")
-    for col, label in dropdowns.items():
-        values = sorted(df[col].dropna().unique().tolist(), key=lambda v: (str(type(v)), v))
-        name = _param_name(col)
-        default = defaults.get(col, values[0])
-        params.append(
-            alt.param(
-                name=name,
-                value=_py(default),
-                bind=alt.binding_select(
-                    options=[_py(v) for v in values], name=label + " "
-                ),
-            )
-        )
-        filters.append(f"datum[{_js(col)}] == {name}")
-        shown.append(f"'{label}: ' + {name}")
-    return data, params, filters, shown, readouts
-
-
-def _readout(value) -> str:
-    value = _py(value)
-    if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.6g}"
-    return f"{int(value):,}" if isinstance(value, (int, float)) else str(value)
-
-
-def _finish(chart, title: str, params, filters, shown, readouts, width, height):
-    if shown:
-        expr = _js(title + " — ") + " + " + " + ', ' + ".join(shown)
-        chart = chart.properties(title=alt.TitleParams(text=alt.expr(expr), anchor="start"))
-    else:
-        chart = chart.properties(title=alt.TitleParams(text=title, anchor="start"))
-    if params:
-        chart = chart.add_params(*params)
-    for f in filters:
-        chart = chart.transform_filter(f)
-    if readouts:
-        chart = chart.properties(usermeta={"daxsim": {"readouts": readouts}})
-    return chart.properties(width=width, height=height)
+def _merged(names: list[str]) -> str:
+    """One label for series that coincide: ``"1a, 2"``, or with a shared start written
+    once, ``"1b, pool 4,096 / 16,384"``; names that hold commas are joined by "; "."""
+    if len(names) == 1:
+        return names[0]
+    first = names[0]
+    cut = max(i for i in range(len(first) + 1) if all(n.startswith(first[:i]) for n in names))
+    cut = first.rfind(" ", 0, cut + 1) + 1  # at a word boundary
+    if cut > 2:
+        return first[:cut] + " / ".join(n[cut:] for n in names)
+    return ("; " if any(", " in n for n in names) else ", ").join(names)
 
 
 def grid_chart(
@@ -294,22 +165,28 @@ def grid_chart(
     x: str,
     y: str,
     color: str | None = None,
-    sliders: Sequence[str] | Mapping[str, str] | None = None,
-    dropdowns: Sequence[str] | Mapping[str, str] | None = None,
+    sliders=None,
+    dropdowns=None,
     *,
     title: str,
     x_title: str | None = None,
     y_title: str | None = None,
     color_title: str | None = None,
-    tooltip: Sequence[str] | None = None,
-    defaults: Mapping[str, object] | None = None,
+    tooltip=None,
+    defaults=None,
     mark: str = "line",
     x_scale: str = "linear",
     y_scale: str = "linear",
-    fixed_y: bool = True,
-    width: int = 480,
+    fixed_y: bool = False,
+    width: int = 640,
     height: int = 280,
-) -> alt.Chart:
+    direct_labels: bool | None = None,
+    relative_to: str | None = None,
+    relative: str = "ratio",
+    shape: str | None = None,
+    shape_title: str | None = None,
+    zero: bool = True,
+) -> alt.LayerChart | alt.Chart:
     """A "what if" chart over a grid that daxsim computed at build time.
 
     Parameters
@@ -320,15 +197,13 @@ def grid_chart(
     x, y : str
         Columns on the axes. Numeric *x* is quantitative, anything else nominal.
     color : str, optional
-        Column that splits the data into coloured series (e.g. ``"option"``).
+        Column that splits the data into series, coloured by the theme.
     sliders : list of str, or dict column -> label
         Numeric columns bound to a slider that steps through their distinct values.
     dropdowns : list of str, or dict column -> label
-        Columns bound to a dropdown of their distinct values.
-    title : str
-        Chart title; the current slider/dropdown values are appended to it.
-    x_title, y_title, color_title : str, optional
-        Axis and legend titles, **with units** (e.g. ``"memmap in DRAM (GiB)"``).
+        Columns bound to a dropdown of their distinct values, in the theme's order.
+    title, x_title, y_title, color_title : str
+        Titles, **with units**; wrapped to fit.
     tooltip : list of str, optional
         Columns in the tooltip; default *x*, *y*, *color* and the bound columns.
     defaults : dict, optional
@@ -336,139 +211,109 @@ def grid_chart(
     mark : {"line", "point", "bar"}
     x_scale, y_scale : {"linear", "log", "symlog"}
     fixed_y : bool
-        Keep the y domain of the whole grid, so moving a slider moves the marks
-        instead of rescaling the axis.
+        One y domain for the whole grid; by default the domain follows the selection.
     width, height : int
-        Size in pixels.
-
-    Returns
-    -------
-    altair.Chart
+        Size of the whole chart in pixels (labels included), and of the plot.
+    direct_labels : bool, optional
+        Label each series at its last point instead of a legend (default: for lines and
+        points with a colour column of at most 9 series).
+    relative_to : str, optional
+        A value of *color*: draw every series as its ratio to that one (``relative="ratio"``)
+        or its difference from it (``"difference"``), at the same x and selection.
+    shape, shape_title : str, optional
+        A column drawn as the points' shape (e.g. feasible or not).
+    zero : bool
+        Start a linear y axis at zero.
     """
-    sliders, dropdowns = _labels(sliders), _labels(dropdowns)
+    sliders, dropdowns = labels(sliders), labels(dropdowns)
     color_cols = [color] if color else []
-    _check_columns(df, [x, y, *color_cols, *sliders, *dropdowns, *(tooltip or [])])
+    shape_cols = [shape] if shape else []
+    check_columns(df, [x, y, *color_cols, *shape_cols, *sliders, *dropdowns, *(tooltip or [])])
     if len(df) > MAX_ROWS:
-        raise ValueError(
-            f"df has {len(df)} rows; charts inline their data, keep it <= {MAX_ROWS} "
-            "(aggregate or coarsen the grid)"
-        )
+        raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {MAX_ROWS} "
+                         "(aggregate or coarsen the grid)")
     if mark not in ("line", "point", "bar"):
         raise ValueError(f"mark must be 'line', 'point' or 'bar', got {mark!r}")
-    keep = list(dict.fromkeys([x, y, *color_cols, *sliders, *dropdowns, *(tooltip or [])]))
-    data, params, filters, shown, readouts = _bind(df[keep], sliders, dropdowns, defaults or {})
-
-    x_type = "quantitative" if pd.api.types.is_numeric_dtype(df[x]) and mark != "bar" else "nominal"
-    y_domain = None
-    if fixed_y:
-        lo, hi = float(df[y].min()), float(df[y].max())
-        if y_scale == "log":
-            y_domain = [lo, hi] if lo > 0 else None
-        else:
-            y_domain = [min(lo, 0.0), hi if hi > min(lo, 0.0) else min(lo, 0.0) + 1]
-    y_scale_kw = {"type": y_scale}
-    if y_domain is not None:
-        y_scale_kw["domain"] = y_domain
-
-    enc = {
-        "x": alt.X(
-            x, type=x_type, title=x_title or x,
-            scale=alt.Scale(type=x_scale) if x_type == "quantitative" else alt.Undefined,
-            axis=alt.Axis(labelAngle=0) if x_type == "nominal" else alt.Undefined,
-        ),
-        "y": alt.Y(y, type="quantitative", title=y_title or y, scale=alt.Scale(**y_scale_kw)),
-        "tooltip": [
-            alt.Tooltip(c, title=t)
-            for c, t in _tooltip_titles(
-                tooltip or [x, y, *color_cols, *sliders, *dropdowns],
-                {x: x_title, y: y_title, color: color_title, **sliders, **dropdowns},
-            )
-        ],
-    }
+    keep = list(dict.fromkeys([x, y, *color_cols, *shape_cols, *sliders, *dropdowns, *(tooltip or [])]))
+    b = Binding(df[keep], sliders, dropdowns, defaults)
+    data = b.data
+    if relative_to is not None:
+        if not color:
+            raise ValueError("relative_to needs a color column (the series to compare)")
+        data = _relative(data, x, y, color, relative_to, relative, b.key_cols)
+    quantitative_x = pd.api.types.is_numeric_dtype(df[x]) and mark != "bar"
+    n_series = data[color].nunique() if color else 0
+    if direct_labels is None:
+        direct_labels = bool(color) and mark in ("line", "point") and quantitative_x and n_series <= 9
+    ydom = _per_key_domains(data, y, y_scale, zero and y_scale == "linear", single=fixed_y)
+    label_px, lab = 0, None
+    if direct_labels and color:
+        lab = _end_labels(data, x, y, color, ydom, y_scale, height)
+        if len(lab):
+            lab["_lt"] = [_fold(t) for t in lab["_lt"]]
+            label_px = int(max(len(line) for t in lab["_lt"] for line in t.split("\n")) * CHAR_PX) + 14
+    plot_w = max(200, width - 60 - label_px)
+    params = [*b.params, b.lookup("dom_y", ydom)]
+    y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
+                      values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8
+                      and np.allclose(data[y].dropna(), data[y].dropna().round()) else alt.Undefined)
+    yscale = alt.Scale(type=y_scale, domain=_domain_expr("dom_y"), nice=False, zero=False)
+    ytitle = axis_title(y_title or y, height)
+    y_enc = alt.Y(y, type="quantitative", title=ytitle, scale=yscale, axis=y_axis)
+    if quantitative_x:
+        xdom = _per_key_domains(data, x, x_scale, False, pad=0.04)
+        params.append(b.lookup("dom_x", xdom))
+        xscale = alt.Scale(type=x_scale, domain=_domain_expr("dom_x"), nice=False, zero=False)
+        xtitle = axis_title(x_title or x, plot_w)
+        x_enc = alt.X(x, type="quantitative", title=xtitle, scale=xscale,
+                      axis=alt.Axis(values=_ticks(data[x], x_scale), format=_number_format(data[x])))
+    else:
+        x_enc = alt.X(x, type="nominal", title=axis_title(x_title or x, plot_w), sort=theme.order(data[x]),
+                      axis=alt.Axis(labelAngle=0, labelLimit=0))
+    tips = [alt.Tooltip(c, title=t) for c, t in _tooltip_titles(
+        tooltip or [x, y, *color_cols, *sliders, *dropdowns],
+        {x: x_title, y: y_title, color: color_title, **sliders, **dropdowns})]
+    enc = {"x": x_enc, "y": y_enc, "tooltip": tips}
     if color:
-        # legend under the chart: a book's text column is narrow, series names are long
-        enc["color"] = alt.Color(
-            color, type="nominal", title=color_title or color,
-            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=480),
-        )
+        legend = None if direct_labels else alt.Legend(orient="bottom", direction="vertical",
+                                                       title=wrap(color_title or color, plot_w))
+        enc["color"] = alt.Color(color, type="nominal", title=color_title or color,
+                                 scale=theme.color_scale(data[color]), legend=legend)
+    if shape:
+        dom = theme.order(data[shape])
+        enc["shape"] = alt.Shape(shape, type="nominal", title=shape_title or shape, scale=alt.Scale(
+            domain=dom, range=["circle", "cross", "triangle-up", "diamond"][:len(dom)]),
+            legend=alt.Legend(orient="bottom", direction="vertical"))
     base = alt.Chart(data)
     if mark == "line":
-        base = base.mark_line(point=True)
+        base = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=60 if shape else 36), strokeWidth=2)
     elif mark == "point":
-        base = base.mark_point(filled=True)
+        base = base.mark_point(filled=True, size=70, opacity=0.9)
     else:
         base = base.mark_bar()
         if color:
-            enc["xOffset"] = alt.XOffset(color, type="nominal")
-    return _finish(base.encode(**enc), title, params, filters, shown, readouts, width, height)
+            enc["xOffset"] = alt.XOffset(color, type="nominal", sort=theme.order(data[color]))
+    chart = base.encode(**enc).transform_filter(b.filter)
+    layers = [chart]
+    if lab is not None and len(lab):
+        layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11,
+                                               lineBreak="\n").encode(
+            x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
+            y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
+            text=alt.Text("_lt"),
+            color=alt.Color("_lc", type="nominal", scale=None, legend=None),
+        ).transform_filter(b.filter))
+    out = alt.layer(*layers) if len(layers) > 1 else chart
+    return finish(out, title, params, b, plot_w, height)
 
 
-def bar_breakdown(
-    df: pd.DataFrame,
-    category: str,
-    component: str,
-    value: str,
-    sliders: Sequence[str] | Mapping[str, str] | None = None,
-    dropdowns: Sequence[str] | Mapping[str, str] | None = None,
-    *,
-    title: str,
-    value_title: str | None = None,
-    category_title: str | None = None,
-    component_title: str | None = None,
-    component_order: Sequence[str] | None = None,
-    defaults: Mapping[str, object] | None = None,
-    width: int = 480,
-    height: int | None = None,
-) -> alt.Chart:
-    """Stacked horizontal bars: where the time of one I/O goes, per option.
-
-    Parameters
-    ----------
-    df : DataFrame
-        Tidy rows ``(category, component, value, bound columns...)``, e.g. option,
-        step of the I/O path (``"GUP"``, ``"descriptor"``, ``"DMA"``, ``"copy"``, ...),
-        modelled nanoseconds.
-    category : str
-        One bar per distinct value (e.g. ``"option"``).
-    component : str
-        The stacked segments (e.g. ``"step"``), in *component_order* if given.
-    value : str
-        Segment length; *value_title* should carry the unit (``"time per I/O (ns)"``).
-    sliders, dropdowns, defaults :
-        As in :func:`grid_chart`.
-    """
-    sliders, dropdowns = _labels(sliders), _labels(dropdowns)
-    _check_columns(df, [category, component, value, *sliders, *dropdowns])
-    if len(df) > MAX_ROWS:
-        raise ValueError(f"df has {len(df)} rows; keep it <= {MAX_ROWS}")
-    keep = list(dict.fromkeys([category, component, value, *sliders, *dropdowns]))
-    data, params, filters, shown, readouts = _bind(df[keep], sliders, dropdowns, defaults or {})
-    order = list(component_order) if component_order else sorted(df[component].unique())
-    data = data.assign(**{f"{component} (order)": data[component].map({c: i for i, c in enumerate(order)})})
-    n_categories = df[category].nunique()
-    chart = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y(category, type="nominal", title=category_title or category),
-            x=alt.X(value, type="quantitative", aggregate="sum", title=value_title or value),
-            color=alt.Color(
-                component, type="nominal", title=component_title or component,
-                scale=alt.Scale(domain=order),
-                legend=alt.Legend(orient="bottom", columns=4),
-            ),
-            order=alt.Order(f"{component} (order)", type="quantitative"),
-            tooltip=[
-                alt.Tooltip(category, title=category_title or category),
-                alt.Tooltip(component, title=component_title or component),
-                alt.Tooltip(value, title=value_title or value, format=",.4~g"),
-            ],
-        )
-    )
-    return _finish(
-        chart, title, params, filters, shown, readouts, width,
-        height or max(120, 28 * n_categories),
-    )
+def finish(chart, text: str, params, binding: Binding | None, width, height):
+    """Title, params (top level), slider readouts and size of a chart."""
+    chart = chart.properties(title=chart_title(text, width + 60), width=width, height=height)
+    chart.params = [p.param if isinstance(p, alt.Parameter) else p for p in params]
+    if binding is not None and binding.readouts:
+        chart = chart.properties(usermeta={"daxsim": {"readouts": binding.readouts}})
+    return chart
 
 
 def _tooltip_titles(columns, titles):
@@ -476,102 +321,65 @@ def _tooltip_titles(columns, titles):
         yield c, titles.get(c) or c
 
 
-def timeline_chart(
+def bar_breakdown(
     df: pd.DataFrame,
-    when: str,
-    lane: str,
-    color: str | None = None,
+    category: str,
+    component: str,
+    value: str,
+    sliders=None,
+    dropdowns=None,
     *,
     title: str,
-    highlight: str | None = None,
-    upto: str | None = None,
-    lane_order: Sequence[str] | None = None,
-    lane_title: str | None = None,
-    color_title: str | None = None,
-    upto_title: str | None = None,
-    tooltip: Sequence[str] | Mapping[str, str] | None = None,
-    width: int = 460,
+    value_title: str | None = None,
+    category_title: str | None = None,
+    component_title: str | None = None,
+    component_order=None,
+    defaults=None,
+    width: int = 640,
     height: int | None = None,
-) -> alt.Chart:
-    """Events as points along time, one row (lane) per category, offline-interactive.
+) -> alt.LayerChart:
+    """Stacked horizontal bars: where the time of one I/O goes, per option.
 
-    Parameters
-    ----------
-    df : DataFrame
-        One row per event; at most :data:`MAX_ROWS` rows.
-    when : str
-        Column of ISO dates (``"2015-08-27"``): the x axis, fixed to whole years.
-    lane : str
-        Column whose values are the rows of the timeline, in *lane_order* if given.
-    color : str, optional
-        Column coloured by (e.g. the kind of event).
-    highlight : str, optional
-        Column bound to a dropdown of ``"all"`` and its values: rows with the picked
-        value are drawn solid, the others faint.
-    upto : str, optional
-        Numeric column (e.g. ``"year"``) bound to a slider: only rows whose value is at
-        most the slider's are drawn. The slider starts at the largest value.
-    tooltip : list of str, or dict column -> title, optional
-        Columns in the tooltip (default: *when*, *lane*, *color*).
+    Each bar is labelled with its total; the x axis follows the selection. Segments keep
+    the theme's colour per part and the order of *component_order* (the I/O path's).
+    Parts that are zero everywhere are left out of the legend.
     """
-    tips = _labels(tooltip) or {c: c for c in (when, lane, color) if c}
-    _check_columns(df, [c for c in (when, lane, color, highlight, upto) if c] + list(tips))
+    sliders, dropdowns = labels(sliders), labels(dropdowns)
+    check_columns(df, [category, component, value, *sliders, *dropdowns])
     if len(df) > MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {MAX_ROWS}")
-    dates = pd.to_datetime(df[when], format="ISO8601", errors="coerce")
-    if dates.isna().any():
-        bad = df[when][dates.isna()].iloc[0]
-        raise ValueError(f"when: column {when!r} holds {bad!r}, not an ISO date (YYYY-MM-DD)")
-    lanes = list(lane_order) if lane_order else sorted(df[lane].unique().tolist())
-    missing = sorted(set(df[lane]) - set(lanes))
-    if missing:
-        raise ValueError(f"lane_order: {missing} are in column {lane!r} but not in lane_order {lanes}")
-    keep = list(dict.fromkeys([c for c in (when, lane, color, highlight, upto) if c] + list(tips)))
-    first, last = dates.min().year, dates.max().year
-    enc = {
-        "x": alt.X(when, type="temporal", title=None,
-                   scale=alt.Scale(domain=[alt.DateTime(year=first, month=1, date=1),
-                                           alt.DateTime(year=last, month=12, date=31)]),
-                   axis=alt.Axis(format="%Y", tickCount={"interval": "year", "step": 1}, labelAngle=0,
-                                 labelFontSize=9, labelOverlap="greedy")),
-        "y": alt.Y(lane, type="nominal", title=lane_title or lane, sort=lanes, scale=alt.Scale(domain=lanes)),
-        "tooltip": [alt.Tooltip(c, title=t) for c, t in tips.items()],
-    }
-    if color:
-        enc["color"] = alt.Color(color, type="nominal", title=color_title or color,
-                                 legend=alt.Legend(orient="bottom", direction="horizontal"))
-    params, filters, shown = [], [], []
-    if upto:
-        if not pd.api.types.is_numeric_dtype(df[upto]):
-            raise ValueError(f"upto: column {upto!r} must be numeric")
-        lo, hi = _py(df[upto].min()), _py(df[upto].max())
-        if lo == hi:
-            raise ValueError(f"upto: column {upto!r} needs at least 2 distinct values")
-        name = _param_name(upto)
-        params.append(alt.param(name=name, value=hi, bind=alt.binding_range(
-            min=lo, max=hi, step=1, name=(upto_title or upto) + " ")))
-        filters.append(f"datum[{_js(upto)}] <= {name}")
-        shown.append(f"'up to ' + {name}")
-    if highlight:
-        name = _param_name(highlight)
-        values = sorted(df[highlight].dropna().unique().tolist(), key=str)
-        if highlight == lane:
-            values = [v for v in lanes if v in values]
-        params.append(alt.param(name=name, value="all", bind=alt.binding_select(
-            options=["all", *[_py(v) for v in values]],
-            name=((lane_title or lane) if highlight == lane else highlight) + " ")))
-        enc["opacity"] = alt.condition(f"{name} == 'all' || datum[{_js(highlight)}] == {name}",
-                                       alt.value(1.0), alt.value(0.12))
-        shown.append(f"'highlight: ' + {name}")
-    # events on the same day of the same lane sit side by side, not on top of each other
-    # (with an offset the lanes become bands, and the offset is measured from a band's top)
-    height = height or max(160, 34 * len(lanes))
-    band = height / len(lanes)
-    group = df.groupby([lane, when])
-    spread = group.cumcount() - (group[lane].transform("size") - 1) / 2
-    data = df[keep].assign(**{"(same day)": spread})
-    enc["yOffset"] = alt.YOffset("(same day)", type="quantitative",
-                                 scale=alt.Scale(domain=[-2, 2], range=[0.1 * band, 0.9 * band]))
-    chart = alt.Chart(data).mark_point(filled=True, size=110).encode(**enc)
-    return _finish(chart, title, params, filters, shown, {}, width, height)
+    keep = list(dict.fromkeys([category, component, value, *sliders, *dropdowns]))
+    used = df.groupby(component)[value].apply(lambda s: (s.abs() > 0).any())
+    src = df[df[component].isin(used[used].index)][keep]
+    b = Binding(src, sliders, dropdowns, defaults)
+    data = b.data
+    order = [c for c in (component_order or theme.order(data[component])) if c in set(data[component])]
+    data = data.assign(_o=data[component].map({c: i for i, c in enumerate(order)}))
+    totals = data.groupby([KEY, category], sort=False)[value].sum().rename("_total").reset_index()
+    totals["_lt"] = totals["_total"].map(lambda t: f"{t:,.0f}")
+    xdom = {k: [0.0, float(g["_total"].max()) * 1.18 or 1.0] for k, g in totals.groupby(KEY)}
+    cats = theme.order(data[category])
+    height = height or max(90, 34 * len(cats))
+    xscale = alt.Scale(domain=_domain_expr("dom_x"), nice=False, zero=False)
+    xtitle = axis_title(value_title or value, width - 80)
+    x = alt.X(value, type="quantitative", aggregate="sum", title=xtitle, scale=xscale)
+    y = alt.Y(category, type="nominal", title=category_title or category, sort=cats,
+              axis=alt.Axis(labelLimit=0))
+    bars = alt.Chart(data).mark_bar(height={"band": 0.72}).encode(
+        y=y, x=x,
+        color=alt.Color(component, type="nominal", title=component_title or component,
+                        scale=alt.Scale(domain=order, range=[theme.color(c) for c in order]),
+                        legend=alt.Legend(orient="bottom", columns=4, title=component_title or component)),
+        order=alt.Order("_o", type="quantitative"),
+        tooltip=[alt.Tooltip(category, title=category_title or category),
+                 alt.Tooltip(component, title=component_title or component),
+                 alt.Tooltip(value, title=value_title or value, format=",.4~g")],
+    ).transform_filter(b.filter)
+    text = alt.Chart(totals).mark_text(align="left", dx=5, fontSize=11, color=theme.INK).encode(
+        y=y, x=alt.X("_total", type="quantitative", scale=xscale, title=xtitle), text="_lt",
+    ).transform_filter(b.filter)
+    return finish(alt.layer(bars, text), title, [*b.params, b.lookup("dom_x", xdom)], b, width - 80, height)
 
+
+# the event timeline and the dot chart live beside (each module stays short); re-exported
+from daxsim.book.timeline import dot_chart, timeline_chart  # noqa: E402 (a cycle: timeline uses the helpers above)

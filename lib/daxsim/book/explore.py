@@ -18,12 +18,13 @@ the live explorer (:func:`daxsim.book.widgets.live_explorer`) draws the same cha
 from __future__ import annotations
 
 import itertools
+import json
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from daxsim.book import charts
+from daxsim.book import charts, controls, theme
 from daxsim.model.eras import DEFAULT_ERA
 from daxsim.model.hardware import DEFAULT_HARDWARE
 from daxsim.emu.machine import Machine
@@ -100,8 +101,19 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     truncate/DMA hazard only shows in the bytes); each run is re-costed for every
     hardware profile (:func:`daxsim.study.sweep.remodel`). Adds the columns ``pmem_size``
     and ``dram_size`` (labels such as ``"400 GiB"``) and ``pmem_gib``; ``workload`` is the
-    preset's name.
+    preset's name. Computed once per daxsim source and arguments, then read back
+    (:func:`daxsim.book.precompute.cached_frame`): the live explorer's page needs it at once.
     """
+    from daxsim.book.precompute import cached_frame
+
+    arguments = dict(specs=tuple(map(str, specs)), pmem_sizes=pmem_sizes, dram_sizes=dram_sizes, hardware=hardware,
+                     workloads=workloads, truncate_rates=truncate_rates, ios=ios, byte_budget=byte_budget,
+                     file_size=file_size, seed=seed)
+    return cached_frame("explorer_grid", arguments, lambda: _explorer_grid(**arguments))
+
+
+def _explorer_grid(specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size,
+                   seed) -> pd.DataFrame:
     from daxsim.study.sweep import remodel
 
     budget = parse_size(byte_budget, "byte_budget")
@@ -120,22 +132,39 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     return pd.concat(frames, ignore_index=True)
 
 
-_PLOTTED = ("label", "status", "y", "time", "held", "why", "dram_held_mib")
+_OPTION_LABELS = tuple(spec_label(s) for s in SPECS)
+_STATUS_SHAPES = {"feasible": "circle", "hazard: corrupted data": "triangle-up", "infeasible": "cross"}
 
 
-def _plot_frame(df: pd.DataFrame) -> tuple[pd.DataFrame, float, list[float]]:
-    """The columns the chart draws (infeasible rows get y = the top band), the x maximum
-    and the y domain (log scale: from under the fastest time to the top band)."""
-    times = df["per_io_ns"].dropna()
-    top = float(times.max()) * 1.25 if len(times) else 10.0
-    low = float(times.min()) / 1.25 if len(times) else 1.0
-    plot = df.assign(
-        y=df["per_io_ns"].fillna(top),
-        time=[f"{t:,.0f} ns" if np.isfinite(t) else "none: infeasible" for t in df["per_io_ns"]],
-        held=[format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
-        why=df["reason"].where(df["reason"] != "", df["status"]),
-    )
-    return plot, max(float(df["dram_held_mib"].max()), 1.0) * 1.5, [low, top * 1.1]
+def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """What the chart draws, one row per option: DRAM held in KiB (at least 1 B), the time
+    (NaN when infeasible), and the texts beside the points."""
+    held = df["dram_held_bytes"].astype(float)
+    note = []
+    for r in df.itertuples():
+        if r.status == STATUSES[2]:
+            note.append("cannot boot")
+        elif r.status == STATUSES[1]:
+            note.append(f"{r.per_io_ns:,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
+        else:
+            note.append(f"{r.per_io_ns:,.0f} ns")
+    return pd.DataFrame({
+        "option": df["label"], "status": df["status"],
+        "bytes": np.maximum(held, 1.0), "t": df["per_io_ns"].round(1),
+        "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
+        "time": note,
+        "why": df["reason"].where(df["reason"] != "", df["status"]),
+    }, index=df.index)
+
+
+def _domains(plot: pd.DataFrame, keys: pd.Series):
+    held, time = {}, {}
+    for k in keys.unique():
+        rows = plot[keys == k]
+        dom = controls.padded_domain(rows["bytes"].tolist(), "log", pad=0.08)
+        held[k] = [dom, controls.size_ticks(dom)]
+        time[k] = controls.padded_domain(rows["t"].dropna().tolist() or [1.0], "log", pad=0.08)
+    return held, time
 
 
 _live_template: dict | None = None
@@ -145,50 +174,86 @@ def live_chart_spec(df: pd.DataFrame, title: str) -> dict:
     """``explorer_chart(df, title=title)`` (no bound controls) as a Vega-Lite dict, fast.
 
     The live explorer redraws at every change: altair builds and validates the spec once,
-    later calls only put in the rows, the title and the axis maxima (about 30 ms less).
+    later calls only put in the rows, the title and the axis domains (about 30 ms less).
     """
     global _live_template
     if _live_template is None:
         _live_template = explorer_chart(df, title=title).to_dict()
-    plot, x_max, y_domain = _plot_frame(df)
+    plot = _plot_frame(df)
+    b = controls.Binding(plot)
+    held, time = _domains(plot, b.data[controls.KEY])
+    fresh = {p["name"]: p for p in (b.lookup("dom_held", held).param.to_dict(), b.lookup("dom_time", time).param.to_dict())}
     spec = {k: v for k, v in _live_template.items() if k != "datasets"}
-    spec["data"] = {"values": plot[list(_PLOTTED)].to_dict("records")}
-    spec["title"] = {**spec["title"], "text": title}
-    enc = spec["encoding"] = dict(spec["encoding"])
-    enc["x"] = {**enc["x"], "scale": {**enc["x"]["scale"], "domain": [0, x_max]}}
-    enc["y"] = {**enc["y"], "scale": {**enc["y"]["scale"], "domain": y_domain}}
+    spec["data"] = {"values": json.loads(b.data.to_json(orient="records"))}
+    spec["title"] = {**spec["title"], "text": charts.wrap(title, _WIDTH, 7.6)}
+    spec["params"] = [fresh.get(p["name"], p) for p in spec["params"]]
     return spec
 
 
-def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
-                   width: int = 480, height: int = 300) -> alt.Chart:
-    """DRAM held (x, MiB, symlog) against modelled time per I/O (y, log), one point per option.
+_WIDTH = 600
 
-    Shape gives the status: hazards are triangles; infeasible options have no time and
-    are drawn as crosses along the top of the chart, at the DRAM they would need. The
-    y domain is the whole frame's, so moving a bound control moves the points.
+
+def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
+                   width: int = _WIDTH, height=None) -> alt.HConcatChart:
+    """Each option on its own row: the DRAM it holds (left, KiB, log) and its modelled time
+    per I/O (right, ns, log), with the values written beside the points.
+
+    One row per option, so no option hides another (five options hold almost no DRAM, and
+    several take the same time). Colour is the option (the theme's), shape the status:
+    hazards are triangles, infeasible options crosses, drawn at the DRAM they would need
+    and marked "cannot boot" where their time would be. Both axes follow the selection.
     ``sliders``, ``dropdowns`` and ``defaults`` bind columns as in
     :func:`daxsim.book.charts.grid_chart`.
     """
-    sliders, dropdowns = charts._labels(sliders), charts._labels(dropdowns)
-    charts._check_columns(df, ["label", "status", "per_io_ns", "dram_held_mib", *sliders, *dropdowns])
+    sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
+    controls.check_columns(df, ["label", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes",
+                                *sliders, *dropdowns])
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
-    plot, x_max, y_domain = _plot_frame(df)
-    keep = list(dict.fromkeys([*_PLOTTED, *sliders, *dropdowns]))
-    data, params, filters, shown, readouts = charts._bind(plot[keep], sliders, dropdowns, defaults or {})
-    base = alt.Chart(data).mark_point(filled=True, size=90, opacity=0.9).encode(
-        x=alt.X("dram_held_mib", type="quantitative", title="DRAM held: memmap + transient peak (MiB, symlog)",
-                scale=alt.Scale(type="symlog", domain=[0, x_max])),
-        y=alt.Y("y", type="quantitative", title="modelled time per I/O (ns, log)",
-                scale=alt.Scale(type="log", domain=y_domain)),
-        color=alt.Color("label", type="nominal", title="option",
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=480)),
-        shape=alt.Shape("status", type="nominal", title="status",
-                        scale=alt.Scale(domain=list(STATUSES), range=["circle", "triangle-up", "cross"]),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
-        tooltip=[alt.Tooltip("label", title="option"), alt.Tooltip("status"), alt.Tooltip("time", title="modelled time per I/O"),
-                 alt.Tooltip("held", title="DRAM held"), alt.Tooltip("why", title="why"),
-                 *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()]],
-    )
-    return charts._finish(base, title, params, filters, shown, readouts, width, height)
+    plot = _plot_frame(df)
+    for c in (*sliders, *dropdowns):
+        plot[c] = df[c]
+    b = controls.Binding(plot, sliders, dropdowns, defaults)
+    held, time = _domains(plot, b.data[controls.KEY])
+    options = [o for o in _OPTION_LABELS if o in set(df["label"])] + sorted(set(df["label"]) - set(_OPTION_LABELS))
+    y = alt.Y("option", type="nominal", title=None, sort=list(options), axis=alt.Axis(labelLimit=0, ticks=False))
+    color = alt.Color("option", type="nominal", scale=theme.color_scale(options), legend=None)
+    shape = alt.Shape("status", type="nominal", title="status", scale=alt.Scale(
+        domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]),
+        legend=alt.Legend(orient="bottom", direction="horizontal", title=None))
+    tips = [alt.Tooltip("option"), alt.Tooltip("status"), alt.Tooltip("time", title="modelled time per I/O"),
+            alt.Tooltip("held", title="DRAM held"), alt.Tooltip("why", title="why"),
+            *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()]]
+    panel = (width - 300) // 2
+    step = 22
+
+    y_bare = alt.Y("option", type="nominal", title=None, sort=list(options), axis=None)
+
+    def dots(field, dom, title_text, legend):
+        if field == "bytes":
+            domain = [{"expr": f"{dom}[0][0]"}, {"expr": f"{dom}[0][1]"}]
+            axis = alt.Axis(values={"expr": f"{dom}[1]"}, labelExpr=controls.BYTES_LABEL)
+        else:
+            domain = [{"expr": f"{dom}[0]"}, {"expr": f"{dom}[1]"}]
+            axis = alt.Axis(format=",.0f", tickCount=4)
+        return alt.Chart().mark_point(filled=True, size=90, opacity=0.95).encode(
+            x=alt.X(field, type="quantitative", title=charts.axis_title(title_text, panel),
+                    scale=alt.Scale(type="log", domain=domain, nice=False), axis=axis),
+            y=y if legend else y_bare, color=color, shape=shape if legend else alt.Shape("status", type="nominal", scale=alt.Scale(
+                domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]), legend=None),
+            tooltip=tips)
+
+    def values(field, first):
+        return alt.Chart().mark_text(align="left", baseline="middle", fontSize=11, color=theme.INK).encode(
+            x=alt.value(panel + 8), y=y if first else y_bare, text=alt.Text(field), tooltip=tips)
+
+    left = alt.layer(dots("bytes", "dom_held", "DRAM held: memmap + transient peak (log scale)", True),
+                     values("held", True)).properties(width=panel, height={"step": step})
+    right = alt.layer(dots("t", "dom_time", "modelled time per I/O (ns, log scale)", False),
+                      values("time", False)).properties(width=panel, height={"step": step})
+    chart = alt.hconcat(left, right, data=b.data, spacing=80).transform_filter(b.filter).properties(
+        title=charts.chart_title(title, width))
+    chart.params = [p.param for p in (*b.params, b.lookup("dom_held", held), b.lookup("dom_time", time))]
+    if b.readouts:
+        chart = chart.properties(usermeta={"daxsim": {"readouts": b.readouts}})
+    return chart

@@ -16,7 +16,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from daxsim.book import checkout
+from daxsim.book import checkout, theme
 from daxsim.book.charts import grid_chart
 from daxsim.model.hardware import HARDWARE, CostModel, HardwareProfile
 
@@ -28,7 +28,7 @@ READER_SOURCE = "reader"
 COST_MODEL = "cost model"
 
 KIND_CITED, KIND_ASSUMPTION = "cited", "assumption"
-KIND_COLOURS = {KIND_CITED: "#4c78a8", KIND_ASSUMPTION: "#f58518"}
+KIND_COLOURS = {k: theme.color(k) for k in (KIND_CITED, KIND_ASSUMPTION)}  # the theme's
 
 
 def figures_table(profiles: dict[str, HardwareProfile] | None = None, cost: CostModel | None = None) -> pd.DataFrame:
@@ -95,12 +95,9 @@ def profiles_chart(figs: pd.DataFrame, default: str = "read_latency_ns"):
     unit = df.loc[df.figure == default, "unit"].iloc[0]
     chart = grid_chart(
         df, x="owner", y="value", color="kind", dropdowns={"figure_unit": "figure"},
-        defaults={"figure_unit": f"{default} ({unit})"}, mark="bar", fixed_y=False,
-        title="Hardware profiles", x_title="medium (profile)", y_title="value (unit in the title)",
-        tooltip=["owner", "figure_unit", "value", "kind", "source", "note"],
+        defaults={"figure_unit": f"{default} ({unit})"}, mark="bar",
+        title="Hardware profiles, one figure at a time", x_title="medium (profile)",
+        y_title="value (unit: in the figure's name)", tooltip=["owner", "figure_unit", "value", "kind", "source", "note"],
     )
     chart.encoding.xOffset = alt.Undefined  # one bar per profile, centred
-    return chart.encode(color=alt.Color(
-        "kind", type="nominal", title="kind",
-        scale=alt.Scale(domain=list(KIND_COLOURS), range=list(KIND_COLOURS.values())),
-        legend=alt.Legend(orient="bottom", direction="vertical")))
+    return chart

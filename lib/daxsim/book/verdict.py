@@ -19,13 +19,12 @@ whether or not one did in that run) and the run corrupted no byte.
 
 from __future__ import annotations
 
-import json
 
 import altair as alt
 import numpy as np
 import pandas as pd
 
-from daxsim.book import charts
+from daxsim.book import charts, controls, theme
 from daxsim.model.cost import dram_held_bytes
 from daxsim.paths import registry
 from daxsim.study.sweep import AXES, DESIGNS
@@ -179,59 +178,101 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["regime"], kind="stable").reset_index(drop=True)
 
 
-def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
-                 width: int = 480, height: int = 320) -> alt.Chart:
-    """DRAM held (x, KiB, log) against modelled time per I/O (y, ns, log), one point per option.
+def _cluster_labels(points: pd.DataFrame, xdom, ydom, width, height, gap=10.0) -> list[dict]:
+    """Labels for points that sit within *gap* pixels of each other: one label per
+    cluster naming every option in it, placed right of the cluster and moved apart."""
+    px = controls.to_pixels(points["bytes"], xdom, "log", width)  # measured from the right
+    px = width - px
+    py = controls.to_pixels(points["y"], ydom, "log", height)
+    pts = sorted(zip(px, py, points["option"], points["bytes"]), key=lambda p: (p[0], p[1]))
+    clusters: list[list] = []
+    for x, y, o, b in pts:
+        for c in clusters:
+            if abs(c[0] - x) < gap and abs(c[1] - y) < gap:
+                c[2].append(o)
+                c[3] = max(c[3], b)
+                break
+        else:
+            clusters.append([x, y, [o], b])
+    wanted = np.array([c[1] for c in clusters])
+    placed = controls.dodge(wanted, gap=12.5, lo=4, hi=height - 4) if len(clusters) else wanted
+    # dodge keeps labels apart only within one column: labels of distant clusters may share a line
+    out = []
+    for c, y in zip(clusters, placed):
+        names = [o for o in DESIGNS if o in c[2]]
+        out.append({"bytes": float(c[3]), "ly": float(controls.from_pixels([y], ydom, "log", height)[0]),
+                    "text": ", ".join(names)})
+    return out
 
-    Colour is the option, shape the safety (:data:`STATUSES`); the Pareto front of the
-    feasible and safe points is joined by a dashed line. Infeasible points have no time:
-    they are drawn as crosses along the top of the chart, at the DRAM they would need; a
-    vertical rule marks the DRAM installed. The bound controls filter the precomputed
-    rows as :func:`daxsim.book.charts.grid_chart` does; the axes keep the whole grid's domain.
-    The inlined rows carry only what is drawn (short keys; the status as its index).
+
+def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
+                 width: int = 440, height: int = 320) -> alt.LayerChart:
+    """DRAM held (x, bytes, log) against modelled time per I/O (y, ns, log), one point per option.
+
+    Colour is the option (the theme's), shape the safety (:data:`STATUSES`); every point
+    is labelled with its option, and points that coincide share one label ("2, 3,
+    nvram"), so no option hides behind another. The Pareto front of the feasible and
+    safe points is joined by a dashed line; infeasible points have no time and are drawn
+    as crosses along the top, at the DRAM they would need; a dotted rule marks the DRAM
+    installed. Both axes follow the selection. The bound controls pick the precomputed
+    rows as :func:`daxsim.book.charts.grid_chart` does.
     """
-    sliders, dropdowns = charts._labels(sliders), charts._labels(dropdowns)
-    need = ["option", "safety", "per_io_ns", "dram_held_kib", "dram", "pareto", *sliders, *dropdowns]
-    charts._check_columns(df, need)
+    sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
+    need = ["option", "safety", "per_io_ns", "dram_held_bytes", "dram", "pareto", *sliders, *dropdowns]
+    controls.check_columns(df, need)
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {charts.MAX_ROWS}")
-    times = df["per_io_ns"].dropna()
-    top = float(times.max()) * 1.6
     plot = pd.DataFrame({"option": df["option"], "s": df["safety"].map({s: i for i, s in enumerate(STATUSES)}),
-                         "t": df["per_io_ns"].round(1), "kib": df["dram_held_kib"],
-                         "installed": df["dram"] / KiB, "front": df["pareto"].astype(int)})
+                         "t": df["per_io_ns"].round(1), "bytes": np.maximum(df["dram_held_bytes"], 1).astype(float),
+                         "installed": df["dram"].astype(float), "front": df["pareto"].astype(int)})
     for c in (*sliders, *dropdowns):
         plot[c] = df[c]
     plot = plot.sort_values("s", kind="stable")  # hazards and infeasible points drawn last, on top
-    data, params, filters, shown, readouts = charts._bind(plot, sliders, dropdowns, defaults or {})
-    lo = max(float(df["dram_held_kib"].min()), 1e-3) / 2
-    hi = max(float(df["dram_held_kib"].max()), float(df["dram"].max() / KiB)) * 2
-    x = alt.X("kib", type="quantitative", title="DRAM held: memmap + transient peak (KiB, log scale)",
-              scale=alt.Scale(type="log", domain=[lo, hi]))
+    b = controls.Binding(plot, sliders, dropdowns, defaults)
+    data = b.data
+    ys, xdoms, ydoms, labels = pd.Series(np.nan, index=data.index), {}, {}, []
+    for k, g in data.groupby(controls.KEY, sort=False):
+        times = g["t"].dropna()
+        top = float(times.max()) * 1.35 if len(times) else 1000.0
+        y = g["t"].fillna(top)
+        ys[g.index] = y
+        xd = controls.padded_domain([*g["bytes"], float(g["installed"].max())], "log", pad=0.05)
+        yd = controls.padded_domain([*times, top], "log", pad=0.08)
+        xdoms[k], ydoms[k] = [xd, controls.size_ticks(xd)], yd
+        labels += [{controls.KEY: k, **lab} for lab in
+                   _cluster_labels(g.assign(y=y), xd, yd, width, height)]
+    data = data.assign(y=ys, status=[STATUSES[int(i)] for i in data["s"]]).drop(columns="s")
+    label_df = pd.DataFrame(labels)
+    x_title = "DRAM held: memmap + transient peak (log scale)"
+    y_title = charts.axis_title("modelled time per I/O (ns, log scale)", height)
+    x = alt.X("bytes", type="quantitative", title=x_title,
+              scale=alt.Scale(type="log", domain=[{"expr": "dom_x[0][0]"}, {"expr": "dom_x[0][1]"}], nice=False),
+              axis=alt.Axis(values={"expr": "dom_x[1]"}, labelExpr=controls.BYTES_LABEL))
+    y = alt.Y("y", type="quantitative", title=y_title,
+              scale=alt.Scale(type="log", domain=[{"expr": "dom_y[0]"}, {"expr": "dom_y[1]"}], nice=False),
+              axis=alt.Axis(format=",.0f", tickCount=5))
     options = [o for o in DESIGNS if o in set(df["option"])]
-    y = alt.Y("y", type="quantitative", title="modelled time per I/O (ns, log scale)",
-              scale=alt.Scale(type="log", domain=[float(times.min()) / 1.3, top * 1.09 ** len(options) * 1.1]))
-    points = alt.Chart().mark_point(filled=True, size=100, opacity=0.9).encode(
+    points = alt.Chart(data).mark_point(filled=True, size=100, opacity=0.9).encode(
         x=x, y=y,
-        color=alt.Color("option", type="nominal", title="option", scale=alt.Scale(domain=options),
-                        legend=alt.Legend(orient="bottom", direction="horizontal")),
+        color=alt.Color("option", type="nominal", title="option", scale=theme.color_scale(options), legend=None),
         shape=alt.Shape("status", type="nominal", title="status",
                         scale=alt.Scale(domain=list(STATUSES), range=["circle", "triangle-up", "diamond", "cross"]),
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400)),
+                        legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=[alt.Tooltip("option", type="nominal"), alt.Tooltip("status", type="nominal"),
                  alt.Tooltip("t", type="quantitative", title="modelled time per I/O (ns; none: cannot boot)",
                              format=",.0f"),
-                 alt.Tooltip("kib", type="quantitative", title="DRAM held (KiB)", format=",.2f"),
+                 alt.Tooltip("bytes", type="quantitative", title="DRAM held (bytes)", format=",.0f"),
                  *[alt.Tooltip(c, type="quantitative", title=t) for c, t in sliders.items()],
                  *[alt.Tooltip(c, type="nominal", title=t) for c, t in dropdowns.items()]],
-    )
-    front = alt.Chart().transform_filter("datum.front == 1").mark_line(
-        color="#555", strokeDash=[5, 4], point=False).encode(x=x, y=y, order=alt.Order("kib"))
-    installed = alt.Chart().mark_rule(color="#999", strokeDash=[2, 2]).encode(
-        x=alt.X("installed", type="quantitative", aggregate="max"))
-    # infeasible points along the top, each option a little higher so that none hides another
-    rank = {o: i for i, o in enumerate(options)}
-    chart = alt.layer(installed, front, points, data=data).transform_calculate(
-        status=f"{list(STATUSES)!r}[datum.s]",
-        y=f"isValid(datum.t) ? datum.t : {top!r} * pow(1.09, {json.dumps(rank)}[datum.option])")
-    return charts._finish(chart, title, params, filters, shown, readouts, width, height)
+    ).transform_filter(b.filter)
+    front = alt.Chart(data).transform_filter(b.filter).transform_filter("datum.front == 1").mark_line(
+        color="#555555", strokeDash=[5, 4], point=False).encode(x=x, y=y, order=alt.Order("bytes"))
+    installed = alt.Chart(data).transform_filter(b.filter).mark_rule(color="#999999", strokeDash=[2, 2]).encode(
+        x=alt.X("installed", type="quantitative", aggregate="max", title=x_title))
+    names = alt.Chart(label_df).transform_filter(b.filter).mark_text(
+        align="left", baseline="middle", dx=9, fontSize=11, color=theme.INK).encode(
+        x=alt.X("bytes", type="quantitative", title=x_title), y=alt.Y("ly", type="quantitative", title=y_title),
+        text="text")
+    chart = alt.layer(installed, front, points, names)
+    return charts.finish(chart, title, [*b.params, b.lookup("dom_x", xdoms), b.lookup("dom_y", ydoms)], b,
+                         width, height)

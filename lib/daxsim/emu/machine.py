@@ -21,7 +21,7 @@ import numpy as np
 
 from daxsim.emu.buddy import buddy_free_pages, buddy_init
 from daxsim.emu.daxfs import DaxFile, create_file, fs_tuple
-from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, sparse_array, struct_pages
+from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, populate, sparse_array, struct_pages
 from daxsim.emu.units import (
     align_down,
     KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
@@ -259,6 +259,7 @@ class Booted:
             raise ValueError(f"file_size: {format_size(file_size)} leaves {format_size((self.end_pfn - self.bump_start) * PAGE_SIZE)}"
                              f" free, too little for the {format_size(truncated_pages * PAGE_SIZE)} the truncate faults refill")
         self.fs = fs_tuple(f, self.bump_start, self.end_pfn, truncated_pages)
+        self.host_thp: dict[str, bool] = {}  #: which arrays advise_host_hugepages() backed with huge pages
 
     def advise_host_hugepages(self, touched_bytes: int) -> None:
         """Back the file's working set with host huge pages when the run touches most of it
@@ -267,12 +268,39 @@ class Booted:
         lo = int(f.ext_pfn.min())
         span = (self.bump_start - lo) * PAGE_SIZE
         if touched_bytes * 3 >= span * 2:  # huge pages back the whole span: at most 1.5 times the bytes touched
-            advise_hugepages(self.pmem, self.pmem_index(lo), span)
-            advise_hugepages(self.device)
-            advise_hugepages(f.pte)
+            t = self.host_thp
+            t["pmem"] = advise_hugepages(self.pmem, self.pmem_index(lo), span)
+            t["device"] = advise_hugepages(self.device)
+            t["pte"] = advise_hugepages(f.pte)
             if len(self.memmap):  # the struct pages of the file's blocks
-                advise_hugepages(self.memmap_words, (lo - self.memmap_base_pfn) * STRUCT_PAGE_SIZE,
-                                 span // PAGE_SIZE * STRUCT_PAGE_SIZE)
+                t["memmap"] = advise_hugepages(self.memmap_words, (lo - self.memmap_base_pfn) * STRUCT_PAGE_SIZE,
+                                               span // PAGE_SIZE * STRUCT_PAGE_SIZE)
+
+    def populate(self, fpages, data: bool, refills: int = 0) -> int:
+        """Fault in, on the host, what a run over file pages ``fpages`` will touch: their PTEs
+        and blocks' struct pages and, with ``data``, their blocks on pmem and on the device,
+        and ``refills`` fresh blocks past the file (truncated pages faulted in again).
+        The emulated machine's memory is always present; the host's sparse arrays are not,
+        and their first-touch faults are set-up, not the data path. Returns bytes populated.
+        """
+        f = self.file
+        fpages = np.asarray(fpages, np.int64)
+        pfns = f.pfn_of(fpages) if len(fpages) else fpages
+        fresh = np.arange(self.bump_start, min(self.bump_start + refills, self.end_pfn), dtype=np.int64)
+        pfns = np.concatenate((pfns, fresh))
+        def unit(name):  # the host page: 2 MiB where advise_host_hugepages() got huge pages
+            return 2 << 20 if self.host_thp.get(name) else PAGE_SIZE
+
+        done = populate(f.pte, fpages * 8, 8, unit("pte"))
+        if refills:
+            done += populate(f.fmap, fpages * 8, 8)
+        if len(self.memmap):
+            done += populate(self.memmap_words, (pfns - self.memmap_base_pfn) * STRUCT_PAGE_SIZE, STRUCT_PAGE_SIZE,
+                             unit("memmap"))
+        if data:
+            done += populate(self.pmem, (pfns - self.pmem_base_pfn) * PAGE_SIZE, PAGE_SIZE, unit("pmem"))
+            done += populate(self.device, fpages * PAGE_SIZE, PAGE_SIZE, unit("device"))
+        return done
 
     def pmem_index(self, pfn: int) -> int:
         """Byte index into ``pmem`` of page frame ``pfn``."""

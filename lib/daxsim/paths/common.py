@@ -142,6 +142,19 @@ def prefetch_dma(to_device, device, dev_off, pmem, pmem_off, nbytes=512):
 
 
 @njit(cache=True)
+def prefetch_source(e, op, off, pte, device, pmem, pmem_base_pfn, nbytes=512):
+    """Before I/O ``e`` is submitted: prefetch the first ``nbytes`` its DMA will read, on
+    pmem through the mapping's PTE for a write, on the device for a read (a host hint;
+    at queue depth 1 it makes a random 4 KiB I/O about 7 % faster, 1 KiB as good, 4 KiB worse)."""
+    if op[e] == OP_WRITE:
+        v = pte[off[e] >> PAGE_SHIFT]
+        if v:
+            prefetch_dma(True, device, 0, pmem, (v - 1 - pmem_base_pfn) * PAGE_SIZE + (off[e] & (PAGE_SIZE - 1)), nbytes)
+    elif op[e] == OP_READ:
+        prefetch_dma(False, device, off[e], pmem, 0, nbytes)
+
+
+@njit(cache=True)
 def page_segment(pos, end):
     """The part of [pos, end) in pos's page: (offset in the page, bytes)."""
     in_page = pos & (PAGE_SIZE - 1)

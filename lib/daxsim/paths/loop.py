@@ -10,6 +10,10 @@ every PTE of the file and wait (completing the oldest I/Os) until no page of the
 busy. The other options wait by their own rule (``path.busy``): option 2 not at all,
 unless guarded. A munmap takes pages out of the buffer's mapping; their pins stay.
 
+``ALL_EVENTS`` is false in the loop compiled for events that are all reads and writes:
+its truncate, munmap, store and fsync branches are left out (numba prunes a branch on a
+constant), which halves the compile time of what most runs need.
+
 ``path`` below is the option's path module (``daxsim.paths.option1a`` and so on). It
 supplies ``submit`` (translate the buffer and build the descriptor, taking whatever
 references the option takes), ``complete`` (DMA, then drop them), ``busy`` (does an
@@ -28,11 +32,12 @@ from daxsim.model.counters import (
     C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_MUNMAPS, C_POOL_STALLS, C_PTES_UNMAPPED, C_STALL_BYTES,
     C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
 )
-from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, store_fence, wrap
+from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, prefetch_source, store_fence, wrap
 from daxsim.paths.state import M_BUSY_FILE, M_BUSY_NEEDS_MAP, M_BUSY_WAIT, M_POOL_USED, M_UNIT_BYTES
 from daxsim.paths.writeback import fsync, store
 
 path = None  #: the option's path module, bound by daxsim.paths.registry.event_loop()
+ALL_EVENTS = True  #: False in the loop compiled for reads and writes only (bound by event_loop)
 
 NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O yet (1b's pool)
 
@@ -107,7 +112,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             ios += qd
             skip = e + qd
             continue
-        if op[e] == OP_TRUNC:
+        if ALL_EVENTS and op[e] == OP_TRUNC:
             waited = 0
             if path.PINS:  # the era's dax_layout_busy_page(), for the options that hold page references
                 scan = misc[M_BUSY_WAIT] != 0 and not (misc[M_BUSY_NEEDS_MAP] and fs.state[S_VMA_PAGES] == 0)
@@ -150,11 +155,11 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             counters[C_TRUNCATES] += 1
             punch_hole(fs, off[e], length[e], pmem, pmem_base_pfn, data, counters, C_VICTIM_BYTES)
             continue
-        if op[e] == OP_MUNMAP:  # the buffer's pages leave the VMA; their pins stay
+        if ALL_EVENTS and op[e] == OP_MUNMAP:  # the buffer's pages leave the VMA; their pins stay
             munmap_range(fs, off[e], length[e])
             counters[C_MUNMAPS] += 1
             continue
-        if op[e] == OP_STORE:  # the application does not store into a buffer under I/O
+        if ALL_EVENTS and op[e] == OP_STORE:  # the application does not store into a buffer under I/O
             while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, ring):
                 path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
                           data, counters, b0, b1, b2, b3, st)
@@ -163,7 +168,7 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                 count -= 1
             store(e, off[e], length[e], pte, fs, pmem, pmem_base_pfn, data, counters, dirty)
             continue
-        if op[e] == OP_FSYNC:
+        if ALL_EVENTS and op[e] == OP_FSYNC:
             fsync(counters, dirty)
             continue
         if count == qd:
@@ -178,6 +183,8 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             count -= 1
         if e + qd < len(op):  # the misses of the I/O a queue ahead (a host hint)
             path.warm(e + qd, off, pte, st)
+            if data and qd == 1:  # and the first bytes its DMA reads: nothing else overlaps that miss
+                prefetch_source(e + 1, op, off, pte, device, pmem, pmem_base_pfn)
         s = wrap(head + count, ring)
         n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st)
         if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry

@@ -26,7 +26,8 @@ from numba import njit
 from daxsim.emu.hugepages import VARIANTS, check_page_size
 from daxsim.emu.units import format_size
 
-__all__ = ["DESIGNS", "CostTerms", "Design", "Param", "design", "designs", "event_loop", "register"]
+__all__ = ["DESIGNS", "CostTerms", "Design", "Param", "announce_compile", "compile_notice", "design", "designs", "event_loop",
+           "register"]
 
 #: what every path module provides (see daxsim/paths/loop.py)
 PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "PINS", "make_state", "submit", "complete", "busy", "dma_start",
@@ -200,27 +201,27 @@ def designs(bounds: bool = False) -> tuple[str, ...]:
 
 for _d in (
     Design("0", "bounce through DRAM page-cache pages (no struct pages for pmem)", "daxsim.paths.option0",
-           "daxsim.oracle.reference:Option0", struct_pages=False, params=(BOUNCE_NODE,)),
+           "daxsim.oracle.options:Option0", struct_pages=False, params=(BOUNCE_NODE,)),
     Design("1a", "a permanent struct page for every pmem page", "daxsim.paths.option1a",
-           "daxsim.oracle.reference:Option1a", struct_pages=True, power_loss=True,
+           "daxsim.oracle.options:Option1a", struct_pages=True, power_loss=True,
            cost=CostTerms(alloc="desc_alloc_ns")),
     Design("1b", "struct pages only while a page is under I/O", "daxsim.paths.option1b",
-           "daxsim.oracle.reference:Option1b", struct_pages=False, params=(POOL_PAGES,),
+           "daxsim.oracle.options:Option1b", struct_pages=False, params=(POOL_PAGES,),
            cost=CostTerms(alloc="pool_alloc_ns", shared=("lookups", "allocations", "frees"))),
     Design("2", "PFNs instead of struct pages (nothing pins the block)", "daxsim.paths.option2",
-           "daxsim.oracle.reference:Option2", struct_pages=False, hazard="nothing pins the block",
+           "daxsim.oracle.options:Option2", struct_pages=False, hazard="nothing pins the block",
            params=(GUARD,), power_loss=True, explorer=("2", "2+guard")),
     Design("3", "an extent-based descriptor for DRAM and PMEM", "daxsim.paths.option3",
-           "daxsim.oracle.reference:Option3", struct_pages=False, cost=CostTerms(extent_refs=True),
+           "daxsim.oracle.options:Option3", struct_pages=False, cost=CostTerms(extent_refs=True),
            power_loss=True),
     Design("huge", "huge pages (2 MiB, 1 GiB): compound struct pages, dirty tracking per huge page",
-           "daxsim.paths.optionhuge", "daxsim.oracle.reference:Huge", struct_pages=True,
+           "daxsim.paths.optionhuge", "daxsim.oracle.options:Huge", struct_pages=True,
            params=(PAGE_SIZE_PARAM, MEMMAP_VARIANT, DIRTY_GRANULARITY),
            cost=CostTerms(gup="compound", alloc="desc_alloc_ns")),
     Design("nvram", "NV-RAM as RAM: the memmap on pmem itself, its writes counted as wear", "daxsim.paths.option1a",
-           "daxsim.oracle.reference:Nvram", struct_pages=True, memmap="pmem", state=(("wear", True),),
+           "daxsim.oracle.options:Nvram", struct_pages=True, memmap="pmem", state=(("wear", True),),
            power_loss=True, cost=CostTerms(alloc="desc_alloc_ns")),
-    Design("ideal", "the bound: no metadata, no copy", "daxsim.paths.ideal", "daxsim.oracle.reference:Ideal",
+    Design("ideal", "the bound: no metadata, no copy", "daxsim.paths.ideal", "daxsim.oracle.options:Ideal",
            struct_pages=False, cost=CostTerms(only=("fixed", "dma")), bound=True),
 ):
     register(_d)
@@ -231,7 +232,7 @@ for _d in (
 _LOOP_FILE = Path(__file__).resolve().with_name("loop.py")
 
 
-def event_loop(option, batch: bool | None = None) -> Callable:
+def event_loop(option, batch: bool | None = None, io_only: bool = False) -> Callable:
     """The compiled event loop of ``option``: daxsim/paths/loop.py with ``path`` bound to
     the option's path module.
 
@@ -239,7 +240,9 @@ def event_loop(option, batch: bool | None = None) -> Callable:
     ``run`` gets a per-option name, so numba caches each option's loop on its own (keyed on
     loop.py's source) with that option's functions called directly. Compiled on first use.
     ``batch=False`` gives the loop that takes every I/O one at a time even where the option
-    allows batches (the tests hold the batched loop to it).
+    allows batches (the tests hold the batched loop to it). ``io_only=True`` gives the loop
+    for events that are all reads and writes (``run_1a_io``): without the truncate, store
+    and fsync branches, it compiles in about half the time.
     """
     d = design(option)
     path = d.module
@@ -249,6 +252,8 @@ def event_loop(option, batch: bool | None = None) -> Callable:
         path = types.ModuleType(f"{d.path}[batch={batch}]")
         path.__dict__.update({k: v for k, v in vars(d.module).items() if not k.startswith("__")})
         path.BATCH = batch
+    if io_only:
+        key += "/io"
     if key not in _LOOPS:
         name = f"daxsim.paths.loop[{key}]"
         module = types.ModuleType(name)
@@ -256,11 +261,69 @@ def event_loop(option, batch: bool | None = None) -> Callable:
         code = compile(_LOOP_FILE.read_text(), str(_LOOP_FILE), "exec")
         exec(code, module.__dict__)  # noqa: S102 (our own file)
         module.path = path
+        module.ALL_EVENTS = not io_only
         sys.modules[name] = module  # numba's cache finds the module again by name
         fn = module.run
         fn.__qualname__ = "run_" + "".join(c if c.isalnum() else "_" for c in key)
         _LOOPS[key] = njit(cache=True)(fn)
     return _LOOPS[key]
+
+
+#: about how long a first compile takes on two shared cores (measured, helpers aside): the
+#: loop of an option, with every event kind or reads and writes only, and the twin's ideal loop
+COMPILE_S = {"loop": 13.0, "loop/io": 6.0, "ideal": 6.0, "ideal/io": 3.0}
+
+
+def is_cached(loop: Callable) -> bool:
+    """Does numba's on-disk cache hold a compiled version of this loop? (Reads the cache's
+    index, compiles nothing; a stale index, from an edited source, counts as empty.)"""
+    if loop.overloads:
+        return True
+    cache = getattr(loop, "_cache", None)
+    try:
+        return bool(cache._cache_file._load_index())
+    except (AttributeError, OSError, EOFError, ValueError):
+        return False
+
+
+def compile_notice(option, data: bool = True, io_only: bool = False) -> str | None:
+    """The line to show before the kernels of a run are compiled, or None when numba's
+    cache already has them: the option's event loop, and with ``data`` the ideal loop
+    of the verification twin."""
+    d = design(option)
+    kind = "io" if io_only else ""
+    needed = [("loop", event_loop(d.key, io_only=io_only))]
+    if data and d.key != "ideal":
+        needed.append(("ideal", event_loop("ideal", io_only=io_only)))
+    todo = [name for name, loop in needed if not is_cached(loop)]
+    if not todo:
+        return None
+    # the ideal loop compiles in a second process meanwhile (compile_ideal_aside), and both compile the helpers
+    seconds = max(COMPILE_S[f"{name}/io" if kind else name] for name in todo) + 2.0
+    return f"daxsim: compiling the kernels of option {d.key} once, about {seconds:.0f} s"
+
+
+def compile_ideal_aside(io_only: bool = False):
+    """Start compiling the verification twin's ideal loop in another process, while this
+    one compiles the option's own (numba compiles one function at a time per process;
+    a first run on two cores takes the longer of the two, not their sum). Returns the
+    process to wait for, or None when the loop is cached or the host has one core."""
+    import os
+    import subprocess
+
+    if (os.cpu_count() or 1) < 2 or is_cached(event_loop("ideal", io_only=io_only)):
+        return None
+    code = f"from daxsim.study.stages import warm; warm('ideal', data=False, io={bool(io_only)})"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def announce_compile(option, data: bool = True, io_only: bool = False) -> None:
+    """Print :func:`compile_notice` on stderr when the kernels are about to compile; not
+    inside a Jupyter kernel, where the line would land in a chapter's output (the book's
+    and Voila's kernels are compiled at install: ``python -m daxsim.book.precompute``)."""
+    line = compile_notice(option, data, io_only)
+    if line and "ipykernel" not in sys.modules:
+        print(line, file=sys.stderr, flush=True)
 
 
 def describe(option) -> str:

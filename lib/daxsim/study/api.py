@@ -38,10 +38,11 @@ class Result:
     reason: str
     metrics: dict
     modelled: Modelled | None
-    wall_s: float
+    wall_s: float  #: the emulator's time on the data path (the event loop)
     kernel: Era = None  #: the kernel era the run modelled
     iommu: bool = False
     cpus: int = 1
+    setup_s: float = 0.0  #: the emulator's set-up before wall_s: boot, host memory populated, patterns, prefault
 
     @property
     def option(self) -> str:
@@ -85,6 +86,7 @@ class Result:
         m = dict(self.metrics)
         m["modelled"] = self.modelled.to_dict() if self.modelled else None
         m["wall_s"] = self.wall_s
+        m["setup_s"] = self.setup_s
         return {"option": self.option, "params": self.params(), "feasible": self.feasible,
                 "reason": self.reason, "metrics": m}
 
@@ -120,9 +122,9 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
                    pool_pages=pool_pages, guard=guard,
                    page_size=page_size, memmap_variant=memmap_variant, dirty_granularity=dirty_granularity,
                    bounce_node=bounce_node)
-    metrics, modelled, wall = run_plan(plan, capture)
+    metrics, modelled, wall, setup = run_plan(plan, capture)
     return Result(plan.spec, plan.machine, plan.workload, plan.hardware, plan.cost, plan.data, plan.feasible,
-                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu, plan.cpus)
+                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu, plan.cpus, setup)
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:

@@ -59,4 +59,5 @@ def text_report(result) -> str:
         if result.metrics["truncates"]:
             lines.append(f"  {'truncate wait, mean':<{width}}  {result.modelled.truncate_wait_ns:,.0f} ns (modelled)")
     lines.append(f"  {'emulator wall time':<{width}}  {result.wall_s:.3g} s")
+    lines.append(f"  {'emulator set-up time':<{width}}  {result.setup_s:.3g} s (boot, host memory populated, before it)")
     return "\n".join(lines)

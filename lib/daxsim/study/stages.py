@@ -33,8 +33,8 @@ from daxsim.model.counters import counters_dict, new_counters
 from daxsim.model.cost import Modelled, model
 from daxsim.model.eras import DEFAULT_ERA, Era, era
 from daxsim.paths.common import boot_prefault, count_busy_pages, count_diff
+from daxsim.paths.registry import announce_compile, compile_ideal_aside, event_loop
 from daxsim.study.pieces import Pieces, Touched, digests, release
-from daxsim.paths.registry import event_loop
 from daxsim.paths.state import M_POOL_USED
 from daxsim.paths.writeback import dirty_state
 from daxsim.study.spec import Spec
@@ -265,26 +265,39 @@ class Emulation:
     booted: Booted
     counters: np.ndarray
     state: tuple
-    wall_s: float
+    wall_s: float  #: the event loop alone
     pmem_starts: np.ndarray  #: pmem byte offsets of every file page the events touch (``touched.fpages``)
     dev_starts: np.ndarray  #: device byte offsets of every file page the I/Os touch
     fpages: np.ndarray  #: the file pages the I/Os touch
+    setup_s: float = 0.0  #: boot, host memory populated, patterns filled, PTEs prefaulted (before wall_s)
     touched: Touched | None = None  #: the file pages the events use, and when
     pieces: Pieces | None = None  #: how the run went in pieces (the pages not yet checked)
     expected: Expected | None = None  #: the twin's digests the pages were checked against
     differ: list = dataclasses.field(default_factory=list)  #: (pmem, device) offsets of pages that differ
 
 
-_WARM: set[str] = set()
+_WARM: set[tuple] = set()
 
 
-def warm(option) -> None:
-    """Compile (or load from numba's cache) the option's kernels outside any timed region."""
-    key = Spec.of(option).option
+def io_only(op) -> bool:
+    """Are the events all reads and writes? (Then a smaller event loop runs them.)"""
+    return not bool(((op != OP_READ) & (op != OP_WRITE)).any())
+
+
+def warm(option, data: bool = True, io: bool = False) -> None:
+    """Compile (or load from numba's cache) what a run of the option needs, outside any
+    timed region: its event loop (for reads and writes only with ``io``) and, with
+    ``data``, the ideal loop of the verification twin. Says so on stderr when it compiles."""
+    key = (Spec.of(option).option, bool(data), bool(io))
     if key not in _WARM:
-        _WARM.add(key)
-        run_plan(prepare(key, Machine("64M", "64M"),
-                         Workload(ops="w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2)))
+        _WARM.update((key, (key[0], False, key[2])))  # the tiny runs below warm both
+        announce_compile(key[0], data, io)
+        twin = compile_ideal_aside(io) if data and key[0] != "ideal" else None
+        tiny = Workload(ops="w0:4k,r8k:8k" if io else "w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2)
+        if twin is not None:
+            run_plan(prepare(key[0], Machine("64M", "64M"), tiny, data=False))  # the option's loop, meanwhile
+            twin.wait()
+        run_plan(prepare(key[0], Machine("64M", "64M"), tiny, data=data))
 
 
 def boot(plan: Plan, machine: Machine | None = None, memmap: bool = True) -> Booted:
@@ -329,7 +342,7 @@ def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, 
     args = (op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
             np.zeros(ring, np.int64), np.zeros(ring, np.int64), maxp, bv, mod.ENTRY_BYTES,
             getattr(mod, "ENTRY_TRANSIENT", 0), st, dirty, drain)
-    loop = event_loop(d.key)
+    loop = event_loop(d.key, io_only=io_only(op))
     resume = np.zeros(4, np.int64)  # head, in flight, their entries, next event
     wall = 0.0
     for stop in (pieces.stops if pieces is not None else (len(op),)):
@@ -351,12 +364,18 @@ def emulate(plan: Plan, expected: Expected | None = None, release: bool = True) 
     later event touches it, and its host memory given back when it matches."""
     if not plan.feasible:
         raise ValueError(f"option {plan.spec.key}: the machine cannot run it ({plan.reason})")
-    warm(plan.spec.option)
     op, off, length = plan.events
+    warm(plan.spec.option, plan.data, io_only(op))
+    t0 = time.perf_counter()
     b = boot(plan)
     t = touched(plan)
     fpages = t.fpages[t.io]
     b.advise_host_hugepages(len(fpages) * PAGE_SIZE)
+    refills = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
+    # the host memory of PTEs and struct pages up front; the data pages piece by piece (Pieces)
+    b.populate(t.fpages, False, refills)
+    if plan.data and refills:  # the fresh blocks truncate faults refill
+        b.populate(np.zeros(0, np.int64), True, refills)
     pmem_starts = b.pmem_index(0) + b.file.pfn_of(t.fpages) * PAGE_SIZE  # truncated blocks too: others' data lands there
     dev_starts = fpages * PAGE_SIZE
     differ: list = []
@@ -371,7 +390,8 @@ def emulate(plan: Plan, expected: Expected | None = None, release: bool = True) 
     counters = new_counters()
     wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters,
                           kernel=plan.era, pieces=pieces)
-    return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, t, pieces, expected, differ)
+    setup = time.perf_counter() - t0 - wall
+    return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, setup, t, pieces, expected, differ)
 
 
 # --- 3. verify -----------------------------------------------------------------------------
@@ -585,11 +605,11 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
 
 def run_plan(plan: Plan, capture: dict | None = None):
     """The stages after prepare: (emulate, verify, metrics, cost); for an infeasible plan
-    only the metrics of the accounting. Returns (metrics, modelled or None, wall_s)."""
+    only the metrics of the accounting. Returns (metrics, modelled or None, wall_s, setup_s)."""
     if not plan.feasible:
-        return metrics_of(plan, None, None), None, 0.0
+        return metrics_of(plan, None, None), None, 0.0, 0.0
     expected = expect(plan) if plan.data else None
     emu = emulate(plan, expected, release=capture is None)
     checks = verify(plan, emu, capture)
     metrics = metrics_of(plan, emu.counters, checks)
-    return metrics, cost(plan, metrics), emu.wall_s
+    return metrics, cost(plan, metrics), emu.wall_s, emu.setup_s

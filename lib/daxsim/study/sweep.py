@@ -11,6 +11,10 @@ differ only in ``hardware`` share one emulation and are re-modelled (:func:`remo
 which gives exactly what separate runs give. Likewise ``memmap`` is ignored by the
 options that give pmem no struct pages, and by ``nvram`` (its memmap is always on pmem).
 
+The points run in local worker processes (``jobs``), or, given a ``scheduler`` address,
+on a Dask distributed cluster (``pip install daxsim[dask]``; every worker needs daxsim
+installed): the same rows either way, appended as they finish, resumable the same way.
+
 With ``out``, each finished point is appended to the file and flushed to disk as soon as
 it is known; a sweep started again with the same ``out`` reads the points already there
 and computes only the others, and the file is finally rewritten in grid order. The order
@@ -41,9 +45,10 @@ from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's 
     AXES, DEFAULT_GRID, DESIGNS, as_bool, emulation_key, normalise_grid, point_key, points, read_grid_file,
 )
 from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
-from daxsim.study.stages import cost, prepare, warm
+from daxsim.study.stages import cost, io_only, prepare, warm
 
-__all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "METRICS", "MODELLED", "SweepInterrupted", "normalise_grid",
+__all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "METRICS", "MODELLED", "SweepInterrupted", "check_scheduler",
+           "normalise_grid",
            "points", "read_grid_file", "read_table", "remodel", "sweep"]
 
 
@@ -89,6 +94,11 @@ def _run_group(group: list[dict]) -> list[dict]:
             data=p["data"], kernel=p["kernel"])  # p["option"] is a spec
     wall = time.perf_counter() - t0
     return [_row(q, r if q["hardware"] == p["hardware"] else remodel(r, q["hardware"]), wall) for q in group]
+
+
+def _kernels(p: dict) -> tuple:
+    """What a point's run compiles: (option, data, reads and writes only)."""
+    return p["option"], bool(p["data"]), io_only(_workload(p).generate()[0])
 
 
 # ------------------------------------------------------------------------------ files
@@ -300,7 +310,41 @@ def check_jobs(jobs) -> int:
     return int(jobs)
 
 
-def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False) -> pd.DataFrame:
+def check_scheduler(scheduler) -> str | None:
+    """A Dask scheduler's address (``tcp://host:8786``, ``host:8786``), checked for form
+    and for ``distributed`` being installed; None means the local worker processes."""
+    if scheduler is None:
+        return None
+    if not isinstance(scheduler, str) or not scheduler.strip() or any(c.isspace() for c in scheduler.strip()):
+        raise ValueError(f"scheduler: {scheduler!r} is not a scheduler address; accepted: tcp://HOST:PORT or HOST:PORT")
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise ValueError(f"scheduler: {scheduler!r}: a Dask cluster needs the distributed package, which is not "
+                         "installed; accepted: pip install 'daxsim[dask]', or no --scheduler (local processes)") from None
+    return scheduler.strip()
+
+
+def _on_dask(scheduler: str, groups: list, finished) -> None:
+    """Run the groups on the cluster behind ``scheduler``; ``finished(rows)`` as each ends."""
+    from distributed import Client, as_completed
+
+    try:
+        client = Client(scheduler, timeout="20s")
+    except OSError as e:
+        raise ValueError(f"scheduler: no Dask scheduler answers at {scheduler!r} ({e})") from None
+    with client:
+        futures = client.map(_run_group, groups, pure=False)
+        try:
+            for f in as_completed(futures):
+                finished(f.result())
+        except BaseException:
+            client.cancel(futures)
+            raise
+
+
+def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False,
+          scheduler: str | None = None) -> pd.DataFrame:
     """Run every point of ``grid``; return the tidy table (one row per point, grid order).
 
     Parameters
@@ -315,12 +359,15 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
         file are not recomputed; at the end the file holds the whole table in grid order
         (rows of other grids that were in it come after).
     progress : draw a progress bar on stderr.
+    scheduler : the address of a Dask distributed scheduler (``tcp://host:8786``): the
+        points run on its workers instead of local processes (``jobs`` is then ignored).
 
     The returned frame's ``attrs`` say how many points were ``computed`` and ``reused``
     and how many ``emulations`` ran.
     """
     pts = points(grid)
     jobs = check_jobs(jobs)
+    scheduler = check_scheduler(scheduler)
     out = check_out(out) if out is not None else None
     done = _read_done(out) if out is not None else pd.DataFrame(columns=list(COLUMNS))
     have = {point_key(r): i for i, r in enumerate(done.to_dict("records"))}
@@ -350,14 +397,16 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
         bar.add(len(rows))
 
     try:
-        if jobs == 1 or len(groups) <= 1:
+        if scheduler is not None and groups:
+            _on_dask(scheduler, list(groups.values()), finished)
+        elif jobs == 1 or len(groups) <= 1:
             for g in groups.values():
                 finished(_run_group(g))
         else:
             # fork: workers start with daxsim imported and its kernels loaded (no re-import
             # of the caller's __main__, which a notebook or script may not guard)
-            for option in dict.fromkeys(p["option"] for p in todo):
-                warm(option)  # compiled (or loaded) once here, inherited by every forked worker
+            for option, data, io in dict.fromkeys(_kernels(p) for p in todo):
+                warm(option, data, io)  # compiled (or loaded) once here, inherited by every forked worker
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
             pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx,
                                           initializer=_worker_init, initargs=(os.getpid(),))
