@@ -57,8 +57,18 @@ def check(group, label, name, value, baseline, ratio, target, unit, note=""):
     passes when the ratio reaches ``target`` (no target: measured, not judged). ``group``
     and ``label`` (short, unique in its group) place it in the book's chart."""
     ok = ratio >= target if target is not None else None
-    return {"group": group, "label": label, "name": name, "value": value, "baseline": baseline,
-            "ratio": round(ratio, 3), "target": target, "unit": unit, "pass": ok, "note": note}
+    return {
+        "group": group,
+        "label": label,
+        "name": name,
+        "value": value,
+        "baseline": baseline,
+        "ratio": round(ratio, 3),
+        "target": target,
+        "unit": unit,
+        "pass": ok,
+        "note": note,
+    }
 
 
 def bench_data_path(results):
@@ -76,15 +86,34 @@ def bench_data_path(results):
             copies = 2 if option == "0" else 1
             tc = copy_time(nbytes, copies)
             what = "twice the copy" if copies == 2 else "np.copyto"
-            results.append(check(
-                f"data path, {preset}", option, f"data path, option {option}, {preset} on a 400 GiB DIMM, against {what}", round(nbytes / t / 1e9, 3),
-                round(nbytes * copies / tc / 1e9, 3), tc / t, targets_copy.get((option, preset)),
-                "GB/s (emulator vs baseline)", f"baseline: {what} over the same {nbytes >> 20} MiB"))
+            results.append(
+                check(
+                    f"data path, {preset}",
+                    option,
+                    f"data path, option {option}, {preset} on a 400 GiB DIMM, against {what}",
+                    round(nbytes / t / 1e9, 3),
+                    round(nbytes * copies / tc / 1e9, 3),
+                    tc / t,
+                    targets_copy.get((option, preset)),
+                    "GB/s (emulator vs baseline)",
+                    f"baseline: {what} over the same {nbytes >> 20} MiB",
+                )
+            )
         for option, limit in (("1b", 1.5), ("3", 1.5), ("2", 1.0)):
             ratio = times[option] / times["1a"]
-            results.append(check(f"options against 1a, {preset}", option, f"option {option} vs 1a, {preset}: time ratio", round(times[option], 4),
-                                 round(times["1a"], 4), limit / ratio, 1.0, "s (option vs 1a)",
-                                 f"option {option} takes {ratio:.2f}x 1a's time; limit {limit}x"))
+            results.append(
+                check(
+                    f"options against 1a, {preset}",
+                    option,
+                    f"option {option} vs 1a, {preset}: time ratio",
+                    round(times[option], 4),
+                    round(times["1a"], 4),
+                    limit / ratio,
+                    1.0,
+                    "s (option vs 1a)",
+                    f"option {option} takes {ratio:.2f}x 1a's time; limit {limit}x",
+                )
+            )
 
 
 def bench_stores(results):
@@ -102,10 +131,19 @@ def bench_stores(results):
 
         times[option] = best(go)
         r = holder["r"]
-        results.append(check("stores and fsync", option, f"stores and fsync (scatter-2b), option {option}", round(w.ios / times[option] / 1e6, 2),
-                             None, 1.0, None, "M stores/s",
-                             f"{r.metrics['bytes_flushed'] >> 20} MiB flushed for {r.metrics['store_bytes'] >> 10} KiB "
-                             f"stored"))
+        results.append(
+            check(
+                "stores and fsync",
+                option,
+                f"stores and fsync (scatter-2b), option {option}",
+                round(w.ios / times[option] / 1e6, 2),
+                None,
+                1.0,
+                None,
+                "M stores/s",
+                f"{r.metrics['bytes_flushed'] >> 20} MiB flushed for {r.metrics['store_bytes'] >> 10} KiB stored",
+            )
+        )
 
 
 def bench_metadata(results):
@@ -120,8 +158,19 @@ def bench_metadata(results):
 
     t = best(go)
     rate = holder["r"].metrics["pages_spanned"] / t / 1e6
-    results.append(check("metadata only", "1a, seq-1m", "metadata only (--no-data), option 1a, seq-1m", round(rate, 1), 40.0, rate / 40.0, 1.0,
-                         "M pages/s (target 40)", "GUP + refcount get/put + bio_vec per page, one core"))
+    results.append(
+        check(
+            "metadata only",
+            "1a, seq-1m",
+            "metadata only (--no-data), option 1a, seq-1m",
+            round(rate, 1),
+            40.0,
+            rate / 40.0,
+            1.0,
+            "M pages/s (target 40)",
+            "GUP + refcount get/put + bio_vec per page, one core",
+        )
+    )
 
 
 def bench_memmap_populate(results):
@@ -131,8 +180,9 @@ def bench_memmap_populate(results):
     m = daxsim.Machine("400G", "16G")
     layout = m.layout(True)
     b = Booted(m, layout, 1 << 20, None, 0)
-    populate_memmap(b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn,
-                    new_counters())  # compile or load the cache outside the timing
+    populate_memmap(
+        b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn, new_counters()
+    )  # compile or load the cache outside the timing
     b.memmap_words.fill(0)  # fault the whole memmap in
     t0 = time.perf_counter()
     b.memmap_words.fill(0x5A5A5A5A5A5A5A5A)
@@ -144,9 +194,19 @@ def bench_memmap_populate(results):
     nbytes = layout.memmap_dram_bytes
     assert int(c[daxsim.model.counters.C_SP_MATERIALISED]) == nbytes // 64
     del b
-    results.append(check("memmap init", "400 GiB DIMM", "memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)", round(t, 3), round(tn, 3),
-                         tn / t, 1 / 1.5, "s (emulator vs numpy filling the same bytes)",
-                         f"{nbytes // 64:,} struct pages; ratio >= 0.667 means within 1.5x"))
+    results.append(
+        check(
+            "memmap init",
+            "400 GiB DIMM",
+            "memmap_init of a 400 GiB DIMM (6.25 GiB of struct pages)",
+            round(t, 3),
+            round(tn, 3),
+            tn / t,
+            1 / 1.5,
+            "s (emulator vs numpy filling the same bytes)",
+            f"{nbytes // 64:,} struct pages; ratio >= 0.667 means within 1.5x",
+        )
+    )
 
 
 def bench_6tib(results, ios):
@@ -161,18 +221,39 @@ print(json.dumps({{"peak": peak, "ok": r.feasible,
 """
     out = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     peak = out["peak"] / GiB
-    results.append(check("host memory", "6 TiB", f"6 TiB pmem, {ios:,} I/Os (rand-4k, memmap on pmem): peak host memory", round(peak, 3),
-                         4.0, 4.0 / peak, 1.0, "GiB (limit 4)", f"verified {out['verified'] >> 20} MiB"))
+    results.append(
+        check(
+            "host memory",
+            "6 TiB",
+            f"6 TiB pmem, {ios:,} I/Os (rand-4k, memmap on pmem): peak host memory",
+            round(peak, 3),
+            4.0,
+            4.0 / peak,
+            1.0,
+            "GiB (limit 4)",
+            f"verified {out['verified'] >> 20} MiB",
+        )
+    )
 
 
 def bench_explorer(results):
     try:
         from daxsim.book import widgets
     except ImportError as e:  # the live explorer is part of the book's chapters
-        results.append({"group": "live explorer", "label": "update", "name": "live explorer update", "pass": None, "note": f"not measured: {e}"})
+        results.append(
+            {
+                "group": "live explorer",
+                "label": "update",
+                "name": "live explorer update",
+                "pass": None,
+                "note": f"not measured: {e}",
+            }
+        )
         return
-    for label, make, what in (("update", widgets.explorer, "chapters' explorer (0 and 1a)"),
-                              ("all options", widgets.live_explorer, "explorer page (every option)")):
+    for label, make, what in (
+        ("update", widgets.explorer, "chapters' explorer (0 and 1a)"),
+        ("all options", widgets.live_explorer, "explorer page (every option)"),
+    ):
         ex = make()
         ex.update()  # warm-up: compile or load numba's cache
 
@@ -182,8 +263,19 @@ def bench_explorer(results):
             return time.perf_counter() - t0
 
         t = best(go, reps=5)
-        results.append(check("live explorer", label, f"live explorer update, default workload: {what}",
-                             round(t * 1e3, 1), 150.0, 0.150 / t, 1.0, "ms (limit 150)", "after warm-up, best of 5"))
+        results.append(
+            check(
+                "live explorer",
+                label,
+                f"live explorer update, default workload: {what}",
+                round(t * 1e3, 1),
+                150.0,
+                0.150 / t,
+                1.0,
+                "ms (limit 150)",
+                "after warm-up, best of 5",
+            )
+        )
 
 
 # ------------------------------------------------------------------ as a user meets it
@@ -192,8 +284,15 @@ def bench_explorer(results):
 def _fresh(args, env=None, timeout=1800):
     """Run ``python ARGS`` in a fresh process; (seconds, stdout)."""
     t0 = time.perf_counter()
-    p = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, check=True,
-                       cwd=REPO_ROOT, env={**os.environ, **(env or {})})
+    p = subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+    )
     return time.perf_counter() - t0, p.stdout
 
 
@@ -212,25 +311,49 @@ def bench_cli(results, reps=REPS):
     ``wall_s`` (best of ``reps``), against np.copyto of the same bytes in a fresh process
     right after each run (best of those)."""
     for io, ios, target in (("64K", 16384, 0.8), ("4K", 131072, 0.45)):
-        cmd = ["-m", "daxsim", "run", "--option", "1a", "--pmem", "400G", "--dram", "64G", "--io-size", io,
-               "--ios", str(ios), "--json"]
+        cmd = [
+            "-m",
+            "daxsim",
+            "run",
+            "--option",
+            "1a",
+            "--pmem",
+            "400G",
+            "--dram",
+            "64G",
+            "--io-size",
+            io,
+            "--ios",
+            str(ios),
+            "--json",
+        ]
         _fresh(cmd)  # compile or load numba's cache once
         walls, setups, copies = [], [], []
         for _ in range(reps):
             _, out = _fresh(cmd)
-            m = json.loads(out[out.index("{"):])["metrics"]
+            m = json.loads(out[out.index("{") :])["metrics"]
             walls.append(m["wall_s"])
             setups.append(m.get("setup_s"))
             copies.append(float(_fresh(["-c", _COPY, str(ios * parse_size(io))])[1]))
         nbytes = ios * parse_size(io)
         t, tc = min(walls), min(copies)
         setup = min((x for x in setups if x is not None), default=None)
-        results.append(check(
-            "as a user runs it", f"CLI {io}", f"python -m daxsim run --option 1a --io-size {io} --ios {ios} "
-            "(400 GiB pmem, queue depth 1), a fresh process per run, against np.copyto", round(nbytes / t / 1e9, 3),
-            round(nbytes / tc / 1e9, 3), tc / t, target, "GB/s (emulator vs baseline)",
-            f"best of {reps} fresh processes, the run's own wall_s; np.copyto of the same {nbytes >> 20} MiB in a "
-            "fresh process after each" + (f"; set-up before the timed loop {setup:.2f} s" if setup is not None else "")))
+        results.append(
+            check(
+                "as a user runs it",
+                f"CLI {io}",
+                f"python -m daxsim run --option 1a --io-size {io} --ios {ios} "
+                "(400 GiB pmem, queue depth 1), a fresh process per run, against np.copyto",
+                round(nbytes / t / 1e9, 3),
+                round(nbytes / tc / 1e9, 3),
+                tc / t,
+                target,
+                "GB/s (emulator vs baseline)",
+                f"best of {reps} fresh processes, the run's own wall_s; np.copyto of the same {nbytes >> 20} MiB in a "
+                "fresh process after each"
+                + (f"; set-up before the timed loop {setup:.2f} s" if setup is not None else ""),
+            )
+        )
 
 
 FIRST_RUN = ["-m", "daxsim", "run", "--option", "1a", "--pmem", "400G", "--dram", "16G", "--json"]
@@ -245,10 +368,20 @@ def bench_first_run(results, limit=8.0):
     with tempfile.TemporaryDirectory(prefix="daxsim-bench-numba-") as cache:
         first, _ = _fresh(FIRST_RUN, {"NUMBA_CACHE_DIR": cache})
         later = min(_fresh(FIRST_RUN, {"NUMBA_CACHE_DIR": cache})[0] for _ in range(2))
-    results.append(check("as a user runs it", "first run", "first run: python -m daxsim run --option 1a --pmem 400G "
-                         "--dram 16G with an empty numba cache (compiles the kernels)", round(first, 2), limit,
-                         limit / first, 1.0, f"s (limit {limit:g})",
-                         f"the same run with the kernels cached: {later:.2f} s; compiling took about {first - later:.1f} s"))
+    results.append(
+        check(
+            "as a user runs it",
+            "first run",
+            "first run: python -m daxsim run --option 1a --pmem 400G "
+            "--dram 16G with an empty numba cache (compiles the kernels)",
+            round(first, 2),
+            limit,
+            limit / first,
+            1.0,
+            f"s (limit {limit:g})",
+            f"the same run with the kernels cached: {later:.2f} s; compiling took about {first - later:.1f} s",
+        )
+    )
 
 
 def bench_voila(results, limit=8.0):
@@ -258,20 +391,51 @@ def bench_voila(results, limit=8.0):
 
     with tempfile.TemporaryDirectory(prefix="daxsim-bench-voila-") as tmp:
         record = os.path.join(tmp, "voila.json")
-        p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "tests/test_voila.py::test_explorer_first_render_is_recorded"], cwd=REPO_ROOT,
-                           capture_output=True, text=True, env={**os.environ, "DAXSIM_VOILA_RECORD": record},
-                           timeout=1800, check=False)
+        p = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/test_voila.py::test_explorer_first_render_is_recorded",
+            ],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "DAXSIM_VOILA_RECORD": record},
+            timeout=1800,
+            check=False,
+        )
         if not os.path.exists(record):
             tail = (p.stdout + p.stderr).strip().splitlines()[-1:] or ["no output"]
-            results.append({"group": "as a user runs it", "label": "Voila", "name": "live explorer: first render in "
-                            "Voila", "pass": None, "note": f"not measured: {tail[0][:200]}"})
+            results.append(
+                {
+                    "group": "as a user runs it",
+                    "label": "Voila",
+                    "name": "live explorer: first render in Voila",
+                    "pass": None,
+                    "note": f"not measured: {tail[0][:200]}",
+                }
+            )
             return
         with open(record) as f:
             t = json.load(f)["explorer_first_render_s"]
-    results.append(check("as a user runs it", "Voila", "live explorer: first render in Voila (request to every "
-                         "option's row and the chart drawn, headless Chromium)", t, limit, limit / t, 1.0,
-                         f"s (limit {limit:g})", "the first page of a fresh Voila server, after make live's precompute"))
+    results.append(
+        check(
+            "as a user runs it",
+            "Voila",
+            "live explorer: first render in Voila (request to every "
+            "option's row and the chart drawn, headless Chromium)",
+            t,
+            limit,
+            limit / t,
+            1.0,
+            f"s (limit {limit:g})",
+            "the first page of a fresh Voila server, after make live's precompute",
+        )
+    )
 
 
 def _read(path, prefix):
@@ -288,8 +452,7 @@ def _read(path, prefix):
 
 def _git(*args):
     try:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=True,
-                              cwd=REPO_ROOT).stdout.strip()
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, cwd=REPO_ROOT).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -321,10 +484,14 @@ def machine_info():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="skip the 6.25 GiB memmap and the 6 TiB run")
-    p.add_argument("--no-fresh", action="store_true", help="skip what runs in fresh processes: the CLI, the first "
-                   "run (an empty numba cache) and the Voila page")
-    p.add_argument("--output", metavar="PATH", help="also write the JSON document to PATH (make bench: "
-                   "bench/results/latest.json)")
+    p.add_argument(
+        "--no-fresh",
+        action="store_true",
+        help="skip what runs in fresh processes: the CLI, the first run (an empty numba cache) and the Voila page",
+    )
+    p.add_argument(
+        "--output", metavar="PATH", help="also write the JSON document to PATH (make bench: bench/results/latest.json)"
+    )
     a = p.parse_args(argv)
     started = time.time()
     load_before = os.getloadavg()

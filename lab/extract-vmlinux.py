@@ -3,6 +3,7 @@ an uncompressed vmlinux (ELF, with a PVH note).
 
 usage: extract-vmlinux.py BZIMAGE VMLINUX
 """
+
 import lzma
 import subprocess
 import sys

@@ -19,9 +19,21 @@ import time
 from pathlib import Path
 
 from daxsim.book.lab import (
-    EXPERIMENTS, SMOKE, LabLogError, gup_counts_measured, gup_counts_predictions, kmem_measured, kmem_predictions,
-    ns_cost_measured, parse_log, persistence_measured, predictions, truncate_measured, truncate_predictions,
-    writeback_measured, writeback_predictions,
+    EXPERIMENTS,
+    SMOKE,
+    LabLogError,
+    gup_counts_measured,
+    gup_counts_predictions,
+    kmem_measured,
+    kmem_predictions,
+    ns_cost_measured,
+    parse_log,
+    persistence_measured,
+    predictions,
+    truncate_measured,
+    truncate_predictions,
+    writeback_measured,
+    writeback_predictions,
 )
 from daxsim.emu.units import MiB
 
@@ -39,29 +51,40 @@ def _versions(kernel: str = "debian") -> dict:
             return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
         except (OSError, subprocess.CalledProcessError):
             return None
+
     def dpkg(pkg):
         return out(["dpkg-query", "-W", "-f", "${Version}", pkg])
+
     kdir = KERNEL_DIRS[kernel]
     kver = (kdir / "kver").read_text().strip()
     package = dpkg(f"linux-image-{kver}") if kernel == "debian" else (kdir / "package").read_text().strip()
-    return {"kernel": kver, "kernel_package": package,
-            "kernel_source": "bookworm" if kernel == "debian" else "bookworm-backports (downloaded, not installed)",
-            "qemu": (out(["qemu-system-x86_64", "--version"]) or "").splitlines()[0] or None,
-            "qemu_package": dpkg("qemu-system-x86"), "ndctl_package": dpkg("ndctl"),
-            "busybox_package": dpkg("busybox-static")}
+    return {
+        "kernel": kver,
+        "kernel_package": package,
+        "kernel_source": "bookworm" if kernel == "debian" else "bookworm-backports (downloaded, not installed)",
+        "qemu": (out(["qemu-system-x86_64", "--version"]) or "").splitlines()[0] or None,
+        "qemu_package": dpkg("qemu-system-x86"),
+        "ndctl_package": dpkg("ndctl"),
+        "busybox_package": dpkg("busybox-static"),
+    }
 
 
 def kernel_args(exp: dict) -> list[str]:
     return [*exp.get("cmdline", []), *(f"kl.{k}={v}" for k, v in exp["params"].items())]
 
 
-def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout: int = 300
-         ) -> tuple[str, float, str]:
+def boot(name: str, test: str, args: list[str], env: dict | None = None, timeout: int = 300) -> tuple[str, float, str]:
     """Boot one guest running ``test``; returns (serial log, wall seconds, QEMU command line)."""
     cmd = [str(LAB_DIR / "run-qemu.sh"), test, *args]
     t0 = time.monotonic()
-    p = subprocess.run(cmd, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
-                       env={**os.environ, "TIMEOUT": str(timeout), **(env or {})})
+    p = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "TIMEOUT": str(timeout), **(env or {})},
+    )
     wall = time.monotonic() - t0
     qemu_cmd = next((ln[2:] for ln in p.stderr.splitlines() if ln.startswith("+ timeout")), None)
     if p.returncode != 0:
@@ -88,17 +111,23 @@ def run_persistence(exp: dict, results: Path, versions: dict) -> dict:
     try:
         for test, args in exp["boots"]:
             log, wall, qemu_cmd = boot(exp["name"], test, args, env)
-            boots.append({"test": test, "log": log, "wall": wall, "qemu": qemu_cmd,
-                          "parsed": _checked(exp["name"], log)})
+            boots.append(
+                {"test": test, "log": log, "wall": wall, "qemu": qemu_cmd, "parsed": _checked(exp["name"], log)}
+            )
     finally:
         img.unlink(missing_ok=True)
     results.mkdir(parents=True, exist_ok=True)
     (results / f"{exp['name']}.log").write_text("".join(b["log"] for b in boots))
     record = {
-        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
+        "experiment": exp["name"],
+        "test": exp["test"],
+        "params": exp["params"],
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "versions": {**versions, "guest_uname": boots[0]["parsed"].get("uname"),
-                     "guest_ndctl": boots[0]["parsed"].get("ndctl")},
+        "versions": {
+            **versions,
+            "guest_uname": boots[0]["parsed"].get("uname"),
+            "guest_ndctl": boots[0]["parsed"].get("ndctl"),
+        },
         "command": {"runner": "python lab/runner.py", "qemu": [b["qemu"] for b in boots]},
         "boot_wall_s": [round(b["wall"], 2) for b in boots],
         "raw": {b["test"]: {"devices": b["parsed"].get("devices"), "kl": b["parsed"]["kl"]} for b in boots},
@@ -116,19 +145,41 @@ def run_experiment(exp: dict, results: Path, versions: dict) -> dict:
     log, wall, qemu_cmd = boot(exp["name"], exp["test"], kernel_args(exp), env={"LAB_KERNEL": kernel})
     parsed = _checked(exp["name"], log)
     if "series" in exp and not parsed.get("uname", "").startswith(exp["series"] + "."):
-        raise RuntimeError(f"{exp['name']}: the guest runs {parsed.get('uname')}, not Linux {exp['series']}:"
-                           " rename the experiment in daxsim.book.lab.KERNELS")
+        raise RuntimeError(
+            f"{exp['name']}: the guest runs {parsed.get('uname')}, not Linux {exp['series']}:"
+            " rename the experiment in daxsim.book.lab.KERNELS"
+        )
     if exp["test"] == "smoke" and (not parsed["ns"] or parsed.get("other", {}).get("ok") != "pmem"):
         raise RuntimeError("smoke: the guest created no fsdax namespace with a /dev/pmem block device")
     record = {
-        "experiment": exp["name"], "test": exp["test"], "params": exp["params"],
+        "experiment": exp["name"],
+        "test": exp["test"],
+        "params": exp["params"],
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "versions": {**versions, "guest_uname": parsed.get("uname"), "guest_ndctl": parsed.get("ndctl")},
         "command": {"runner": "python lab/runner.py", "qemu": qemu_cmd, "lab_kernel": kernel},
-        "boot_wall_s": round(wall, 2), "guest_uptime_at_init_s": parsed.get("uptime_s"),
-        "raw": {k: parsed[k] for k in ("region", "meminfo", "times_ms", "ns", "attrs", "blockdev", "daxdev",
-                                       "blocks", "block_size", "memmap_on_memory", "cmd", "devices", "mount",
-                                       "dmesg") if k in parsed},
+        "boot_wall_s": round(wall, 2),
+        "guest_uptime_at_init_s": parsed.get("uptime_s"),
+        "raw": {
+            k: parsed[k]
+            for k in (
+                "region",
+                "meminfo",
+                "times_ms",
+                "ns",
+                "attrs",
+                "blockdev",
+                "daxdev",
+                "blocks",
+                "block_size",
+                "memmap_on_memory",
+                "cmd",
+                "devices",
+                "mount",
+                "dmesg",
+            )
+            if k in parsed
+        },
     }
     if exp["test"] == "ns_cost":
         record["measured"] = ns_cost_measured(parsed)
@@ -183,12 +234,17 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default=None, help="run only experiments whose name contains this")
     ap.add_argument("--smoke", action="store_true", help="run the one-boot smoke test only")
     ap.add_argument("--list", action="store_true", help="list the experiments and exit")
-    ap.add_argument("--reparse", action="store_true",
-                    help="recompute the mechanism results' measured and predicted values from their logs (no boot)")
+    ap.add_argument(
+        "--reparse",
+        action="store_true",
+        help="recompute the mechanism results' measured and predicted values from their logs (no boot)",
+    )
     ap.add_argument("--results", default=str(RESULTS_DIR), help="directory for the JSON results")
+
     def one_line_error(message):
         print(f"daxsim.book.lab: error: {message} (see --help)", file=sys.stderr)
         sys.exit(2)
+
     ap.error = one_line_error
     args = ap.parse_args(argv)
     exps = [SMOKE] if args.smoke else [e for e in EXPERIMENTS if args.only is None or args.only in e["name"]]
@@ -205,10 +261,14 @@ def main(argv=None) -> int:
         print("daxsim.book.lab: error: lab/work is not built; run `make lab` or lab/setup.sh", file=sys.stderr)
         return 2
     versions = _versions()
-    missing = sorted({e["kernel"] for e in exps if not (KERNEL_DIRS[e.get("kernel", "debian")] / "initramfs.cpio.gz").exists()})
+    missing = sorted(
+        {e["kernel"] for e in exps if not (KERNEL_DIRS[e.get("kernel", "debian")] / "initramfs.cpio.gz").exists()}
+    )
     for k in missing:
-        print(f"daxsim.book.lab: the {k} kernel is not built (lab/setup.sh --backports); skipping its experiments",
-              file=sys.stderr)
+        print(
+            f"daxsim.book.lab: the {k} kernel is not built (lab/setup.sh --backports); skipping its experiments",
+            file=sys.stderr,
+        )
     exps = [e for e in exps if e.get("kernel", "debian") not in missing]
     results = Path(args.results)
     t0 = time.monotonic()
@@ -225,30 +285,41 @@ def main(argv=None) -> int:
             msg += "; " + ", ".join(f"{k}: {v}" for k, v in rec["measured"].items())
         elif rec["test"] == "kmem":
             m, p = rec["measured"], rec["predicted"]["kernel"]
-            msg += (f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
-                    f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
-                    f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms")
+            msg += (
+                f"; RAM added {_fmt(m['ram_added'])} (predicted {_fmt(p['ram_added'])}),"
+                f" DRAM taken {_fmt(m['dram_consumed'])} (predicted {_fmt(p['dram_consumed'])}),"
+                f" reconfigure {m['reconfigure_ms']:.0f} ms, online {m['online_ms']:.0f} ms"
+            )
         elif rec["test"] == "gup_counts":
             msg += "; per I/O (kernel / predicted): " + ", ".join(
                 f"{n}: bvecs {c['per_io']['bvecs']:g}/{rec['predicted'][n]['kernel']['bvecs']:g}"
                 f" grabs {c['per_io']['page_grabs']:g}/{rec['predicted'][n]['kernel']['page_grabs']:g}"
-                for n, c in rec["measured"]["cases"].items() if n.endswith("-r-65536"))
+                for n, c in rec["measured"]["cases"].items()
+                if n.endswith("-r-65536")
+            )
         elif rec["test"] == "truncate_wait":
-            msg += "; " + ", ".join(f"{n}: wait {c.get('wait_ms', 0):.0f} ms, destroyed {c.get('destroyed_bytes')} B"
-                                   for n, c in rec["measured"].items())
+            msg += "; " + ", ".join(
+                f"{n}: wait {c.get('wait_ms', 0):.0f} ms, destroyed {c.get('destroyed_bytes')} B"
+                for n, c in rec["measured"].items()
+            )
         elif rec["test"] == "pmd_writeback":
-            msg += "; " + ", ".join(f"{n}: flushed {c['bytes_flushed']} B (daxsim {rec['predicted'][n]['bytes_flushed']})"
-                                   for n, c in rec["measured"].items())
+            msg += "; " + ", ".join(
+                f"{n}: flushed {c['bytes_flushed']} B (daxsim {rec['predicted'][n]['bytes_flushed']})"
+                for n, c in rec["measured"].items()
+            )
         elif rec["test"] == "odirect":
             m = rec["measured"]
             ok = sum(all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify")) for c in m["odirect"])
             msg += f"; O_DIRECT {ok}/{len(m['odirect'])} verified; pins " + ", ".join(
-                f"{b}: xdp={v['xdp']} uring={v['uring']}" for b, v in m["pin"].items())
+                f"{b}: xdp={v['xdp']} uring={v['uring']}" for b, v in m["pin"].items()
+            )
         elif "measured" in rec:
             m, p = rec["measured"], rec["predicted"]["kernel"]
-            msg += (f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
-                    f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
-                    f" create {m['create_ms']:.0f} ms")
+            msg += (
+                f"; DRAM {_fmt(m['dram_consumed'])} (predicted {_fmt(p['memmap_dram_bytes'])}),"
+                f" lost {_fmt(m['capacity_lost'])} (predicted {_fmt(p['capacity_lost'])}),"
+                f" create {m['create_ms']:.0f} ms"
+            )
         print(msg, flush=True)
     print(f"daxsim.book.lab: {len(exps)} experiment(s) in {time.monotonic() - t0:.0f} s -> {results}")
     return 0

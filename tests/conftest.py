@@ -145,8 +145,7 @@ def open_page(browser):
         page.set_default_timeout(timeout_ms)
         page.on(
             "requestfailed",
-            lambda req: req.url in log.outside
-            or log.failed.append(f"{req.url}: {req.failure}"),
+            lambda req: req.url in log.outside or log.failed.append(f"{req.url}: {req.failure}"),
         )
         page.on(
             "response",

@@ -9,8 +9,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_one_b_against_one_a_feasibility_dram_and_contention():
-    t = answers.one_b_against_one_a(pmem_sizes=("400G", "6T"), queue_depths=(1,), kernels=("6.15",),
-                                    cpus=(1, 16), ios=64, draws=50)
+    t = answers.one_b_against_one_a(
+        pmem_sizes=("400G", "6T"), queue_depths=(1,), kernels=("6.15",), cpus=(1, 16), ios=64, draws=50
+    )
     at = t.set_index(["pmem", "cpus", "option"])
     assert not at.loc[("6 TiB", 1, "1a"), "feasible"] and at.loc[("6 TiB", 1, "1b"), "feasible"]
     # 1a holds the whole memmap (64 bytes per 4 KiB page), 1b a pool bounded by the queue
@@ -25,8 +26,9 @@ def test_one_b_against_one_a_feasibility_dram_and_contention():
 
 
 def test_which_option_when_links_chapters_that_exist():
-    t = answers.which_option_when(machines=(("1:96", "6T", "64G"),), workloads=("rand-4k",), kernels=("6.15",),
-                                  ios=32, draws=50)
+    t = answers.which_option_when(
+        machines=(("1:96", "6T", "64G"),), workloads=("rand-4k",), kernels=("6.15",), ios=32, draws=50
+    )
     assert len(t) == 1
     row = t.iloc[0]
     assert (ROOT / "notebooks" / f"{row['chapter']}.ipynb").exists()
@@ -62,8 +64,10 @@ def test_sensitivity_by_machine_names_each_machine_and_its_flips():
     order = list(zip(~t["flips"], -t["swing"]))
     assert order == sorted(order)  # flips first, then by swing
     flipped = t[t["flips"]]
-    assert ((flipped["winner at low"] != flipped["default winner"])
-            | (flipped["winner at high"] != flipped["default winner"])).all()
+    assert (
+        (flipped["winner at low"] != flipped["default winner"])
+        | (flipped["winner at high"] != flipped["default winner"])
+    ).all()
     assert ((t["lead at low"] < 0) == (t["winner at low"] != t["default winner"])).all()
 
 

@@ -18,18 +18,36 @@ from test_book import PAGES
 def _doc(**overrides):
     """A small valid results document: one check met, one not, one without a target,
     one not measured."""
+
     def check(group, label, ratio, target, baseline=1.0):
-        return {"group": group, "label": label, "name": f"{group}: {label}", "value": 2.0, "baseline": baseline,
-                "ratio": ratio, "target": target, "unit": "GB/s", "pass": None if target is None else ratio >= target,
-                "note": "n"}
+        return {
+            "group": group,
+            "label": label,
+            "name": f"{group}: {label}",
+            "value": 2.0,
+            "baseline": baseline,
+            "ratio": ratio,
+            "target": target,
+            "unit": "GB/s",
+            "pass": None if target is None else ratio >= target,
+            "note": "n",
+        }
 
     doc = {
-        "machine": {k: "x" for k in benchresults.MACHINE_FIELDS} | {"cores": 2, "memory_bytes": 2**34,
-                                                                     "git_commit": "a" * 40, "git_dirty": False},
-        "date": "2026-01-02", "started": "2026-01-02T03:04:05+0000", "duration_s": 60.0, "quick": False, "reps": 3,
+        "machine": {k: "x" for k in benchresults.MACHINE_FIELDS}
+        | {"cores": 2, "memory_bytes": 2**34, "git_commit": "a" * 40, "git_dirty": False},
+        "date": "2026-01-02",
+        "started": "2026-01-02T03:04:05+0000",
+        "duration_s": 60.0,
+        "quick": False,
+        "reps": 3,
         "loadavg_1min": {"before": 0.5, "after": 1.5},
-        "results": [check("g1", "a", 1.2, 1.0), check("g1", "b", 0.5, 0.8), check("g2", "c", 1.0, None, None),
-                    {"group": "g3", "label": "d", "name": "skipped", "pass": None, "note": "not measured: why"}],
+        "results": [
+            check("g1", "a", 1.2, 1.0),
+            check("g1", "b", 0.5, 0.8),
+            check("g2", "c", 1.0, None, None),
+            {"group": "g3", "label": "d", "name": "skipped", "pass": None, "note": "not measured: why"},
+        ],
     }
     doc.update(overrides)
     return doc
@@ -41,8 +59,9 @@ def test_saved_results_parse_and_have_what_the_appendix_reads():
     assert re.fullmatch(r"[0-9a-f]{40}", m["git_commit"]), m["git_commit"]
     assert m["cores"] >= 1 and m["memory_bytes"] > 2**30 and m["cpu"]
     table = benchresults.checks_table(doc)
-    assert len(table) == len(doc["results"]) and table.status.isin(
-        ["met", "not met", "no target", "not measured"]).all()
+    assert (
+        len(table) == len(doc["results"]) and table.status.isin(["met", "not met", "no target", "not measured"]).all()
+    )
     assert (table.status.isin(["met", "not met"])).sum() >= 1
     groups = benchresults.ratio_frame(doc).group.unique()
     assert len(groups) >= 2, groups  # the chart's dropdown has something to choose
@@ -55,20 +74,27 @@ def test_tables_from_a_known_document():
     assert list(table.status) == ["met", "not met", "no target", "not measured"]
     assert table.ratio.isna().tolist() == [False, False, True, True]  # no baseline: no ratio shown
     frame = benchresults.ratio_frame(doc)
-    assert sorted(zip(frame.label, frame.series)) == [("a", "ratio (met)"), ("a", "target"),
-                                                      ("b", "ratio (not met)"), ("b", "target")]
+    assert sorted(zip(frame.label, frame.series)) == [
+        ("a", "ratio (met)"),
+        ("a", "target"),
+        ("b", "ratio (not met)"),
+        ("b", "target"),
+    ]
     assert frame.loc[frame.series == "target", "ratio"].tolist() == [1.0, 0.8]
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d["machine"].pop("cpu"), "machine field 'cpu'"),
-    (lambda d: d.pop("started"), "field 'started'"),
-    (lambda d: d.update(results=[]), "'results'"),
-    (lambda d: d["results"][1].update(**{"pass": True}), "pass"),
-    (lambda d: d["results"][0].update(ratio=float("nan")), "ratio"),
-    (lambda d: d["results"][1].update(label="a"), "unique"),
-    (lambda d: d["results"][0].pop("target"), "field 'target'"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["machine"].pop("cpu"), "machine field 'cpu'"),
+        (lambda d: d.pop("started"), "field 'started'"),
+        (lambda d: d.update(results=[]), "'results'"),
+        (lambda d: d["results"][1].update(**{"pass": True}), "pass"),
+        (lambda d: d["results"][0].update(ratio=float("nan")), "ratio"),
+        (lambda d: d["results"][1].update(label="a"), "unique"),
+        (lambda d: d["results"][0].pop("target"), "field 'target'"),
+    ],
+)
 def test_malformed_results_are_refused_in_one_line(mutate, expected):
     doc = copy.deepcopy(_doc())
     mutate(doc)
@@ -161,8 +187,12 @@ def test_benchmarks_page_says_when_where_and_at_which_commit(book_html):
     html = (book_html / "notebooks" / "benchmarks.html").read_text(encoding="utf-8")
     html = html.replace("\u2013", "--").replace("\u2019", "'")
     doc = benchresults.load()
-    for shown in (doc["machine"]["git_commit"][:12], doc["started"][:10], doc["machine"]["cpu"],
-                  doc["machine"]["kernel"]):
+    for shown in (
+        doc["machine"]["git_commit"][:12],
+        doc["started"][:10],
+        doc["machine"]["cpu"],
+        doc["machine"]["kernel"],
+    ):
         assert shown in html, shown
     for name in (r["name"] for r in doc["results"]):
         assert name in html, name

@@ -55,8 +55,10 @@ def toc_pages() -> list[str]:
 def toc_parts() -> dict[str, list[str]]:
     """Part caption -> HTML paths of its chapters."""
     toc = yaml.safe_load((REPO_ROOT / "_toc.yml").read_text())
-    return {part["caption"]: [re.sub(r"\.(md|ipynb)$", "", c["file"]) + ".html" for c in part.get("chapters", [])]
-            for part in toc.get("parts", [])}
+    return {
+        part["caption"]: [re.sub(r"\.(md|ipynb)$", "", c["file"]) + ".html" for c in part.get("chapters", [])]
+        for part in toc.get("parts", [])
+    }
 
 
 PAGES = toc_pages()
@@ -165,8 +167,7 @@ def test_every_toc_page_was_built(book_html):
 @pytest.mark.book
 def test_vendored_assets_are_in_the_build(book_html):
     static = book_html / "_static"
-    for rel in ("vega-bundle.js", "require.js", "html-manager/embed-amd.js",
-                "mathjax/tex-mml-chtml.js"):
+    for rel in ("vega-bundle.js", "require.js", "html-manager/embed-amd.js", "mathjax/tex-mml-chtml.js"):
         assert (static / rel).exists(), f"_static/{rel} missing: run `make book`"
     assert not (REPO_ROOT / "_static").exists(), (
         "a root _static/ makes Jupyter Book 1 inject every .js/.css in it into every page"
@@ -215,8 +216,10 @@ def test_bound_controls_change_their_chart(path, book_html, book_url, open_page)
     moved = []
     for i in range(charts.count()):
         chart = charts.nth(i)
-        controls = [(chart.locator(".vega-bindings input[type=range]"), MOVE_SLIDER_JS),
-                    (chart.locator(".vega-bindings select"), PICK_OTHER_JS)]
+        controls = [
+            (chart.locator(".vega-bindings input[type=range]"), MOVE_SLIDER_JS),
+            (chart.locator(".vega-bindings select"), PICK_OTHER_JS),
+        ]
         for locator, move in controls:
             for j in range(locator.count()):
                 before = chart.evaluate(FINGERPRINT_JS)
@@ -232,8 +235,11 @@ def test_bound_controls_change_their_chart(path, book_html, book_url, open_page)
                 moved.append(f"chart {i}: {what}")
                 after = chart.evaluate(FINGERPRINT_JS)
                 page.evaluate(RESTORE_JS, [locator.nth(j).element_handle(), value])
-                page.wait_for_function(f"([el, after]) => ({FINGERPRINT_JS})(el) !== after",
-                                       arg=[chart.element_handle(), after], timeout=10_000)
+                page.wait_for_function(
+                    f"([el, after]) => ({FINGERPRINT_JS})(el) !== after",
+                    arg=[chart.element_handle(), after],
+                    timeout=10_000,
+                )
     assert not log.problems(), f"{path}: {log.problems()}"
     if path in INTERACTIVE:
         assert moved, f"{path}: no chart with a bound slider or dropdown"
@@ -244,7 +250,8 @@ def test_the_book_has_interactive_charts(book_html):
     """At least one chapter has a "what if" chart with a bound slider or dropdown (the
     design asks one per option chapter)."""
     interactive = [
-        p for p in PAGES
+        p
+        for p in PAGES
         if (book_html / p).exists()
         and "daxsim-chart" in (text := (book_html / p).read_text(encoding="utf-8"))
         and ('"input": "range"' in text or '"input": "select"' in text)
@@ -378,8 +385,12 @@ def test_no_raw_markdown_in_the_rendered_text(path, book_html):
     ticks = [line for line in lines if "`" in line]
     roles = [line for line in lines if re.search(r"\{(glue|cite|doc|ref)[:}]", line)]
     dashes = [line for line in lines if re.search(r"[–—]map=", line)]
-    assert not (raw or ticks or roles or dashes), {"pipe tables": raw[:3], "backticks": ticks[:3],
-                                                    "roles": roles[:3], "--map as a dash": dashes[:3]}
+    assert not (raw or ticks or roles or dashes), {
+        "pipe tables": raw[:3],
+        "backticks": ticks[:3],
+        "roles": roles[:3],
+        "--map as a dash": dashes[:3],
+    }
 
 
 @pytest.mark.book

@@ -6,14 +6,31 @@ import sys
 
 import pytest
 
-REQUIRED = ["memmap_dram_bytes", "memmap_pmem_bytes", "transient_dram_peak_bytes", "bytes_requested", "bytes_dma",
-            "bytes_cpu_copied", "bytes_flushed", "struct_pages_initialised", "refcount_ops", "allocations",
-            "descriptor_entries", "corrupted_bytes", "leaked_pages", "verified_bytes", "ios_completed", "modelled", "wall_s"]
+REQUIRED = [
+    "memmap_dram_bytes",
+    "memmap_pmem_bytes",
+    "transient_dram_peak_bytes",
+    "bytes_requested",
+    "bytes_dma",
+    "bytes_cpu_copied",
+    "bytes_flushed",
+    "struct_pages_initialised",
+    "refcount_ops",
+    "allocations",
+    "descriptor_entries",
+    "corrupted_bytes",
+    "leaked_pages",
+    "verified_bytes",
+    "ios_completed",
+    "modelled",
+    "wall_s",
+]
 
 
 def cli(*args):
-    return subprocess.run([sys.executable, "-m", "daxsim", *args], capture_output=True, text=True, timeout=300,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "daxsim", *args], capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_run_json_has_every_field():
@@ -48,18 +65,21 @@ def test_infeasible_config_is_reported():
     assert out["feasible"] is False and "6.25 GiB" in out["reason"]
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["run", "--option", "2x", "--pmem", "1G", "--dram", "1G"], "--option"),
-    (["run", "--option", "1a", "--pmem", "lots", "--dram", "1G"], "pmem: 'lots'"),
-    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--workload", "nope"], "workload: 'nope'"),
-    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--io-size", "100"], "io_size"),
-    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--hardware", "tape"], "--hardware"),
-    (["compare", "--options", "0,7", "--pmem", "1G", "--dram", "1G"], "options: '7'"),
-    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--ios", "-3"], "ios"),
-    (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--guard"], "guard"),
-    (["run", "--option", "1b", "--pmem", "1G", "--dram", "1G", "--pool-pages", "0"], "pool_pages"),
-    (["run", "--option", "2", "--pmem", "1G", "--dram", "1G", "--truncate-rate", "7"], "truncate_rate"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["run", "--option", "2x", "--pmem", "1G", "--dram", "1G"], "--option"),
+        (["run", "--option", "1a", "--pmem", "lots", "--dram", "1G"], "pmem: 'lots'"),
+        (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--workload", "nope"], "workload: 'nope'"),
+        (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--io-size", "100"], "io_size"),
+        (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--hardware", "tape"], "--hardware"),
+        (["compare", "--options", "0,7", "--pmem", "1G", "--dram", "1G"], "options: '7'"),
+        (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--ios", "-3"], "ios"),
+        (["run", "--option", "1a", "--pmem", "1G", "--dram", "1G", "--guard"], "guard"),
+        (["run", "--option", "1b", "--pmem", "1G", "--dram", "1G", "--pool-pages", "0"], "pool_pages"),
+        (["run", "--option", "2", "--pmem", "1G", "--dram", "1G", "--truncate-rate", "7"], "truncate_rate"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, needle):
     p = cli(*args)
     assert p.returncode == 2

@@ -115,8 +115,16 @@ def test_memmap_variants_exist_only_where_the_kernel_has_them():
 @pytest.mark.parametrize("kernel", list(ERAS))
 @pytest.mark.parametrize("option", ["1a", "huge", "1b", "2", "nvram"])
 def test_the_oracle_agrees_in_every_era(option, kernel):
-    w = daxsim.Workload(ios=60, io_size="12K", queue_depth=5, file_size="4M", truncate_rate=0.2,
-                        store_fraction=0.2, fsync_every=7, seed=3)
+    w = daxsim.Workload(
+        ios=60,
+        io_size="12K",
+        queue_depth=5,
+        file_size="4M",
+        truncate_rate=0.2,
+        store_fraction=0.2,
+        fsync_every=7,
+        seed=3,
+    )
     m = daxsim.Machine("64M", "64M")
     cap = {}
     r = daxsim.run(option, m, w, capture=cap, kernel=kernel)

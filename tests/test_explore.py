@@ -22,7 +22,10 @@ def live():
 
 
 def test_parse_spec_accepts_every_spec_and_names_what_is_accepted():
-    assert [(s.option, bool(s.get("guard"))) for s in map(explore.parse_spec, ("1a", "2+guard"))] == [("1a", False), ("2", True)]
+    assert [(s.option, bool(s.get("guard"))) for s in map(explore.parse_spec, ("1a", "2+guard"))] == [
+        ("1a", False),
+        ("2", True),
+    ]
     assert [explore.spec_label(s) for s in explore.SPECS][4] == "option 2 + guard"
     for bad in ("4", "1a+guard", "ideal", ""):
         with pytest.raises(ValueError, match=r"^options: .* accepted: 0, 1a, 1b, 2, 2\+guard, 3, huge, nvram$"):
@@ -63,17 +66,22 @@ def test_1b_holds_its_whole_pool_and_table():
 
 
 def test_explorer_grid_and_chart_bind_every_parameter():
-    grid = explore.explorer_grid(specs=("0", "1a"), pmem_sizes=("8G", "6T"), dram_sizes=("16G",),
-                                 hardware=("ddr4-2666", "optane-pmem-100"), workloads=("rand-4k",),
-                                 truncate_rates=(0.0, 0.2), ios=64)
+    grid = explore.explorer_grid(
+        specs=("0", "1a"),
+        pmem_sizes=("8G", "6T"),
+        dram_sizes=("16G",),
+        hardware=("ddr4-2666", "optane-pmem-100"),
+        workloads=("rand-4k",),
+        truncate_rates=(0.0, 0.2),
+        ios=64,
+    )
     assert len(grid) == 2 * 2 * 2 * 2
     big = grid[grid["pmem_size"] == "6 TiB"]
     assert set(big[big["status"] == "infeasible"]["label"]) == {"option 1a"}
     # re-costed per hardware: same counters, other times (option 0 copies through the medium)
     zero = grid[(grid["label"] == "option 0") & (grid["truncate_rate"] == 0)]
     assert zero["dram_held_bytes"].nunique() == 1 and zero.groupby("pmem_size")["per_io_ns"].nunique().eq(2).all()
-    spec = explore.explorer_chart(grid, sliders={"pmem_gib": "pmem"}, dropdowns={"hardware": "hw"},
-                                  title="t").to_dict()
+    spec = explore.explorer_chart(grid, sliders={"pmem_gib": "pmem"}, dropdowns={"hardware": "hw"}, title="t").to_dict()
     names = {p["name"] for p in spec["params"] if "bind" in p}  # the others: the selection's key and axes
     assert names == {"p_pmem_gib", "p_hardware"}
     assert len(spec["datasets"][next(iter(spec["datasets"]))]) == len(grid)
@@ -98,14 +106,17 @@ def test_live_explorer_recomputes_on_each_control(live):
     assert live.timings and max(live.timings[1:]) < 5.0  # generous: the bench holds it to 150 ms
 
 
-@pytest.mark.parametrize("ops, message", [
-    ("bogus", "ops: 'bogus' is not an event"),
-    # needs queue depth 2: see below; the events are quoted as written (issue 15: the message
-    # numbered events as "I/Os", which misled where stores or truncates came between)
-    ("w0:8k,r4k:4k", "ops: 'w0:8k' (event 1) and 'r4k:4k' (event 2) overlap"),
-    ("w0:3", "is not 512-byte aligned"),
-    ("r0:99G", "file"),
-])
+@pytest.mark.parametrize(
+    "ops, message",
+    [
+        ("bogus", "ops: 'bogus' is not an event"),
+        # needs queue depth 2: see below; the events are quoted as written (issue 15: the message
+        # numbered events as "I/Os", which misled where stores or truncates came between)
+        ("w0:8k,r4k:4k", "ops: 'w0:8k' (event 1) and 'r4k:4k' (event 2) overlap"),
+        ("w0:3", "is not 512-byte aligned"),
+        ("r0:99G", "file"),
+    ],
+)
 def test_live_explorer_shows_bad_input_as_one_line(live, ops, message):
     if "overlap" in message:
         live.controls["queue_depth"].value = 2

@@ -27,52 +27,176 @@ GOLDEN = Path(__file__).resolve().parent / "data" / "golden_runs.json"
 
 #: (name, run() keyword arguments); machines and workloads as keyword dicts
 CASES = [
-    ("0-rand4k", dict(option="0", machine=dict(pmem="400G", dram="16G"), workload=dict(preset="rand-4k", ios=300, seed=1))),
-    ("0-bounce-pmem", dict(option="0", machine=dict(pmem="8G", dram="1G"),
-                           workload=dict(preset="rand-64k", ios=64, seed=2), bounce_node="pmem")),
-    ("1a-oltp", dict(option="1a", machine=dict(pmem="8G", dram="16G"), workload=dict(preset="oltp-4k", ios=640, seed=3))),
-    ("1a-trunc", dict(option="1a", machine=dict(pmem="64G", dram="16G", memmap="pmem"),
-                      workload=dict(preset="rand-64k", ios=200, seed=4, truncate_rate=0.1))),
+    (
+        "0-rand4k",
+        dict(option="0", machine=dict(pmem="400G", dram="16G"), workload=dict(preset="rand-4k", ios=300, seed=1)),
+    ),
+    (
+        "0-bounce-pmem",
+        dict(
+            option="0",
+            machine=dict(pmem="8G", dram="1G"),
+            workload=dict(preset="rand-64k", ios=64, seed=2),
+            bounce_node="pmem",
+        ),
+    ),
+    (
+        "1a-oltp",
+        dict(option="1a", machine=dict(pmem="8G", dram="16G"), workload=dict(preset="oltp-4k", ios=640, seed=3)),
+    ),
+    (
+        "1a-trunc",
+        dict(
+            option="1a",
+            machine=dict(pmem="64G", dram="16G", memmap="pmem"),
+            workload=dict(preset="rand-64k", ios=200, seed=4, truncate_rate=0.1),
+        ),
+    ),
     ("1a-infeasible", dict(option="1a", machine=dict(pmem="6T", dram="64G"), workload=dict(preset="rand-4k", ios=10))),
-    ("1b-stall", dict(option="1b", machine=dict(pmem="400G", dram="16G"),
-                      workload=dict(preset="rand-64k", ios=200, seed=5, queue_depth=16), pool_pages=64)),
-    ("1b-trunc", dict(option="1b", machine=dict(pmem="400G", dram="16G"),
-                      workload=dict(preset="oltp-4k", ios=320, seed=6, truncate_rate=0.05))),
-    ("2-race", dict(option="2", machine=dict(pmem="1G", dram="1G"),
-                    workload=dict(ops="r0:16k,t0:16k,w64k:4k", queue_depth=4))),
-    ("2-trunc", dict(option="2", machine=dict(pmem="400G", dram="16G"),
-                     workload=dict(preset="rand-64k", ios=200, seed=7, truncate_rate=0.1))),
-    ("2-guard", dict(option="2", machine=dict(pmem="400G", dram="16G"),
-                     workload=dict(preset="rand-64k", ios=200, seed=7, truncate_rate=0.1), guard=True)),
-    ("3-frag", dict(option="3", machine=dict(pmem="400G", dram="16G"),
-                    workload=dict(preset="seq-1m", ios=40, seed=8, extent_size="64K"))),
-    ("3-stores", dict(option="3", machine=dict(pmem="8G", dram="4G"),
-                      workload=dict(preset="oltp-4k", ios=320, seed=9, store_fraction=0.3, fsync_every=16,
-                                    truncate_rate=0.05))),
-    ("huge-scatter", dict(option="huge", machine=dict(pmem="4G", dram="1G"),
-                          workload=dict(preset="scatter-2b", ios=200, seed=10), memmap_variant="devdax-dedup")),
-    ("huge-1g-4k", dict(option="huge", machine=dict(pmem="8G", dram="4G", align="1G"),
-                        workload=dict(preset="rand-64k", ios=100, seed=11, store_fraction=0.2, fsync_every=8),
-                        page_size="1G", dirty_granularity="4k", memmap_variant="hvo")),
-    ("huge-oltp", dict(option="huge", machine=dict(pmem="400G", dram="16G"),
-                       workload=dict(preset="oltp-4k", ios=320, seed=12, truncate_rate=0.05))),
-    ("nvram-oltp", dict(option="nvram", machine=dict(pmem="400G", dram="16G"),
-                        workload=dict(preset="oltp-4k", ios=640, seed=13))),
-    ("ideal-64k", dict(option="ideal", machine=dict(pmem="400G", dram="16G"),
-                       workload=dict(preset="rand-64k", ios=100, seed=14))),
-    ("1a-nodata", dict(option="1a", machine=dict(pmem="400G", dram="64G"),
-                       workload=dict(preset="rand-4k", ios=500, seed=15), data=False)),
-    ("1a-4.19-trunc", dict(option="1a", machine=dict(pmem="64G", dram="16G"),
-                           workload=dict(preset="rand-64k", ios=200, seed=16, truncate_rate=0.1), kernel="4.19")),
-    ("1a-6.1-munmap", dict(option="1a", machine=dict(pmem="1G", dram="1G"),
-                           workload=dict(ops="w128k:8k,r0:64k,u0:1M,t0:64k", file_size="1M", queue_depth=2),
-                           kernel="6.1")),
-    ("huge-6.12-oltp", dict(option="huge", machine=dict(pmem="400G", dram="16G"),
-                            workload=dict(preset="oltp-4k", ios=320, seed=17, truncate_rate=0.05), kernel="6.12")),
-    ("nvram-memdesc8", dict(option="nvram", machine=dict(pmem="6T", dram="64G"),
-                            workload=dict(preset="rand-64k", ios=100, seed=18), kernel="memdesc-8")),
-    ("1b-4.0-trunc", dict(option="1b", machine=dict(pmem="400G", dram="16G"),
-                          workload=dict(preset="rand-64k", ios=100, seed=19, truncate_rate=0.2), kernel="4.0")),
+    (
+        "1b-stall",
+        dict(
+            option="1b",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="rand-64k", ios=200, seed=5, queue_depth=16),
+            pool_pages=64,
+        ),
+    ),
+    (
+        "1b-trunc",
+        dict(
+            option="1b",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="oltp-4k", ios=320, seed=6, truncate_rate=0.05),
+        ),
+    ),
+    (
+        "2-race",
+        dict(option="2", machine=dict(pmem="1G", dram="1G"), workload=dict(ops="r0:16k,t0:16k,w64k:4k", queue_depth=4)),
+    ),
+    (
+        "2-trunc",
+        dict(
+            option="2",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="rand-64k", ios=200, seed=7, truncate_rate=0.1),
+        ),
+    ),
+    (
+        "2-guard",
+        dict(
+            option="2",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="rand-64k", ios=200, seed=7, truncate_rate=0.1),
+            guard=True,
+        ),
+    ),
+    (
+        "3-frag",
+        dict(
+            option="3",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="seq-1m", ios=40, seed=8, extent_size="64K"),
+        ),
+    ),
+    (
+        "3-stores",
+        dict(
+            option="3",
+            machine=dict(pmem="8G", dram="4G"),
+            workload=dict(preset="oltp-4k", ios=320, seed=9, store_fraction=0.3, fsync_every=16, truncate_rate=0.05),
+        ),
+    ),
+    (
+        "huge-scatter",
+        dict(
+            option="huge",
+            machine=dict(pmem="4G", dram="1G"),
+            workload=dict(preset="scatter-2b", ios=200, seed=10),
+            memmap_variant="devdax-dedup",
+        ),
+    ),
+    (
+        "huge-1g-4k",
+        dict(
+            option="huge",
+            machine=dict(pmem="8G", dram="4G", align="1G"),
+            workload=dict(preset="rand-64k", ios=100, seed=11, store_fraction=0.2, fsync_every=8),
+            page_size="1G",
+            dirty_granularity="4k",
+            memmap_variant="hvo",
+        ),
+    ),
+    (
+        "huge-oltp",
+        dict(
+            option="huge",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="oltp-4k", ios=320, seed=12, truncate_rate=0.05),
+        ),
+    ),
+    (
+        "nvram-oltp",
+        dict(option="nvram", machine=dict(pmem="400G", dram="16G"), workload=dict(preset="oltp-4k", ios=640, seed=13)),
+    ),
+    (
+        "ideal-64k",
+        dict(option="ideal", machine=dict(pmem="400G", dram="16G"), workload=dict(preset="rand-64k", ios=100, seed=14)),
+    ),
+    (
+        "1a-nodata",
+        dict(
+            option="1a",
+            machine=dict(pmem="400G", dram="64G"),
+            workload=dict(preset="rand-4k", ios=500, seed=15),
+            data=False,
+        ),
+    ),
+    (
+        "1a-4.19-trunc",
+        dict(
+            option="1a",
+            machine=dict(pmem="64G", dram="16G"),
+            workload=dict(preset="rand-64k", ios=200, seed=16, truncate_rate=0.1),
+            kernel="4.19",
+        ),
+    ),
+    (
+        "1a-6.1-munmap",
+        dict(
+            option="1a",
+            machine=dict(pmem="1G", dram="1G"),
+            workload=dict(ops="w128k:8k,r0:64k,u0:1M,t0:64k", file_size="1M", queue_depth=2),
+            kernel="6.1",
+        ),
+    ),
+    (
+        "huge-6.12-oltp",
+        dict(
+            option="huge",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="oltp-4k", ios=320, seed=17, truncate_rate=0.05),
+            kernel="6.12",
+        ),
+    ),
+    (
+        "nvram-memdesc8",
+        dict(
+            option="nvram",
+            machine=dict(pmem="6T", dram="64G"),
+            workload=dict(preset="rand-64k", ios=100, seed=18),
+            kernel="memdesc-8",
+        ),
+    ),
+    (
+        "1b-4.0-trunc",
+        dict(
+            option="1b",
+            machine=dict(pmem="400G", dram="16G"),
+            workload=dict(preset="rand-64k", ios=100, seed=19, truncate_rate=0.2),
+            kernel="4.0",
+        ),
+    ),
 ]
 
 

@@ -60,8 +60,9 @@ def test_uncertain_releases_are_never_stated_as_fact():
     assert any("not confirmed" in e.uncertain for e in EVENTS)
 
 
-@pytest.mark.parametrize("date, parts", [("2015-08-27", (2015, 8, 27)), ("2015-08", (2015, 8, None)),
-                                         ("2015", (2015, None, None))])
+@pytest.mark.parametrize(
+    "date, parts", [("2015-08-27", (2015, 8, 27)), ("2015-08", (2015, 8, None)), ("2015", (2015, None, None))]
+)
 def test_parse_date(date, parts):
     assert history.parse_date(date) == parts
 
@@ -79,14 +80,25 @@ def test_midpoint_places_a_month_mid_month_and_a_year_mid_year():
     assert history.midpoint("2015").isoformat() == "2015-07-02"
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("option", "4", r"^option: '4' is not one of 0, 1a, 1b, 2, 3, huge, nvram$"),
-    ("kind", "rumour", r"^kind: 'rumour' is not one of"),
-    ("date", "2015-3-1", r"^date: '2015-3-1' is not YYYY-MM-DD, YYYY-MM or YYYY$"),
-    ("sources", (), r"^sources: event 'x' has no source$"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("option", "4", r"^option: '4' is not one of 0, 1a, 1b, 2, 3, huge, nvram$"),
+        ("kind", "rumour", r"^kind: 'rumour' is not one of"),
+        ("date", "2015-3-1", r"^date: '2015-3-1' is not YYYY-MM-DD, YYYY-MM or YYYY$"),
+        ("sources", (), r"^sources: event 'x' has no source$"),
+    ],
+)
 def test_bad_events_are_refused(field, value, message):
-    good = {"date": "2015-03-16", "event": "x", "option": "2", "kind": "discussion", "ref": "r", "sources": ("k",), "note": "n"}
+    good = {
+        "date": "2015-03-16",
+        "event": "x",
+        "option": "2",
+        "kind": "discussion",
+        "ref": "r",
+        "sources": ("k",),
+        "note": "n",
+    }
     with pytest.raises(ValueError, match=message):
         Event(**{**good, field: value})
 
@@ -142,8 +154,13 @@ def test_lab_rows():
 
 def _chart(**kw):
     df = history.events_frame()
-    args = {"title": "t", "highlight": "option_label", "upto": "year", "lane_order": list(history.OPTION_TEXT.values()),
-                "tooltip": ["date", "event"]}
+    args = {
+        "title": "t",
+        "highlight": "option_label",
+        "upto": "year",
+        "lane_order": list(history.OPTION_TEXT.values()),
+        "tooltip": ["date", "event"],
+    }
     args.update(kw)
     return charts.timeline_chart(df, "when", "option_label", "kind", **args)
 
@@ -189,11 +206,14 @@ def test_the_dropdown_highlights_one_option():
     assert _svg(_set(spec, "p_option_label", "all")).count('opacity="0.12"') == 0
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"tooltip": ["nope"]}, r"columns \['nope'\] are not in the DataFrame"),
-    ({"lane_order": ["0: page cache and copy"]}, r"^lane_order: \[.*\] are in column 'option_label' but not"),
-    ({"upto": "event"}, r"^upto: column 'event' must be numeric$"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"tooltip": ["nope"]}, r"columns \['nope'\] are not in the DataFrame"),
+        ({"lane_order": ["0: page cache and copy"]}, r"^lane_order: \[.*\] are in column 'option_label' but not"),
+        ({"upto": "event"}, r"^upto: column 'event' must be numeric$"),
+    ],
+)
 def test_timeline_bad_input(kw, message):
     with pytest.raises(ValueError, match=message):
         _chart(**kw)

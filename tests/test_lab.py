@@ -34,9 +34,25 @@ from pathlib import Path
 import pytest
 
 from daxsim.book.lab import (
-    EXPERIMENTS, GUP_BUFFERS, KERNELS, RESULTS_DIR, LabLogError, daxsim_io_counts, gup_counts_measured,
-    kernel_io_counts, kernel_layout, kmem_layout, kmem_measured, ns_cost_measured, parse_log, persistence_measured,
-    predictions, truncate_measured, truncate_predictions, writeback_measured, writeback_predictions,
+    EXPERIMENTS,
+    GUP_BUFFERS,
+    KERNELS,
+    RESULTS_DIR,
+    LabLogError,
+    daxsim_io_counts,
+    gup_counts_measured,
+    kernel_io_counts,
+    kernel_layout,
+    kmem_layout,
+    kmem_measured,
+    ns_cost_measured,
+    parse_log,
+    persistence_measured,
+    predictions,
+    truncate_measured,
+    truncate_predictions,
+    writeback_measured,
+    writeback_predictions,
 )
 from daxsim.emu.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
 
@@ -80,7 +96,8 @@ def test_kernel_matches_daxsim(path):
     assert m["capacity_lost"] == pred["capacity_lost"], (m["capacity_lost"], pred["capacity_lost"])
     diff = m["dram_consumed"] - pred["memmap_dram_bytes"]
     assert -DRAM_NOISE_BELOW <= diff <= DRAM_NOISE_ABOVE, (
-        f"DRAM consumed {m['dram_consumed'] / MiB:.3f} MiB, predicted {pred['memmap_dram_bytes'] / MiB:.3f} MiB")
+        f"DRAM consumed {m['dram_consumed'] / MiB:.3f} MiB, predicted {pred['memmap_dram_bytes'] / MiB:.3f} MiB"
+    )
     assert m["memtotal_delta"] == 0  # ZONE_DEVICE memory never shows in MemTotal
 
 
@@ -181,10 +198,14 @@ def test_parser_reproduces_the_committed_numbers(path):
     assert parsed["status"] == 0 and not parsed["errors"]
     assert parsed["uname"] == rec["versions"]["guest_uname"]
     assert parsed["meminfo"] == rec["raw"].get("meminfo", {})
-    measured = {"ns_cost": ns_cost_measured, "kmem": kmem_measured,
-                "odirect": lambda p: {"odirect": p["odirect"], "pin": p["pin"]},
-                "gup_counts": gup_counts_measured, "truncate_wait": truncate_measured,
-                "pmd_writeback": writeback_measured}[rec["test"]]
+    measured = {
+        "ns_cost": ns_cost_measured,
+        "kmem": kmem_measured,
+        "odirect": lambda p: {"odirect": p["odirect"], "pin": p["pin"]},
+        "gup_counts": gup_counts_measured,
+        "truncate_wait": truncate_measured,
+        "pmd_writeback": writeback_measured,
+    }[rec["test"]]
     assert measured(parsed) == rec["measured"]
 
 
@@ -216,11 +237,14 @@ def test_parser_on_a_hand_written_log():
     assert m["dram_consumed"] == ((1881828 + 4601 * 4) - (1864688 + 4758 * 4)) * KiB
 
 
-@pytest.mark.parametrize("text, message", [
-    ("", "no 'KL: begin'"),
-    ("KL: begin ns_cost\nKL: uname x\n", "no 'KL: end'"),
-    ("KL: begin ns_cost\nKL: meminfo before 1 x 3\nKL: end ns_cost\n", "cannot parse"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "no 'KL: begin'"),
+        ("KL: begin ns_cost\nKL: uname x\n", "no 'KL: end'"),
+        ("KL: begin ns_cost\nKL: meminfo before 1 x 3\nKL: end ns_cost\n", "cannot parse"),
+    ],
+)
 def test_parser_rejects_bad_logs(text, message):
     with pytest.raises(LabLogError, match=message):
         parse_log(text)
@@ -232,17 +256,23 @@ def test_measured_needs_a_namespace():
         ns_cost_measured(parsed)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--only", "no-such-experiment"], "matches no experiment"),
-    (["--bogus"], "unrecognized arguments"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--only", "no-such-experiment"], "matches no experiment"),
+        (["--bogus"], "unrecognized arguments"),
+    ],
+)
 def test_runner_rejects_bad_input_in_one_line(args, message):
-    p = subprocess.run([sys.executable, str(REPO / "lab" / "runner.py"), *args], capture_output=True, text=True, check=False)
+    p = subprocess.run(
+        [sys.executable, str(REPO / "lab" / "runner.py"), *args], capture_output=True, text=True, check=False
+    )
     assert p.returncode == 2
     assert p.stderr.strip().count("\n") == 0 and message in p.stderr, p.stderr
 
 
 # --- the kernel's rules, by hand -------------------------------------------------------
+
 
 def test_kernel_layout_by_hand():
     # 4K-aligned fsdax, map=mem: the info block is padded to 2 MiB (memremap_compat_align)
@@ -266,6 +296,7 @@ def test_kmem_layout_by_hand():
 
 
 # --- O_DIRECT from a DAX mapping, and long-term pins ---------------------------------
+
 
 def test_odirect_from_dax_mappings_works_and_longterm_pins_are_refused_on_fsdax():
     """What daxsim's option 1a assumes (DAX-GUP: a DAX mapping is an O_DIRECT buffer like
@@ -404,8 +435,11 @@ def test_daxsim_predicts_the_wait_and_the_munmap_race():
             meas = rec["measured"][name]
             # daxsim counts the bytes that differ from what the other file wrote: about 1 in 256
             # of the DMA's bytes happen to equal them
-            assert meas["destroyed_bytes"] - meas["destroyed_bytes"] // 128 <= pred["corrupted_bytes"] \
-                <= meas["destroyed_bytes"], (path.name, name)
+            assert (
+                meas["destroyed_bytes"] - meas["destroyed_bytes"] // 128
+                <= pred["corrupted_bytes"]
+                <= meas["destroyed_bytes"]
+            ), (path.name, name)
             assert pred["truncate_waits"] == (1 if meas["mode"] == "mapped" else 0)
     after = truncate_predictions({"munmap": {"mode": "munmap"}}, "6.15")["munmap"]
     assert after["truncate_waits"] == 1 and after["corrupted_bytes"] == 0
@@ -459,6 +493,12 @@ def test_kernel_io_counts_by_hand():
     assert (d["refs"], d["bvecs"], d["dirtied"]) == (16, 1, 16)
     k61 = kernel_io_counts("6.1", "devdax-pmd", "r", 64 * KiB, d)
     k612 = kernel_io_counts("6.12", "devdax-pmd", "r", 64 * KiB, d)
-    assert (k61["page_grabs"], k61["bvecs"], k61["folios_dirtied"], k61["unpins"], k61["merge_tries"]) == (16, 1, 1, 0, 16)
+    assert (k61["page_grabs"], k61["bvecs"], k61["folios_dirtied"], k61["unpins"], k61["merge_tries"]) == (
+        16,
+        1,
+        1,
+        0,
+        16,
+    )
     assert (k612["get_calls"], k612["pin_calls"], k612["merge_tries"], k612["unpins"]) == (0, 1, 0, 1)
     assert kernel_io_counts("6.12", "fsdax-pte", "w", 64 * KiB, d)["unpins"] == 16

@@ -47,11 +47,17 @@ def test_400g_on_small_dram_is_infeasible_with_a_reason():
     assert ok  # --map=dev needs no DRAM
 
 
-@pytest.mark.parametrize("kw, param", [
-    ({"pmem": "0", "dram": "4G"}, "pmem"), ({"pmem": "4G", "dram": "1M"}, "dram"), ({"pmem": "3M", "dram": "4G"}, "pmem"),
-    ({"pmem": "4G", "dram": "4G", "memmap": "disk"}, "memmap"), ({"pmem": "4G", "dram": "4G", "align": "8K"}, "align"),
-    ({"pmem": "100T", "dram": "4G"}, "pmem"),
-])
+@pytest.mark.parametrize(
+    "kw, param",
+    [
+        ({"pmem": "0", "dram": "4G"}, "pmem"),
+        ({"pmem": "4G", "dram": "1M"}, "dram"),
+        ({"pmem": "3M", "dram": "4G"}, "pmem"),
+        ({"pmem": "4G", "dram": "4G", "memmap": "disk"}, "memmap"),
+        ({"pmem": "4G", "dram": "4G", "align": "8K"}, "align"),
+        ({"pmem": "100T", "dram": "4G"}, "pmem"),
+    ],
+)
 def test_bad_machines_name_the_parameter(kw, param):
     with pytest.raises(ValueError, match=rf"^{param}"):
         Machine(**kw)
@@ -64,7 +70,7 @@ def test_repr_reads_like_the_call():
 def test_sparse_memory_follows_the_bytes_touched():
     before = host_rss_bytes()
     a = sparse_array(6 * TiB)
-    a[::1 << 30] = 1  # one byte per GiB: 6144 host pages
+    a[:: 1 << 30] = 1  # one byte per GiB: 6144 host pages
     assert host_rss_bytes() - before < 256 * MiB
     del a
 

@@ -25,8 +25,9 @@ os.kill(os.getpid(), signal.SIGKILL)
 @pytest.mark.parametrize("option", ["1a", "nvram", "3"])
 def test_power_loss_keeps_every_completed_io(option, tmp_path):
     path = str(tmp_path / "pmem.img")
-    p = subprocess.run([sys.executable, "-c", CHILD, path, option, "250"], capture_output=True, text=True, timeout=300,
-                       check=False)
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, path, option, "250"], capture_output=True, text=True, timeout=300, check=False
+    )
     assert p.returncode == -signal.SIGKILL, p.stderr  # the process was killed, not finished
     done = json.loads(p.stdout)
     assert done["submitted"] == 250 and done["inflight_lost"] == 8 and done["completed"] == 242

@@ -57,9 +57,9 @@ def test_environment_pip_requirements_match_pyproject():
     )
     for name, req in py_reqs.items():
         other = env_reqs[name]
-        assert (other.specifier, other.extras, other.marker) == (
-            req.specifier, req.extras, req.marker
-        ), f"{name}: pyproject.toml has {req}, environment.yml has {other}"
+        assert (other.specifier, other.extras, other.marker) == (req.specifier, req.extras, req.marker), (
+            f"{name}: pyproject.toml has {req}, environment.yml has {other}"
+        )
 
 
 def test_environment_python_matches_requires_python():
@@ -81,7 +81,8 @@ def test_environment_python_matches_requires_python():
 def test_notebook_is_stored_without_outputs(path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     dirty = [
-        i for i, cell in enumerate(nb["cells"])
+        i
+        for i, cell in enumerate(nb["cells"])
         if cell["cell_type"] == "code" and (cell.get("outputs") or cell.get("execution_count"))
     ]
     assert not dirty, (
@@ -101,8 +102,7 @@ def _postbuild_commands() -> list[list[str]]:
     import shlex
 
     text = (REPO_ROOT / "postBuild").read_text()
-    return [shlex.split(line.strip())[2:] for line in text.splitlines()
-            if line.strip().startswith("python -m ")]
+    return [shlex.split(line.strip())[2:] for line in text.splitlines() if line.strip().startswith("python -m ")]
 
 
 def test_binder_postbuild_is_executable_and_valid_bash():
@@ -115,8 +115,9 @@ def test_binder_postbuild_is_executable_and_valid_bash():
     text = post.read_text()
     assert text.startswith("#!/usr/bin/env bash\n") and "set -euo pipefail" in text
     subprocess.run(["bash", "-n", str(post)], check=True)
-    mode = subprocess.run(["git", "ls-files", "-s", "postBuild"], cwd=REPO_ROOT, capture_output=True, check=False,
-                          text=True).stdout.split()
+    mode = subprocess.run(
+        ["git", "ls-files", "-s", "postBuild"], cwd=REPO_ROOT, capture_output=True, check=False, text=True
+    ).stdout.split()
     assert not mode or mode[0] == "100755", f"git records postBuild with mode {mode[0]}, not 100755"
     # repo2docker reads a binder/ (or .binder/) folder *instead of* the root's environment.yml
     assert not (REPO_ROOT / "binder").exists() and not (REPO_ROOT / ".binder").exists()
@@ -133,8 +134,9 @@ def test_binder_postbuild_calls_real_modules_with_real_flags():
     for module, *args in commands:
         assert importlib.util.find_spec(module) is not None, f"postBuild runs python -m {module}: no such module"
         sub = [a for a in args[:1] if not a.startswith("-")]  # a subcommand, as in `daxsim compare`
-        helptext = subprocess.run([sys.executable, "-m", module, *sub, "--help"], capture_output=True, text=True,
-                                  cwd=REPO_ROOT, check=True).stdout
+        helptext = subprocess.run(
+            [sys.executable, "-m", module, *sub, "--help"], capture_output=True, text=True, cwd=REPO_ROOT, check=True
+        ).stdout
         for flag in (a.split("=")[0] for a in args if a.startswith("--")):
             assert flag in helptext, f"postBuild passes {flag} to python -m {module} {' '.join(sub)}; not in its --help"
 
@@ -182,22 +184,53 @@ def test_an_installed_wheel_runs_outside_the_checkout(tmp_path):
         shutil.copy(REPO_ROOT / name, src / name)
     shutil.copytree(REPO_ROOT / "lib", src / "lib", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     (wheel,) = wheels.glob("daxsim-*.whl")
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     assert (target / "daxsim" / "paths" / "loop.py").exists()  # the event loop is read as source: it must ship
     env = {**__import__("os").environ, "PYTHONPATH": str(target), "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     env.pop("DAXSIM_ROOT", None)
-    code = ("import daxsim, json, sys; assert daxsim.__file__.startswith(sys.argv[1]), daxsim.__file__; "
-            "from daxsim.book import charts, explore, grids, widgets, lab, history, verdict, benchresults, sources; "
-            "print(json.dumps(sorted(daxsim.OPTIONS)))")
-    p = subprocess.run([sys.executable, "-c", code, str(target)], cwd=tmp_path, env=env, capture_output=True,
-                       text=True, timeout=300)
+    code = (
+        "import daxsim, json, sys; assert daxsim.__file__.startswith(sys.argv[1]), daxsim.__file__; "
+        "from daxsim.book import charts, explore, grids, widgets, lab, history, verdict, benchresults, sources; "
+        "print(json.dumps(sorted(daxsim.OPTIONS)))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code, str(target)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([sys.executable, "-m", "daxsim", "run", "--option", "1a", "--pmem", "1G", "--dram", "1G",
-                        "--ios", "20", "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "daxsim",
+            "run",
+            "--option",
+            "1a",
+            "--pmem",
+            "1G",
+            "--dram",
+            "1G",
+            "--ios",
+            "20",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout)["metrics"]["ios_completed"] == 20

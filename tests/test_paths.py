@@ -40,22 +40,33 @@ def check_against_reference(option, machine, workload, **kw):
 def machines_and_workloads(draw):
     pmem = draw(st.sampled_from([16, 32, 64, 256])) * MiB
     dram = draw(st.sampled_from([64, 128])) * MiB
-    machine = daxsim.Machine(pmem, dram, memmap=draw(st.sampled_from(["dram", "pmem"])),
-                             align=draw(st.sampled_from(["4K", "2M"])))
+    machine = daxsim.Machine(
+        pmem, dram, memmap=draw(st.sampled_from(["dram", "pmem"])), align=draw(st.sampled_from(["4K", "2M"]))
+    )
     io_size = draw(st.integers(1, 40)) * 512
     qd = draw(st.integers(1, 6))
     file_pages = draw(st.integers(max(4, -(-io_size * qd * 2 // PAGE_SIZE)), 1024))
     extent = draw(st.one_of(st.none(), st.integers(1, 16).map(lambda n: n * PAGE_SIZE)))
     workload = daxsim.Workload(
-        ios=draw(st.integers(1, 60)), io_size=io_size, read_fraction=draw(st.sampled_from([0.0, 0.3, 0.5, 1.0])),
-        pattern=draw(st.sampled_from(["random", "sequential"])), queue_depth=qd, file_size=file_pages * PAGE_SIZE,
-        extent_size=extent, truncate_rate=draw(st.sampled_from([0.0, 0.0, 0.1, 0.4])),
-        store_fraction=draw(st.sampled_from([0.0, 0.0, 0.2, 0.6])), store_size=draw(st.integers(1, 300)),
-        fsync_every=draw(st.integers(0, 20)), seed=draw(st.integers(0, 2**31)))
+        ios=draw(st.integers(1, 60)),
+        io_size=io_size,
+        read_fraction=draw(st.sampled_from([0.0, 0.3, 0.5, 1.0])),
+        pattern=draw(st.sampled_from(["random", "sequential"])),
+        queue_depth=qd,
+        file_size=file_pages * PAGE_SIZE,
+        extent_size=extent,
+        truncate_rate=draw(st.sampled_from([0.0, 0.0, 0.1, 0.4])),
+        store_fraction=draw(st.sampled_from([0.0, 0.0, 0.2, 0.6])),
+        store_size=draw(st.integers(1, 300)),
+        fsync_every=draw(st.integers(0, 20)),
+        seed=draw(st.integers(0, 2**31)),
+    )
     pages_per_io = -(-io_size // PAGE_SIZE) + 1
-    extra = {"pool_pages": draw(st.integers(pages_per_io, 4 * pages_per_io * qd)),
-             "dirty_granularity": draw(st.sampled_from(["mapping", "4k"])),
-             "kernel": draw(st.sampled_from(list(ERAS)))}
+    extra = {
+        "pool_pages": draw(st.integers(pages_per_io, 4 * pages_per_io * qd)),
+        "dirty_granularity": draw(st.sampled_from(["mapping", "4k"])),
+        "kernel": draw(st.sampled_from(list(ERAS))),
+    }
     return machine, workload, extra
 
 
@@ -76,8 +87,9 @@ def test_numba_path_equals_reference(option, case):
 
 
 @pytest.mark.parametrize("option", OPTIONS)
-@pytest.mark.parametrize("ops", ["w0:8k,r8k:4k", "r512:1k,w4k:4k,r8k:12k,w1k:3584", "w0:4k,w0:4k,w4k:4k",
-                                 "r0:16k,t0:16k,w64k:4k,w0:8k"])
+@pytest.mark.parametrize(
+    "ops", ["w0:8k,r8k:4k", "r512:1k,w4k:4k,r8k:12k,w1k:3584", "w0:4k,w0:4k,w4k:4k", "r0:16k,t0:16k,w64k:4k,w0:8k"]
+)
 def test_hand_traced_operation_strings(option, ops):
     m = daxsim.Machine("64M", "64M")
     check_against_reference(option, m, daxsim.Workload(ops=ops, file_size="2M", queue_depth=2))
@@ -213,6 +225,7 @@ def test_deep_queue_of_big_ios_exhausts_bounce_pages():
 
 def test_6tib_machine_runs_in_little_host_memory():
     from daxsim.emu.memory import host_rss_bytes
+
     m = daxsim.Machine("6T", "128G", memmap="pmem")
     before = host_rss_bytes()
     r = daxsim.run("1a", m, daxsim.Workload(ios=2000, file_size="5T"))
@@ -221,13 +234,23 @@ def test_6tib_machine_runs_in_little_host_memory():
     assert host_rss_bytes() - before < 1 << 30
 
 
-@pytest.mark.parametrize("kw, param", [
-    ({"io_size": "1000"}, "io_size"), ({"read_fraction": 1.5}, "read_fraction"), ({"pattern": "zigzag"}, "pattern"),
-    ({"queue_depth": 0}, "queue_depth"), ({"ios": 0}, "ios"), ({"seed": -1}, "seed"),
-    ({"ops": "x0:4k"}, "ops"), ({"ops": "w0:4k", "file_size": "2k"}, "file_size"), ({"ops": "w1M:4k", "file_size": "1M"}, "ops"),
-    ({"extent_size": "6k"}, "extent_size"), ({"truncate_rate": 2}, "truncate_rate"),
-    ({"ops": "t0:6k", "file_size": "1M"}, "ops"),
-])
+@pytest.mark.parametrize(
+    "kw, param",
+    [
+        ({"io_size": "1000"}, "io_size"),
+        ({"read_fraction": 1.5}, "read_fraction"),
+        ({"pattern": "zigzag"}, "pattern"),
+        ({"queue_depth": 0}, "queue_depth"),
+        ({"ios": 0}, "ios"),
+        ({"seed": -1}, "seed"),
+        ({"ops": "x0:4k"}, "ops"),
+        ({"ops": "w0:4k", "file_size": "2k"}, "file_size"),
+        ({"ops": "w1M:4k", "file_size": "1M"}, "ops"),
+        ({"extent_size": "6k"}, "extent_size"),
+        ({"truncate_rate": 2}, "truncate_rate"),
+        ({"ops": "t0:6k", "file_size": "1M"}, "ops"),
+    ],
+)
 def test_bad_workloads_name_the_parameter(kw, param):
     with pytest.raises(ValueError, match=rf"^{param}"):
         daxsim.Workload(**kw)
@@ -250,15 +273,31 @@ def test_workload_queue_never_holds_conflicting_ios(store_fraction):
     not space a read and a write of the same range apart (option 0's write copies the buffer
     at submission, before an earlier read into it completes)."""
     from daxsim.emu.workload import OP_STORE, first_conflict
+
     for seed in range(5):
-        w = daxsim.Workload(ios=5000, queue_depth=64, file_size="1M", read_fraction=0.5, seed=seed,
-                            store_fraction=store_fraction, store_size=1)
+        w = daxsim.Workload(
+            ios=5000,
+            queue_depth=64,
+            file_size="1M",
+            read_fraction=0.5,
+            seed=seed,
+            store_fraction=store_fraction,
+            store_size=1,
+        )
         op, off, length = w.generate()
         assert first_conflict(op, off, length, 64) is None
         assert np.bincount(op)[:2].min() > 500 and ((op == OP_STORE).sum() > 2000) == (store_fraction > 0)
     # found by hypothesis: a read and a write of one 512 B range, 5 events but 2 I/Os apart
-    w = daxsim.Workload(ios=28, io_size=512, read_fraction=0.3, queue_depth=4, file_size=20480, seed=214,
-                        store_fraction=0.6, store_size=1)
+    w = daxsim.Workload(
+        ios=28,
+        io_size=512,
+        read_fraction=0.3,
+        queue_depth=4,
+        file_size=20480,
+        seed=214,
+        store_fraction=0.6,
+        store_size=1,
+    )
     assert first_conflict(*w.generate(), 4) is None
     r = daxsim.run("0", daxsim.Machine("16M", "64M", align="4K"), w)
     assert r.metrics["corrupted_bytes"] == 0 and r.metrics["verified_bytes"] > 0
@@ -274,6 +313,7 @@ def test_conflicting_operation_string_is_refused_at_once():
 def test_huge_pages_shrink_the_memmap_and_amplify_writeback():
     from daxsim.emu.hugepages import memmap_cost
     from daxsim.emu.units import GiB, TiB
+
     # the kernel's documented figures (Documentation/mm/vmemmap_dedup.rst) and the thread's
     assert memmap_cost(TiB, 2 * MiB, "devdax-dedup") == pytest.approx(4 * GiB, rel=0.01)  # "4G instead of 16G"
     assert memmap_cost(TiB, GiB, "devdax-dedup") == 40 * MiB  # "40MB instead of 16G"
@@ -334,8 +374,16 @@ def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
     from daxsim.study import stages
 
     m = daxsim.Machine("1G", "64M", align="2M")
-    w = daxsim.Workload(ios=3000, io_size="12K", queue_depth=7, file_size="64M", truncate_rate=0.01,
-                        store_fraction=0.01, fsync_every=50, seed=5)
+    w = daxsim.Workload(
+        ios=3000,
+        io_size="12K",
+        queue_depth=7,
+        file_size="64M",
+        truncate_rate=0.01,
+        store_fraction=0.01,
+        fsync_every=50,
+        seed=5,
+    )
     assert registry.design(option).module.BATCH
     assert registry.event_loop(option, batch=False) is not registry.event_loop(option)
     batched, one_by_one = {}, {}
@@ -357,12 +405,19 @@ def _fenced_dma():
     def fenced(to_device, device, dev_off, pmem, pmem_off, n):
         dma(to_device, device, dev_off, pmem, pmem_off, n)
         store_fence()
+
     return fenced
 
 
 @settings(max_examples=300, deadline=None)
-@given(src_base=st.integers(0, 63), dst_base=st.integers(0, 63), src_off=st.integers(0, 700),
-       dst_off=st.integers(0, 700), n=st.integers(0, 2000), to_device=st.booleans())
+@given(
+    src_base=st.integers(0, 63),
+    dst_base=st.integers(0, 63),
+    src_off=st.integers(0, 700),
+    dst_off=st.integers(0, 700),
+    n=st.integers(0, 2000),
+    to_device=st.booleans(),
+)
 def test_dma_copies_exactly_the_bytes_asked(src_base, dst_base, src_off, dst_off, n, to_device):
     """paths.common.dma streams whole aligned lines and memcpys the head and tail: at any
     alignment of either array and any length, it copies those n bytes and touches no other."""
@@ -372,8 +427,8 @@ def test_dma_copies_exactly_the_bytes_asked(src_base, dst_base, src_off, dst_off
     device = rng.integers(0, 256, 4096, dtype=np.uint8)[dst_base:]
     want_pmem, want_device = pmem.copy(), device.copy()
     if to_device:
-        want_device[dst_off:dst_off + n] = pmem[src_off:src_off + n]
+        want_device[dst_off : dst_off + n] = pmem[src_off : src_off + n]
     else:
-        want_pmem[src_off:src_off + n] = device[dst_off:dst_off + n]
+        want_pmem[src_off : src_off + n] = device[dst_off : dst_off + n]
     dma(to_device, device, dst_off, pmem, src_off, n)
     assert np.array_equal(pmem, want_pmem) and np.array_equal(device, want_device)

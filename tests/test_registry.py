@@ -16,8 +16,15 @@ from daxsim.study.spec import Spec
 
 @pytest.fixture
 def toy():
-    d = registry.register(Design("toy", "option 2 with an always-on range lock (a test option)", "toy_path",
-                                 "toy_path:ToyOracle", struct_pages=False))
+    d = registry.register(
+        Design(
+            "toy",
+            "option 2 with an always-on range lock (a test option)",
+            "toy_path",
+            "toy_path:ToyOracle",
+            struct_pages=False,
+        )
+    )
     yield d
     registry.unregister("toy")
 
@@ -57,28 +64,36 @@ def test_a_registered_toy_option_runs_checks_and_costs_like_any_other(toy, capsy
 
 def test_a_path_module_that_lacks_part_of_the_interface_is_refused():
     with pytest.raises(ValueError, match="lacks .*make_state"):
-        registry.register(Design("broken", "no state", "daxsim.paths.common", "toy_path:ToyOracle",
-                                 struct_pages=False))
+        registry.register(Design("broken", "no state", "daxsim.paths.common", "toy_path:ToyOracle", struct_pages=False))
     assert "broken" not in registry.DESIGNS
 
 
-@pytest.mark.parametrize("text, key", [("2+guard", "2+guard"), ("1b+pool_pages=4096", "1b"),
-                                       ("huge+page_size=1G+memmap_variant=hvo", "huge+page_size=1G+memmap_variant=hvo"),
-                                       (" 0 + bounce_node=pmem ", "0+bounce_node=pmem")])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("2+guard", "2+guard"),
+        ("1b+pool_pages=4096", "1b"),
+        ("huge+page_size=1G+memmap_variant=hvo", "huge+page_size=1G+memmap_variant=hvo"),
+        (" 0 + bounce_node=pmem ", "0+bounce_node=pmem"),
+    ],
+)
 def test_spec_strings_round_trip(text, key):
     s = Spec.parse(text)
     assert s.key == key and Spec.parse(s.key) == s
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1a+guard", "'guard' is not a parameter of option 1a; accepted: none"),
-    ("2+guard=maybe", "guard: 'maybe' must be True or False"),
-    ("1b+pool_pages=0", "pool_pages: 0 is not a positive integer"),
-    ("1b+pool_pages=1+pool_pages=2", "gives pool_pages twice"),
-    ("huge+page_size=3M", "page_size: 3 MiB is not one of 4 KiB, 2 MiB, 1 GiB"),
-    ("7", "option: '7' is not an option; accepted: 0, 1a, 1b, 2, 3, huge, nvram, ideal"),
-    ("", "is not an option spec"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1a+guard", "'guard' is not a parameter of option 1a; accepted: none"),
+        ("2+guard=maybe", "guard: 'maybe' must be True or False"),
+        ("1b+pool_pages=0", "pool_pages: 0 is not a positive integer"),
+        ("1b+pool_pages=1+pool_pages=2", "gives pool_pages twice"),
+        ("huge+page_size=3M", "page_size: 3 MiB is not one of 4 KiB, 2 MiB, 1 GiB"),
+        ("7", "option: '7' is not an option; accepted: 0, 1a, 1b, 2, 3, huge, nvram, ideal"),
+        ("", "is not an option spec"),
+    ],
+)
 def test_bad_specs_name_the_parameter(text, message):
     with pytest.raises(ValueError) as e:
         Spec.parse(text)

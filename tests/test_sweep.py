@@ -12,18 +12,29 @@ import pytest
 from daxsim.study import sweep as sw
 from daxsim.model.hardware import HARDWARE
 
-SMALL = {"option": ["0", "1a", "2"], "pmem": ["8G", "6T"], "dram": ["16G"],
-         "hardware": ["optane-pmem-100", "cxl-expander"], "workload": ["rand-4k"], "ios": [40], "seed": [1]}
+SMALL = {
+    "option": ["0", "1a", "2"],
+    "pmem": ["8G", "6T"],
+    "dram": ["16G"],
+    "hardware": ["optane-pmem-100", "cxl-expander"],
+    "workload": ["rand-4k"],
+    "ios": [40],
+    "seed": [1],
+}
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "daxsim", "sweep", *args], capture_output=True, text=True,
-                          timeout=600, check=False, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "daxsim", "sweep", *args], capture_output=True, text=True, timeout=600, check=False, **kw
+    )
 
 
 def same(a: pd.DataFrame, b: pd.DataFrame) -> None:
-    pd.testing.assert_frame_equal(a.drop(columns="wall_s").reset_index(drop=True),
-                                  b.drop(columns="wall_s").reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        a.drop(columns="wall_s").reset_index(drop=True),
+        b.drop(columns="wall_s").reset_index(drop=True),
+        check_dtype=False,
+    )
 
 
 @pytest.mark.parametrize("option", sw.DESIGNS)
@@ -56,8 +67,12 @@ def test_one_row_per_point_in_grid_order_infeasible_kept():
     parts = [c for c in sw.COLUMNS if c.startswith("ns_")]
     assert (ok[parts].sum(axis=1) - ok.per_io_ns).abs().max() < 1e-6
     # the same numbers as a run, under the names run --json prints
-    r = daxsim.run("2", daxsim.Machine("8G", "16G"), daxsim.Workload.from_preset("rand-4k", ios=40, seed=1),
-                   hardware="cxl-expander").to_dict()
+    r = daxsim.run(
+        "2",
+        daxsim.Machine("8G", "16G"),
+        daxsim.Workload.from_preset("rand-4k", ios=40, seed=1),
+        hardware="cxl-expander",
+    ).to_dict()
     row = df[(df.option == "2") & (df.pmem == 8 * 2**30) & (df.hardware == "cxl-expander")].iloc[0]
     for k, v in r["metrics"].items():
         if k not in ("modelled", "wall_s", "setup_s"):
@@ -85,11 +100,30 @@ def test_a_dask_cluster_gives_the_local_table_and_resumes_the_same_way(tmp_path)
     local = sw.sweep(SMALL, jobs=1, out=tmp_path / "local.csv")  # also fills numba's cache for the workers
     out = tmp_path / "t.csv"
     sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)  # a sweep interrupted after option 2's points
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster:
-        p = cli("--option", "0,1a,2", "--pmem", "8G,6T", "--dram", "16G", "--hardware", "optane-pmem-100,cxl-expander",
-                "--workload", "rand-4k", "--ios", "40", "--seed", "1", "--scheduler", cluster.scheduler_address,
-                "--out", str(out), "--quiet")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        p = cli(
+            "--option",
+            "0,1a,2",
+            "--pmem",
+            "8G,6T",
+            "--dram",
+            "16G",
+            "--hardware",
+            "optane-pmem-100,cxl-expander",
+            "--workload",
+            "rand-4k",
+            "--ios",
+            "40",
+            "--seed",
+            "1",
+            "--scheduler",
+            cluster.scheduler_address,
+            "--out",
+            str(out),
+            "--quiet",
+        )
         assert p.returncode == 0, p.stderr
         assert f"scheduler={cluster.scheduler_address}" in p.stderr
         assert "8 points computed (4 emulations), 4 already in" in p.stderr, p.stderr
@@ -100,24 +134,61 @@ def test_a_dask_cluster_gives_the_local_table_and_resumes_the_same_way(tmp_path)
 
 
 def test_option_2_corruption_is_a_column_not_an_error():
-    df = sw.sweep({"option": ["2", "3"], "pmem": ["8G"], "workload": ["rand-64k"], "ios": [64],
-                   "truncate_rate": [0.0, 0.2], "seed": [1]}, jobs=1)
+    df = sw.sweep(
+        {
+            "option": ["2", "3"],
+            "pmem": ["8G"],
+            "workload": ["rand-64k"],
+            "ios": [64],
+            "truncate_rate": [0.0, 0.2],
+            "seed": [1],
+        },
+        jobs=1,
+    )
     two = df[df.option == "2"].set_index("truncate_rate")
-    assert two.loc[0.2, "truncates"] > 0 and two.loc[0.2, "corrupted_bytes"] > 0 and two.loc[0.0, "corrupted_bytes"] == 0
+    assert (
+        two.loc[0.2, "truncates"] > 0 and two.loc[0.2, "corrupted_bytes"] > 0 and two.loc[0.0, "corrupted_bytes"] == 0
+    )
     assert (df[df.option == "3"].corrupted_bytes == 0).all() and df.feasible.all()
 
 
 def test_resume_after_a_killed_sweep_computes_only_the_missing_points(tmp_path):
     """Kill a real sweep partway (SIGKILL, no clean-up), then resume it."""
-    args = ["--option", "0,1a,1b,2,3,huge,nvram", "--pmem", "8G,64G", "--dram", "16G",
-            "--hardware", "optane-pmem-100,nvdimm-n", "--workload", "seq-1m", "--ios", "48", "--seed", "1",
-            "--jobs", "1", "--quiet"]
-    grid = {"option": list(sw.DESIGNS), "pmem": ["8G", "64G"], "dram": ["16G"],
-            "hardware": ["optane-pmem-100", "nvdimm-n"], "workload": ["seq-1m"], "ios": [48], "seed": [1]}
+    args = [
+        "--option",
+        "0,1a,1b,2,3,huge,nvram",
+        "--pmem",
+        "8G,64G",
+        "--dram",
+        "16G",
+        "--hardware",
+        "optane-pmem-100,nvdimm-n",
+        "--workload",
+        "seq-1m",
+        "--ios",
+        "48",
+        "--seed",
+        "1",
+        "--jobs",
+        "1",
+        "--quiet",
+    ]
+    grid = {
+        "option": list(sw.DESIGNS),
+        "pmem": ["8G", "64G"],
+        "dram": ["16G"],
+        "hardware": ["optane-pmem-100", "nvdimm-n"],
+        "workload": ["seq-1m"],
+        "ios": [48],
+        "seed": [1],
+    }
     total = len(sw.points(grid))
     out = tmp_path / "sweep.csv"
-    p = subprocess.Popen([sys.executable, "-m", "daxsim", "sweep", *args, "--out", str(out)],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "daxsim", "sweep", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 300
     while time.time() < deadline:
         rows = max(0, len(out.read_text().splitlines()) - 1) if out.exists() else 0
@@ -155,14 +226,28 @@ def test_a_line_cut_short_is_recomputed_and_other_grids_rows_stay(tmp_path):
 
 def test_grid_files_and_flags_agree(tmp_path):
     toml = tmp_path / "g.toml"
-    toml.write_text('option = ["0", "2"]\npmem = ["8G", "6T"]\ndram = "16G"\nworkload = "rand-4k"\nios = 20\n'
-                    "seed = 1\n")
+    toml.write_text(
+        'option = ["0", "2"]\npmem = ["8G", "6T"]\ndram = "16G"\nworkload = "rand-4k"\nios = 20\nseed = 1\n'
+    )
     yml = tmp_path / "g.yaml"
     yml.write_text("option: ['0', '2']\npmem: [8G, 6T]\ndram: 16G\nworkload: rand-4k\nios: 20\nseed: 1\n")
     a = cli("--grid", str(toml), "--out", str(tmp_path / "a.csv"), "--quiet")
     b = cli("--grid", str(yml), "--out", str(tmp_path / "b.csv"), "--quiet", "--jobs", "2")
-    c = cli("--option", "0,2", "--pmem", "8G,6T", "--dram", "16G", "--workload", "rand-4k", "--ios", "20",
-            "--seed", "1", "--quiet")
+    c = cli(
+        "--option",
+        "0,2",
+        "--pmem",
+        "8G,6T",
+        "--dram",
+        "16G",
+        "--workload",
+        "rand-4k",
+        "--ios",
+        "20",
+        "--seed",
+        "1",
+        "--quiet",
+    )
     assert a.returncode == b.returncode == c.returncode == 0, a.stderr + b.stderr + c.stderr
     assert a.stderr.startswith("ARG option=0,2 pmem=8 GiB,6 TiB dram=16 GiB")
     fa, fb = sw.read_table(tmp_path / "a.csv"), sw.read_table(tmp_path / "b.csv")
@@ -191,23 +276,26 @@ def test_parquet_needs_pyarrow(tmp_path):
         same(sw.read_table(out), df)
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--option", "0,9"], "option: '9'"),
-    (["--pmem", "8G,lots"], "pmem: 'lots'"),
-    (["--dram", "16G,,1T"], "dram: "),
-    (["--ios", "x"], "ios: 'x'"),
-    (["--ios", "0"], "ios: 0"),
-    (["--seed", "-1"], "seed: -1"),
-    (["--truncate-rate", "2"], "truncate_rate: 2.0"),
-    (["--hardware", "tape"], "hardware: 'tape'"),
-    (["--memmap", "disk"], "memmap: 'disk'"),
-    (["--workload", "w0:4k,r8k:4k"], "workload: "),
-    (["--workload", "nope"], "workload: 'nope'"),
-    (["--grid", "/nonexistent/g.toml"], "grid: "),
-    (["--out", "table.txt"], "out: 'table.txt'"),
-    (["--jobs", "0"], "jobs: 0"),
-    (["--scheduler", "tcp://no where"], "scheduler: 'tcp://no where'"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--option", "0,9"], "option: '9'"),
+        (["--pmem", "8G,lots"], "pmem: 'lots'"),
+        (["--dram", "16G,,1T"], "dram: "),
+        (["--ios", "x"], "ios: 'x'"),
+        (["--ios", "0"], "ios: 0"),
+        (["--seed", "-1"], "seed: -1"),
+        (["--truncate-rate", "2"], "truncate_rate: 2.0"),
+        (["--hardware", "tape"], "hardware: 'tape'"),
+        (["--memmap", "disk"], "memmap: 'disk'"),
+        (["--workload", "w0:4k,r8k:4k"], "workload: "),
+        (["--workload", "nope"], "workload: 'nope'"),
+        (["--grid", "/nonexistent/g.toml"], "grid: "),
+        (["--out", "table.txt"], "out: 'table.txt'"),
+        (["--jobs", "0"], "jobs: 0"),
+        (["--scheduler", "tcp://no where"], "scheduler: 'tcp://no where'"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, needle):
     p = cli(*args)
     assert p.returncode == 2, p.stderr
@@ -236,24 +324,48 @@ def _frame(rows):
     base.update(pmem=400 * 2**30, dram=16 * 2**30)
     out = []
     for option, held, ns, feasible, corrupted in rows:
-        out.append({**base, "option": option, "feasible": feasible, "reason": "" if feasible else "too big",
-                    "memmap_dram_bytes": held, "transient_dram_peak_bytes": 0, "descriptor_bytes_peak": 0,
-                    "dirty_tracking_bytes": 0, "pool_reserved_bytes": 0,
-                    "corrupted_bytes": corrupted, "per_io_ns": ns if feasible else float("nan")})
+        out.append(
+            {
+                **base,
+                "option": option,
+                "feasible": feasible,
+                "reason": "" if feasible else "too big",
+                "memmap_dram_bytes": held,
+                "transient_dram_peak_bytes": 0,
+                "descriptor_bytes_peak": 0,
+                "dirty_tracking_bytes": 0,
+                "pool_reserved_bytes": 0,
+                "corrupted_bytes": corrupted,
+                "per_io_ns": ns if feasible else float("nan"),
+            }
+        )
     return pd.DataFrame(out)
 
 
 def test_pareto_front_by_hand():
     from daxsim.book import verdict
-    df = verdict.pareto(verdict.annotate(_frame([
-        ("0", 4096, 3000.0, True, 0),      # beaten by 3 (more DRAM, slower)
-        ("1a", 6 << 30, 1610.0, True, 0),  # faster than 3, more DRAM: on the front
-        ("1b", 1 << 17, 1700.0, True, 0),  # beaten by 3
-        ("2", 16, 1500.0, True, 99),       # fastest and leanest, but corrupted: not safe, not on the front
-        ("3", 16, 1620.0, True, 0),        # the leanest safe point: on the front
-        ("huge", 6 << 30, 1610.0, True, 0),  # ties 1a exactly: neither beats the other, the walk keeps the first
-        ("nvram", 96 << 30, 0.0, False, 0),  # infeasible: never on the front
-    ])))
+
+    df = verdict.pareto(
+        verdict.annotate(
+            _frame(
+                [
+                    ("0", 4096, 3000.0, True, 0),  # beaten by 3 (more DRAM, slower)
+                    ("1a", 6 << 30, 1610.0, True, 0),  # faster than 3, more DRAM: on the front
+                    ("1b", 1 << 17, 1700.0, True, 0),  # beaten by 3
+                    ("2", 16, 1500.0, True, 99),  # fastest and leanest, but corrupted: not safe, not on the front
+                    ("3", 16, 1620.0, True, 0),  # the leanest safe point: on the front
+                    (
+                        "huge",
+                        6 << 30,
+                        1610.0,
+                        True,
+                        0,
+                    ),  # ties 1a exactly: neither beats the other, the walk keeps the first
+                    ("nvram", 96 << 30, 0.0, False, 0),  # infeasible: never on the front
+                ]
+            )
+        )
+    )
     on = dict(zip(df.option, df.pareto))
     assert on["3"] and not on["0"] and not on["1b"] and not on["2"] and not on["nvram"]
     assert on["1a"] != on["huge"]  # equal points: one of them represents the tie
@@ -269,6 +381,7 @@ def test_pareto_front_by_hand():
 
 def test_option_2_without_truncates_is_still_unsafe_and_regimes_follow_the_memmap():
     from daxsim.book import verdict
+
     df = verdict.annotate(_frame([("2", 16, 1500.0, True, 0), ("3", 16, 1620.0, True, 0)]))
     assert list(df.safety) == [verdict.STATUSES[2], verdict.STATUSES[0]] and list(df.safe) == [False, True]
     assert verdict.regime(float(verdict.memmap_share(8 * 2**30, 16 * 2**30))) == "memmap under 10% of DRAM"

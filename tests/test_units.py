@@ -3,15 +3,36 @@
 import pytest
 
 from daxsim.emu.units import (
-    GiB, KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, SECTION_SIZE, STRUCT_PAGE_SIZE, TiB, align_up, format_size,
-    memmap_bytes, parse_size,
+    GiB,
+    KiB,
+    MiB,
+    PAGE_SIZE,
+    PAGES_PER_SECTION,
+    SECTION_SIZE,
+    STRUCT_PAGE_SIZE,
+    TiB,
+    align_up,
+    format_size,
+    memmap_bytes,
+    parse_size,
 )
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("8G", 8 * GiB), ("8g", 8 * GiB), ("400 GiB", 400 * GiB), ("400GB", 400 * GiB), ("6T", 6 * TiB),
-    ("64k", 64 * KiB), ("4096", 4096), (4096, 4096), ("1.5G", 3 * GiB // 2), ("2M", 2 * MiB),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8G", 8 * GiB),
+        ("8g", 8 * GiB),
+        ("400 GiB", 400 * GiB),
+        ("400GB", 400 * GiB),
+        ("6T", 6 * TiB),
+        ("64k", 64 * KiB),
+        ("4096", 4096),
+        (4096, 4096),
+        ("1.5G", 3 * GiB // 2),
+        ("2M", 2 * MiB),
+    ],
+)
 def test_parse_size_reads_binary_suffixes(text, expected):
     assert parse_size(text) == expected
 

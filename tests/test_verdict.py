@@ -70,14 +70,40 @@ def test_sensitivity_names_the_figures_that_flip_the_winner(small):
 
 
 def test_the_cli_verdict_names_the_winner_or_the_tie():
-    p = subprocess.run([sys.executable, "-m", "daxsim", "verdict", "--pmem", "400G", "--dram", "16G", "--options",
-                        "0,1a", "--ios", "64", "--no-data", "--draws", "200", "--json"], capture_output=True,
-                       text=True, timeout=300, check=False)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "daxsim",
+            "verdict",
+            "--pmem",
+            "400G",
+            "--dram",
+            "16G",
+            "--options",
+            "0,1a",
+            "--ios",
+            "64",
+            "--no-data",
+            "--draws",
+            "200",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["winner"] == "1a" and out["share"] == 1.0 and out["draws"] == 200 and set(out["options"]) == {"0", "1a"}
-    bad = subprocess.run([sys.executable, "-m", "daxsim", "verdict", "--pmem", "400G", "--dram", "16G", "--draws", "0"],
-                         capture_output=True, text=True, timeout=300, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "daxsim", "verdict", "--pmem", "400G", "--dram", "16G", "--draws", "0"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert bad.returncode == 2 and bad.stderr.startswith("daxsim: error: draws: 0")
 
 
@@ -110,8 +136,9 @@ def test_one_cost_function_per_medium_and_contention_by_cpus():
     assert on_medium(10, 20, hardware_profile("optane-pmem-100")) == pytest.approx(20)
     one, four = (daxsim.run("1b", M, w, data=False, cpus=c).modelled for c in (1, 4))
     assert one.breakdown["contention"] == 0 and four.breakdown["contention"] > 0
-    cxl = daxsim.run("0", M, daxsim.Workload.from_preset("rand-64k", ios=64, file_size="64M"), hardware="cxl-expander",
-                     data=False).modelled.breakdown["cpu_copy"]
+    cxl = daxsim.run(
+        "0", M, daxsim.Workload.from_preset("rand-64k", ios=64, file_size="64M"), hardware="cxl-expander", data=False
+    ).modelled.breakdown["cpu_copy"]
     prof = hardware_profile("cxl-expander")
     assert not prof.persistent and cxl > 0
 
@@ -120,8 +147,17 @@ def test_the_verdict_ranks_by_time_per_operation_so_huge_pays_its_write_back():
     """With stores and fsyncs, huge pages write back 2 MiB per dirty PMD: the verdict ranks by
     op_ns (I/Os, stores and fsyncs together), in which that write-back dominates, while the
     I/O alone (per_io_ns) would make huge the faster of the two."""
-    w = daxsim.Workload(ios=128, io_size=4096, read_fraction=0.7, queue_depth=8, store_fraction=0.5, store_size=64,
-                        fsync_every=32, file_size="256M", seed=1)
+    w = daxsim.Workload(
+        ios=128,
+        io_size=4096,
+        read_fraction=0.7,
+        queue_depth=8,
+        store_fraction=0.5,
+        store_size=64,
+        fsync_every=32,
+        file_size="256M",
+        seed=1,
+    )
     m = daxsim.Machine("64G", "16G")
     res = [daxsim.run("1a", m, w, data=False), daxsim.run("huge", m, w, data=False)]
     one_a, huge = (r.modelled for r in res)

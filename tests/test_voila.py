@@ -73,16 +73,31 @@ def voila_url():
     import importlib.util
 
     if importlib.util.find_spec("daxsim.book.precompute") is not None:  # what `make live` does first
-        subprocess.run([sys.executable, "-m", "daxsim.book.precompute"], cwd=REPO_ROOT, check=True, timeout=1800,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "daxsim.book.precompute"],
+            cwd=REPO_ROOT,
+            check=True,
+            timeout=1800,
+            capture_output=True,
+        )
     port = _free_port()
-    log = open(REPO_ROOT / ".pytest_cache" / "voila.log", "w") if (  # noqa: SIM115 - closed in finally
-        REPO_ROOT / ".pytest_cache"
-    ).is_dir() else subprocess.DEVNULL
+    log = (
+        open(REPO_ROOT / ".pytest_cache" / "voila.log", "w")
+        if (  # noqa: SIM115 - closed in finally
+            REPO_ROOT / ".pytest_cache"
+        ).is_dir()
+        else subprocess.DEVNULL
+    )
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "voila", "notebooks/", "--template=daxsim",
-            "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1",
+            sys.executable,
+            "-m",
+            "voila",
+            "notebooks/",
+            "--template=daxsim",
+            "--no-browser",
+            f"--port={port}",
+            "--Voila.ip=127.0.0.1",
             "--show_tracebacks=True",
         ],
         cwd=REPO_ROOT,
@@ -282,8 +297,7 @@ def _until(page, condition, what, timeout_s=REACT_MS / 1000):
 
 def _press(page, description, key):
     """Focus the slider whose label starts with ``description`` and press ``key``."""
-    slider = page.locator(".widget-slider").filter(
-        has=page.locator(".widget-label", has_text=description))
+    slider = page.locator(".widget-slider").filter(has=page.locator(".widget-label", has_text=description))
     assert slider.count() == 1, f"no single slider labelled {description!r}"
     handle = slider.locator(".noUi-handle").first
     handle.focus()
@@ -343,8 +357,13 @@ def test_explorer_recomputes_the_comparison(voila_url, open_page):
     # a good one replaces the preset: every option that runs sees its one truncate
     ops.fill("w0:8k,r8k:4k,t0:4k")
     ops.press("Enter")
-    rows = _until(page, lambda r: len(r) == 7 and all(
-        v["truncates"] == "1" for v in r.values() if not v["status"].startswith("infeasible")), "the ops' truncate")
+    rows = _until(
+        page,
+        lambda r: (
+            len(r) == 7 and all(v["truncates"] == "1" for v in r.values() if not v["status"].startswith("infeasible"))
+        ),
+        "the ops' truncate",
+    )
 
     # back to the preset, then cut the power: no completed I/O loses a byte
     ops.fill("")

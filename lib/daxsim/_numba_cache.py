@@ -30,5 +30,6 @@ def source_hash() -> str:
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):
-    _config.CACHE_DIR = str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-                            / "daxsim-numba" / source_hash())
+    _config.CACHE_DIR = str(
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "daxsim-numba" / source_hash()
+    )

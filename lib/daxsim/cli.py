@@ -30,14 +30,22 @@ class _Parser(argparse.ArgumentParser):
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pmem", required=True, help="persistent memory size, e.g. 400G (binary suffixes)")
     p.add_argument("--dram", required=True, help="DRAM size, e.g. 16G")
-    p.add_argument("--memmap", choices=MEMMAP_PLACEMENTS, default=None,
-                   help="where a permanent memmap lives (options 1a, huge): dram (--map=mem, the default) or pmem "
-                        "(--map=dev)")
-    p.add_argument("--align", default=None,
-                   help="namespace alignment of an fsdax namespace (options 1a, huge, nvram): 4K, 2M or 1G "
-                        "(default 2M)")
-    p.add_argument("--workload", default=DEFAULT_PRESET,
-                   help=f"a preset ({', '.join(PRESETS)}) or an operation string like 'w0:8k,r8k:4k'")
+    p.add_argument(
+        "--memmap",
+        choices=MEMMAP_PLACEMENTS,
+        default=None,
+        help="where a permanent memmap lives (options 1a, huge): dram (--map=mem, the default) or pmem (--map=dev)",
+    )
+    p.add_argument(
+        "--align",
+        default=None,
+        help="namespace alignment of an fsdax namespace (options 1a, huge, nvram): 4K, 2M or 1G (default 2M)",
+    )
+    p.add_argument(
+        "--workload",
+        default=DEFAULT_PRESET,
+        help=f"a preset ({', '.join(PRESETS)}) or an operation string like 'w0:8k,r8k:4k'",
+    )
     p.add_argument("--ios", type=int, help="number of I/Os (default: the preset's)")
     p.add_argument("--io-size", help="bytes per I/O, e.g. 4k, 64k")
     p.add_argument("--read-fraction", type=float, help="share of reads (device -> pmem), 0..1")
@@ -51,16 +59,24 @@ def _common(p: argparse.ArgumentParser) -> None:
         if param.flag:
             p.add_argument(flag, action="store_true", default=None, help=f"option {owner}: {param.help}")
         else:
-            p.add_argument(flag, metavar=param.metavar or None,
-                           help=f"option {owner}: {param.help} (default {_default_text(param)})")
+            p.add_argument(
+                flag,
+                metavar=param.metavar or None,
+                help=f"option {owner}: {param.help} (default {_default_text(param)})",
+            )
     p.add_argument("--store-fraction", type=float, help="share of events that are CPU stores through the mapping")
     p.add_argument("--store-size", type=int, help="bytes per store (default 2)")
     p.add_argument("--fsync-every", type=int, help="an fsync after every this many events")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE,
-                   help="the medium behind the pmem range")
-    p.add_argument("--kernel", choices=list(ERAS), default=DEFAULT_ERA,
-                   help=f"the Linux release (or proposal) modelled, mechanism by mechanism (default {DEFAULT_ERA})")
+    p.add_argument(
+        "--hardware", choices=sorted(HARDWARE), default=DEFAULT_HARDWARE, help="the medium behind the pmem range"
+    )
+    p.add_argument(
+        "--kernel",
+        choices=list(ERAS),
+        default=DEFAULT_ERA,
+        help=f"the Linux release (or proposal) modelled, mechanism by mechanism (default {DEFAULT_ERA})",
+    )
     p.add_argument("--iommu", action="store_true", help="DMA through an IOMMU: charge the mapping of every page")
     p.add_argument("--cpus", type=int, default=1, help="CPUs submitting at once, each with --queue-depth in flight")
     p.add_argument("--pmem-file", help="back pmem with this sparse file (its contents persist)")
@@ -102,16 +118,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m daxsim", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     r = sub.add_parser("run", help="run one option")
-    r.add_argument("--option", required=True, metavar="OPTION", type=_spec_text,
-                   help=f"one of {', '.join(designs(bounds=True))}, or a spec like 2+guard")
+    r.add_argument(
+        "--option",
+        required=True,
+        metavar="OPTION",
+        type=_spec_text,
+        help=f"one of {', '.join(designs(bounds=True))}, or a spec like 2+guard",
+    )
     _common(r)
     c = sub.add_parser("compare", help="run several options on the same machine and workload")
-    c.add_argument("--options", default=",".join(designs()),
-                   help=f"comma-separated options or specs (default: {', '.join(designs())}; 'ideal' is the bound)")
+    c.add_argument(
+        "--options",
+        default=",".join(designs()),
+        help=f"comma-separated options or specs (default: {', '.join(designs())}; 'ideal' is the bound)",
+    )
     _common(c)
     v = sub.add_parser("verdict", help="which option wins across the ranges of every assumed figure (or a tie)")
-    v.add_argument("--options", default=",".join(designs()),
-                   help=f"comma-separated options or specs (default: {', '.join(designs())})")
+    v.add_argument(
+        "--options",
+        default=",".join(designs()),
+        help=f"comma-separated options or specs (default: {', '.join(designs())})",
+    )
     v.add_argument("--draws", type=int, default=2000, help="draws of the figures' ranges (default 2000)")
     v.add_argument("--sample-seed", type=int, default=0, help="seed of the draws (default 0)")
     v.add_argument("--share", type=float, default=0.9, help="share of the draws a winner must win (default 0.9)")
@@ -121,12 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
     for axis, text in _SWEEP_FLAGS.items():
         s.add_argument("--" + axis.replace("_", "-"), help=f"comma-separated {text}")
     s.add_argument("--no-data", action="store_true", help="metadata only: move no bytes (corruption is not checked)")
-    s.add_argument("--out", help="write the table here (.csv, or .parquet with pyarrow); resumes an interrupted "
-                                 "sweep; default: CSV on stdout")
+    s.add_argument(
+        "--out",
+        help="write the table here (.csv, or .parquet with pyarrow); resumes an interrupted "
+        "sweep; default: CSV on stdout",
+    )
     s.add_argument("--jobs", type=int, help="worker processes (default: every core)")
-    s.add_argument("--scheduler", metavar="ADDRESS",
-                   help="run the points on a Dask distributed cluster: its scheduler's address, e.g. tcp://host:8786 "
-                        "(needs pip install 'daxsim[dask]'; default: local worker processes)")
+    s.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the points on a Dask distributed cluster: its scheduler's address, e.g. tcp://host:8786 "
+        "(needs pip install 'daxsim[dask]'; default: local worker processes)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     return p
 
@@ -192,8 +225,9 @@ def sweep_main(a) -> int:
         check_scheduler(a.scheduler)
         if a.out:
             check_out(a.out)
-        shown = " ".join(f"{k}={','.join(format_size(x) if k in ('pmem', 'dram') else str(x) for x in v)}"
-                         for k, v in g.items())
+        shown = " ".join(
+            f"{k}={','.join(format_size(x) if k in ('pmem', 'dram') else str(x) for x in v)}" for k, v in g.items()
+        )
         where = f"scheduler={a.scheduler}" if a.scheduler else f"jobs={a.jobs or 'all'}"
         print(f"ARG {shown} {where} out={a.out or '-'} points={n}", file=sys.stderr)
         df = sweep(grid, jobs=a.jobs, out=a.out, progress=not a.quiet, scheduler=a.scheduler)
@@ -203,9 +237,13 @@ def sweep_main(a) -> int:
     except SweepInterrupted as e:
         print(("\n" if not a.quiet else "") + str(e), file=sys.stderr)
         return 130
-    print(f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations), "
-          f"{df.attrs['reused']} already in {a.out}" if a.out else
-          f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations)", file=sys.stderr)
+    print(
+        f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations), "
+        f"{df.attrs['reused']} already in {a.out}"
+        if a.out
+        else f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations)",
+        file=sys.stderr,
+    )
     if not a.out:
         df.to_csv(sys.stdout, index=False)
     return 0
@@ -213,12 +251,23 @@ def sweep_main(a) -> int:
 
 def workload_from_args(a) -> Workload:
     """The Workload the flags describe (preset or operation string, then overrides)."""
-    over = {k: v for k, v in {
-        "ios": a.ios, "io_size": a.io_size, "read_fraction": a.read_fraction, "pattern": a.pattern,
-        "queue_depth": a.queue_depth, "file_size": a.file_size, "extent_size": a.extent_size,
-        "truncate_rate": a.truncate_rate, "store_fraction": a.store_fraction, "store_size": a.store_size,
-        "fsync_every": a.fsync_every,
-    }.items() if v is not None}
+    over = {
+        k: v
+        for k, v in {
+            "ios": a.ios,
+            "io_size": a.io_size,
+            "read_fraction": a.read_fraction,
+            "pattern": a.pattern,
+            "queue_depth": a.queue_depth,
+            "file_size": a.file_size,
+            "extent_size": a.extent_size,
+            "truncate_rate": a.truncate_rate,
+            "store_fraction": a.store_fraction,
+            "store_size": a.store_size,
+            "fsync_every": a.fsync_every,
+        }.items()
+        if v is not None
+    }
     over["seed"] = a.seed
     if ":" in a.workload:
         return Workload(ops=a.workload, **over)
@@ -233,8 +282,10 @@ def specs_from_args(a) -> list[Spec]:
     else:
         texts = [o.strip() for o in a.options.split(",")]
         if not any(texts) or not all(texts):
-            raise ValueError(f"options: {a.options!r} is not a comma-separated list of options; accepted: any of "
-                             f"{', '.join(designs(bounds=True))}")
+            raise ValueError(
+                f"options: {a.options!r} is not a comma-separated list of options; accepted: any of "
+                f"{', '.join(designs(bounds=True))}"
+            )
     for t in texts:
         if t.split("+")[0].strip() not in DESIGNS:
             raise ValueError(f"options: {t!r} is not an option; accepted: any of {', '.join(designs(bounds=True))}")
@@ -255,28 +306,52 @@ def verdict_main(a) -> int:
         specs = specs_from_args(a)
         machine = machine_from_args(a, specs)
         workload = workload_from_args(a)
-        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data, kernel=a.kernel, iommu=a.iommu,
-                       cpus=a.cpus) for s in specs]
-        v = verdict(machine, workload, hardware=a.hardware, kernel=a.kernel, draws=a.draws, seed=a.sample_seed,
-                    share=a.share, results=results)
+        results = [
+            run(
+                s,
+                machine,
+                workload,
+                hardware=a.hardware,
+                data=not a.no_data,
+                kernel=a.kernel,
+                iommu=a.iommu,
+                cpus=a.cpus,
+            )
+            for s in specs
+        ]
+        v = verdict(
+            machine,
+            workload,
+            hardware=a.hardware,
+            kernel=a.kernel,
+            draws=a.draws,
+            seed=a.sample_seed,
+            share=a.share,
+            results=results,
+        )
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2
     if a.json:
         print(json.dumps(v.to_dict()))
         return 0
-    print(params_line(results[0]).replace(f"option={results[0].spec.key} ", "") + f" draws={v.draws} "
-          f"sample_seed={v.seed}")
+    print(
+        params_line(results[0]).replace(f"option={results[0].spec.key} ", "") + f" draws={v.draws} sample_seed={v.seed}"
+    )
     print(f"verdict: {v.answer}")
-    print(f"  figures drawn from their ranges: {len(v.figures)}; time is ns per operation (I/Os, stores "
-          "and fsyncs), over the draws")
+    print(
+        f"  figures drawn from their ranges: {len(v.figures)}; time is ns per operation (I/Os, stores "
+        "and fsyncs), over the draws"
+    )
     print(f"  {'option':<24} {'safe':<5} {'DRAM held':>10} {'ns p5':>9} {'median':>9} {'p95':>9} {'wins':>6}")
     for r in v.options.itertuples():
         med = f"{r.ns_median:9,.0f}" if r.feasible else f"{'infeasible':>9}"
         p5 = f"{r.ns_p5:9,.0f}" if r.feasible else " " * 9
         p95 = f"{r.ns_p95:9,.0f}" if r.feasible else " " * 9
-        print(f"  {r.option:<24} {'yes' if r.safe else 'no':<5} {format_size(r.dram_held_bytes):>10} {p5} {med} "
-              f"{p95} {r.wins:6.1%}")
+        print(
+            f"  {r.option:<24} {'yes' if r.safe else 'no':<5} {format_size(r.dram_held_bytes):>10} {p5} {med} "
+            f"{p95} {r.wins:6.1%}"
+        )
     return 0
 
 
@@ -288,14 +363,18 @@ def machine_from_args(a, specs: list[Spec]) -> Machine:
         takers = [s for s in specs if s.design.struct_pages and s.design.memmap in (None, a.memmap)]
         if not takers:
             which = ", ".join(s.key for s in specs)
-            raise ValueError(f"memmap: {a.memmap!r} does not apply to option {which} (no permanent memmap whose "
-                             "placement the machine decides); accepted: leave --memmap out, or an option with one "
-                             f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages and not d.memmap)})")
+            raise ValueError(
+                f"memmap: {a.memmap!r} does not apply to option {which} (no permanent memmap whose "
+                "placement the machine decides); accepted: leave --memmap out, or an option with one "
+                f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages and not d.memmap)})"
+            )
     if a.align is not None and not any(s.design.struct_pages for s in specs):
         which = ", ".join(s.key for s in specs)
-        raise ValueError(f"align: {a.align!r} does not apply to option {which} (a raw namespace, without a memmap "
-                         "to align); accepted: leave --align out, or an option with struct pages "
-                         f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages)})")
+        raise ValueError(
+            f"align: {a.align!r} does not apply to option {which} (a raw namespace, without a memmap "
+            "to align); accepted: leave --align out, or an option with struct pages "
+            f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages)})"
+        )
     return Machine(a.pmem, a.dram, memmap=a.memmap or "dram", align=a.align or "2M", pmem_file=a.pmem_file)
 
 
@@ -317,8 +396,19 @@ def _main(argv=None) -> int:
         specs = specs_from_args(a)
         machine = machine_from_args(a, specs)
         workload = workload_from_args(a)
-        results = [run(s, machine, workload, hardware=a.hardware, data=not a.no_data, kernel=a.kernel, iommu=a.iommu,
-                       cpus=a.cpus) for s in specs]
+        results = [
+            run(
+                s,
+                machine,
+                workload,
+                hardware=a.hardware,
+                data=not a.no_data,
+                kernel=a.kernel,
+                iommu=a.iommu,
+                cpus=a.cpus,
+            )
+            for s in specs
+        ]
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2

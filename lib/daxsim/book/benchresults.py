@@ -24,8 +24,19 @@ from daxsim.book.charts import grid_chart
 RESULTS_FILE = checkout("bench", "results", "latest.json")
 
 #: what the machine record must say (bench/run.py's ``machine_info()``)
-MACHINE_FIELDS = ("cpu", "cores", "memory_bytes", "os", "kernel", "python", "numpy", "numba", "daxsim",
-                  "git_commit", "git_dirty")
+MACHINE_FIELDS = (
+    "cpu",
+    "cores",
+    "memory_bytes",
+    "os",
+    "kernel",
+    "python",
+    "numpy",
+    "numba",
+    "daxsim",
+    "git_commit",
+    "git_dirty",
+)
 #: top-level fields of the document
 DOC_FIELDS = ("machine", "started", "duration_s", "quick", "reps", "loadavg_1min", "results")
 #: fields of a measured check (one that was not skipped)
@@ -33,8 +44,10 @@ CHECK_FIELDS = ("group", "label", "name", "value", "baseline", "ratio", "target"
 
 STATUS_MET, STATUS_NOT_MET, STATUS_NO_TARGET, STATUS_NOT_MEASURED = "met", "not met", "no target", "not measured"
 #: the chart's series and their colours, the same whichever group is shown
-SERIES_COLOURS = {s: theme.color(s) for s in (f"ratio ({STATUS_MET})", f"ratio ({STATUS_NOT_MET})",
-                                               f"ratio ({STATUS_NO_TARGET})", "target")}  # the theme's
+SERIES_COLOURS = {
+    s: theme.color(s)
+    for s in (f"ratio ({STATUS_MET})", f"ratio ({STATUS_NOT_MET})", f"ratio ({STATUS_NO_TARGET})", "target")
+}  # the theme's
 
 
 def _fail(where: str, value, accepted: str):
@@ -80,8 +93,11 @@ def validate(doc) -> dict:
                 _fail(f"results[{i}] ({r['name']}) ratio", r["ratio"], "a positive finite number")
             expected = None if r["target"] is None else r["ratio"] >= r["target"]
             if r["pass"] is not expected:
-                _fail(f"results[{i}] ({r['name']}) pass", r["pass"], f"{expected} (ratio {r['ratio']}, target "
-                      f"{r['target']})")
+                _fail(
+                    f"results[{i}] ({r['name']}) pass",
+                    r["pass"],
+                    f"{expected} (ratio {r['ratio']}, target {r['target']})",
+                )
     return doc
 
 
@@ -116,12 +132,20 @@ def checks_table(doc: dict) -> pd.DataFrame:
     rows = []
     for r in doc["results"]:
         has_baseline = r.get("baseline") is not None
-        rows.append({
-            "group": r["group"], "label": r["label"], "check": r["name"],
-            "value": r.get("value"), "baseline": r.get("baseline"), "unit": r.get("unit", ""),
-            "ratio": r.get("ratio") if has_baseline else None, "target": r.get("target"),
-            "status": status(r), "note": r["note"],
-        })
+        rows.append(
+            {
+                "group": r["group"],
+                "label": r["label"],
+                "check": r["name"],
+                "value": r.get("value"),
+                "baseline": r.get("baseline"),
+                "unit": r.get("unit", ""),
+                "ratio": r.get("ratio") if has_baseline else None,
+                "target": r.get("target"),
+                "status": status(r),
+                "note": r["note"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -144,10 +168,17 @@ def ratio_chart(frame: pd.DataFrame, group: str | None = None):
     """Bars of :func:`ratio_frame`: each check's ratio beside its target, one group of
     checks at a time (a dropdown), coloured by status with the theme's colours."""
     chart = grid_chart(
-        frame, x="label", y="ratio", color="series", dropdowns={"group": "group of checks"},
-        defaults={"group": group or frame.group.iloc[0]}, mark="bar",
-        title="make bench: ratio against target (higher is better)", x_title="check",
-        y_title="ratio (emulator against baseline)", tooltip=["group", "check", "bar", "series", "ratio", "note"],
+        frame,
+        x="label",
+        y="ratio",
+        color="series",
+        dropdowns={"group": "group of checks"},
+        defaults={"group": group or frame.group.iloc[0]},
+        mark="bar",
+        title="make bench: ratio against target (higher is better)",
+        x_title="check",
+        y_title="ratio (emulator against baseline)",
+        tooltip=["group", "check", "bar", "series", "ratio", "note"],
     )
     return chart.encode(xOffset=alt.XOffset("bar", type="nominal", sort=["ratio", "target"]))
 
@@ -177,7 +208,10 @@ def _num(x) -> str:
 def markdown_table(table: pd.DataFrame) -> str:
     """:func:`checks_table` as a Markdown table (the book wraps long cells; a DataFrame's
     HTML does not), unmet targets in bold."""
-    lines = ["| check | value | baseline | unit | ratio | target | status |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = [
+        "| check | value | baseline | unit | ratio | target | status |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in table.itertuples():
         st = f"**{r.status}**" if r.status == STATUS_NOT_MET else r.status
         cells = [r.check, _num(r.value), _num(r.baseline), r.unit, _num(r.ratio), _num(r.target), st]

@@ -99,7 +99,8 @@ def npm_pack(name: str, version: str, workdir: Path) -> Path:
     spec = f"{name}@{version}"
     try:
         proc = subprocess.run(
-            ["npm", "pack", spec, "--loglevel=error"], check=False,
+            ["npm", "pack", spec, "--loglevel=error"],
+            check=False,
             cwd=workdir,
             capture_output=True,
             text=True,
@@ -248,10 +249,12 @@ def _write_voila_pages(dest: Path) -> None:
         'fontawesome/css/%s" type="text/css" />'
     )
     links = "\n    ".join(local % css for css in ("all.min.css", "v4-shims.min.css"))
-    base_text, n = re.subn(r'<link[^>]*href="https?://[^"]*font-?awesome[^"]*"[^>]*>', links,
-                           base.read_text(encoding="utf-8"))
-    lab_text, m = re.subn(r"extends\s+'voila/templates/base/page.html'", "extends 'base-page.html'",
-                          lab.read_text(encoding="utf-8"))
+    base_text, n = re.subn(
+        r'<link[^>]*href="https?://[^"]*font-?awesome[^"]*"[^>]*>', links, base.read_text(encoding="utf-8")
+    )
+    lab_text, m = re.subn(
+        r"extends\s+'voila/templates/base/page.html'", "extends 'base-page.html'", lab.read_text(encoding="utf-8")
+    )
     if n != 1 or m != 1:
         raise AssetError(f"unexpected Voila page templates ({base}, {lab}): update bookassets")
     (dest / "base-page.html").write_text(base_text, encoding="utf-8")
@@ -340,8 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--voila-template",
         action="store_true",
-        help="write the `daxsim` Voila template into DEST instead "
-        "(e.g. .venv/share/jupyter/voila/templates/daxsim)",
+        help="write the `daxsim` Voila template into DEST instead (e.g. .venv/share/jupyter/voila/templates/daxsim)",
     )
     args = parser.parse_args(argv)
     try:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from daxsim.book import theme
-from daxsim.book.controls import (KEY, Binding, check_columns, dodge, from_pixels, labels, padded_domain, to_pixels)
+from daxsim.book.controls import KEY, Binding, check_columns, dodge, from_pixels, labels, padded_domain, to_pixels
 from daxsim.book.render import MAX_ROWS, RENDERER, VEGALITE_MIME, enable_book_renderer
 
 __all__ = [
@@ -127,8 +127,16 @@ def _end_labels(data, x, y, color, ydom, y_scale, height, text_of=theme.short):
         for (members, first), r, yy in zip(ends, last, ly):
             names = theme.order([n for n, _ in members])
             text = _merged([text_of(n) for n in names])
-            rows.append({KEY: k, x: r[x], "_ly": float(yy), color: first, "_lt": text,
-                         "_lc": theme.color(first) if len(names) == 1 else theme.INK})
+            rows.append(
+                {
+                    KEY: k,
+                    x: r[x],
+                    "_ly": float(yy),
+                    color: first,
+                    "_lt": text,
+                    "_lc": theme.color(first) if len(names) == 1 else theme.INK,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -230,8 +238,9 @@ def grid_chart(
     shape_cols = [shape] if shape else []
     check_columns(df, [x, y, *color_cols, *shape_cols, *sliders, *dropdowns, *(tooltip or [])])
     if len(df) > MAX_ROWS:
-        raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {MAX_ROWS} "
-                         "(aggregate or coarsen the grid)")
+        raise ValueError(
+            f"df has {len(df)} rows; charts inline their data, keep it <= {MAX_ROWS} (aggregate or coarsen the grid)"
+        )
     if mark not in ("line", "point", "bar"):
         raise ValueError(f"mark must be 'line', 'point' or 'bar', got {mark!r}")
     keep = list(dict.fromkeys([x, y, *color_cols, *shape_cols, *sliders, *dropdowns, *(tooltip or [])]))
@@ -254,9 +263,12 @@ def grid_chart(
             label_px = int(max(len(line) for t in lab["_lt"] for line in t.split("\n")) * CHAR_PX) + 14
     plot_w = max(200, width - 60 - label_px)
     params = [*b.params, b.lookup("dom_y", ydom)]
-    y_axis = alt.Axis(format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
-                      values=_ticks(data[y], y_scale) if y_scale == "log" and data[y].nunique() <= 8
-                      and np.allclose(data[y].dropna(), data[y].dropna().round()) else alt.Undefined)
+    y_axis = alt.Axis(
+        format=_number_format(data[y]) if y_scale == "log" else alt.Undefined,
+        values=_ticks(data[y], y_scale)
+        if y_scale == "log" and data[y].nunique() <= 8 and np.allclose(data[y].dropna(), data[y].dropna().round())
+        else alt.Undefined,
+    )
     yscale = alt.Scale(type=y_scale, domain=_domain_expr("dom_y"), nice=False, zero=False)
     ytitle = axis_title(y_title or y, height)
     y_enc = alt.Y(y, type="quantitative", title=ytitle, scale=yscale, axis=y_axis)
@@ -265,25 +277,47 @@ def grid_chart(
         params.append(b.lookup("dom_x", xdom))
         xscale = alt.Scale(type=x_scale, domain=_domain_expr("dom_x"), nice=False, zero=False)
         xtitle = axis_title(x_title or x, plot_w)
-        x_enc = alt.X(x, type="quantitative", title=xtitle, scale=xscale,
-                      axis=alt.Axis(values=_ticks(data[x], x_scale), format=_number_format(data[x])))
+        x_enc = alt.X(
+            x,
+            type="quantitative",
+            title=xtitle,
+            scale=xscale,
+            axis=alt.Axis(values=_ticks(data[x], x_scale), format=_number_format(data[x])),
+        )
     else:
-        x_enc = alt.X(x, type="nominal", title=axis_title(x_title or x, plot_w), sort=theme.order(data[x]),
-                      axis=alt.Axis(labelAngle=0, labelLimit=0))
-    tips = [alt.Tooltip(c, title=t) for c, t in _tooltip_titles(
-        tooltip or [x, y, *color_cols, *sliders, *dropdowns],
-        {x: x_title, y: y_title, color: color_title, **sliders, **dropdowns})]
+        x_enc = alt.X(
+            x,
+            type="nominal",
+            title=axis_title(x_title or x, plot_w),
+            sort=theme.order(data[x]),
+            axis=alt.Axis(labelAngle=0, labelLimit=0),
+        )
+    tips = [
+        alt.Tooltip(c, title=t)
+        for c, t in _tooltip_titles(
+            tooltip or [x, y, *color_cols, *sliders, *dropdowns],
+            {x: x_title, y: y_title, color: color_title, **sliders, **dropdowns},
+        )
+    ]
     enc = {"x": x_enc, "y": y_enc, "tooltip": tips}
     if color:
-        legend = None if direct_labels else alt.Legend(orient="bottom", direction="vertical",
-                                                       title=wrap(color_title or color, plot_w))
-        enc["color"] = alt.Color(color, type="nominal", title=color_title or color,
-                                 scale=theme.color_scale(data[color]), legend=legend)
+        legend = (
+            None
+            if direct_labels
+            else alt.Legend(orient="bottom", direction="vertical", title=wrap(color_title or color, plot_w))
+        )
+        enc["color"] = alt.Color(
+            color, type="nominal", title=color_title or color, scale=theme.color_scale(data[color]), legend=legend
+        )
     if shape:
         dom = theme.order(data[shape])
-        enc["shape"] = alt.Shape(shape, type="nominal", title=shape_title or shape, scale=alt.Scale(
-            domain=dom, range=["circle", "cross", "triangle-up", "diamond"][:len(dom)]),
-            legend=alt.Legend(orient="bottom", direction="vertical"))
+        enc["shape"] = alt.Shape(
+            shape,
+            type="nominal",
+            title=shape_title or shape,
+            scale=alt.Scale(domain=dom, range=["circle", "cross", "triangle-up", "diamond"][: len(dom)]),
+            legend=alt.Legend(orient="bottom", direction="vertical"),
+        )
     base = alt.Chart(data)
     if mark == "line":
         base = base.mark_line(point=alt.OverlayMarkDef(filled=True, size=60 if shape else 36), strokeWidth=2)
@@ -296,13 +330,17 @@ def grid_chart(
     chart = base.encode(**enc).transform_filter(b.filter)
     layers = [chart]
     if lab is not None and len(lab):
-        layers.append(alt.Chart(lab).mark_text(align="left", baseline="middle", dx=8, fontSize=11,
-                                               lineBreak="\n").encode(
-            x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
-            y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
-            text=alt.Text("_lt"),
-            color=alt.Color("_lc", type="nominal", scale=None, legend=None),
-        ).transform_filter(b.filter))
+        layers.append(
+            alt.Chart(lab)
+            .mark_text(align="left", baseline="middle", dx=8, fontSize=11, lineBreak="\n")
+            .encode(
+                x=alt.X(x, type="quantitative", scale=xscale, title=xtitle),
+                y=alt.Y("_ly", type="quantitative", scale=yscale, title=ytitle),
+                text=alt.Text("_lt"),
+                color=alt.Color("_lc", type="nominal", scale=None, legend=None),
+            )
+            .transform_filter(b.filter)
+        )
     out = alt.layer(*layers) if len(layers) > 1 else chart
     return finish(out, title, params, b, plot_w, height)
 
@@ -363,21 +401,39 @@ def bar_breakdown(
     xscale = alt.Scale(domain=_domain_expr("dom_x"), nice=False, zero=False)
     xtitle = axis_title(value_title or value, width - 80)
     x = alt.X(value, type="quantitative", aggregate="sum", title=xtitle, scale=xscale)
-    y = alt.Y(category, type="nominal", title=category_title or category, sort=cats,
-              axis=alt.Axis(labelLimit=0))
-    bars = alt.Chart(data).mark_bar(height={"band": 0.72}).encode(
-        y=y, x=x,
-        color=alt.Color(component, type="nominal", title=component_title or component,
-                        scale=alt.Scale(domain=order, range=[theme.color(c) for c in order]),
-                        legend=alt.Legend(orient="bottom", columns=4, title=component_title or component)),
-        order=alt.Order("_o", type="quantitative"),
-        tooltip=[alt.Tooltip(category, title=category_title or category),
-                 alt.Tooltip(component, title=component_title or component),
-                 alt.Tooltip(value, title=value_title or value, format=",.4~g")],
-    ).transform_filter(b.filter)
-    text = alt.Chart(totals).mark_text(align="left", dx=5, fontSize=11, color=theme.INK).encode(
-        y=y, x=alt.X("_total", type="quantitative", scale=xscale, title=xtitle), text="_lt",
-    ).transform_filter(b.filter)
+    y = alt.Y(category, type="nominal", title=category_title or category, sort=cats, axis=alt.Axis(labelLimit=0))
+    bars = (
+        alt.Chart(data)
+        .mark_bar(height={"band": 0.72})
+        .encode(
+            y=y,
+            x=x,
+            color=alt.Color(
+                component,
+                type="nominal",
+                title=component_title or component,
+                scale=alt.Scale(domain=order, range=[theme.color(c) for c in order]),
+                legend=alt.Legend(orient="bottom", columns=4, title=component_title or component),
+            ),
+            order=alt.Order("_o", type="quantitative"),
+            tooltip=[
+                alt.Tooltip(category, title=category_title or category),
+                alt.Tooltip(component, title=component_title or component),
+                alt.Tooltip(value, title=value_title or value, format=",.4~g"),
+            ],
+        )
+        .transform_filter(b.filter)
+    )
+    text = (
+        alt.Chart(totals)
+        .mark_text(align="left", dx=5, fontSize=11, color=theme.INK)
+        .encode(
+            y=y,
+            x=alt.X("_total", type="quantitative", scale=xscale, title=xtitle),
+            text="_lt",
+        )
+        .transform_filter(b.filter)
+    )
     return finish(alt.layer(bars, text), title, [*b.params, b.lookup("dom_x", xdom)], b, width - 80, height)
 
 

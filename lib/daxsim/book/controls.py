@@ -106,8 +106,13 @@ class Binding:
             if default not in lookup:
                 raise ValueError(f"defaults: {col}={default!r} is not one of {[py(v) for v in values]}")
             name = param_name(col)
-            self.params.append(alt.param(name=name, value=lookup[default], bind=alt.binding_range(
-                min=0, max=len(values) - 1, step=1, name=label + " ")))
+            self.params.append(
+                alt.param(
+                    name=name,
+                    value=lookup[default],
+                    bind=alt.binding_range(min=0, max=len(values) - 1, step=1, name=label + " "),
+                )
+            )
             self.readouts[name] = [readout(v) for v in values]
             self.values[col] = [py(v) for v in values]
             kc = f"{col} (position)"
@@ -120,8 +125,9 @@ class Binding:
             if default not in values:
                 raise ValueError(f"defaults: {col}={default!r} is not one of {values}")
             name = param_name(col)
-            self.params.append(alt.param(name=name, value=default, bind=alt.binding_select(
-                options=values, name=label + " ")))
+            self.params.append(
+                alt.param(name=name, value=default, bind=alt.binding_select(options=values, name=label + " "))
+            )
             self.values[col] = values
             key_cols.append(col)
             parts.append(f"'' + {name}")
@@ -170,7 +176,7 @@ def _transform(values, scale: str):
 def _inverse(values, scale: str):
     values = np.asarray(values, dtype=float)
     if scale == "log":
-        return 10 ** values
+        return 10**values
     if scale == "symlog":
         return np.sign(values) * (10 ** np.abs(values) - 1)
     return values
@@ -258,10 +264,12 @@ def dodge(pixels, gap: float = 12.0, lo: float | None = 0.0, hi: float | None = 
 
 
 #: a Vega expression that writes an axis value in bytes with a binary unit ("16 KiB")
-BYTES_LABEL = ("datum.value >= 1099511627776 ? format(datum.value / 1099511627776, '~g') + ' TiB' : "
-               "datum.value >= 1073741824 ? format(datum.value / 1073741824, '~g') + ' GiB' : "
-               "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : "
-               "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'")
+BYTES_LABEL = (
+    "datum.value >= 1099511627776 ? format(datum.value / 1099511627776, '~g') + ' TiB' : "
+    "datum.value >= 1073741824 ? format(datum.value / 1073741824, '~g') + ' GiB' : "
+    "datum.value >= 1048576 ? format(datum.value / 1048576, '~g') + ' MiB' : "
+    "datum.value >= 1024 ? format(datum.value / 1024, '~g') + ' KiB' : format(datum.value, '~g') + ' B'"
+)
 
 
 def size_ticks(domain) -> list[float]:
@@ -269,7 +277,7 @@ def size_ticks(domain) -> list[float]:
     32 between them when that gives fewer than three ticks."""
     lo, hi = domain
     for base in (1024, 32, 4, 2):
-        ticks = [float(base ** k) for k in range(12) if lo <= base ** k <= hi]
+        ticks = [float(base**k) for k in range(12) if lo <= base**k <= hi]
         if len(ticks) >= 3 or base == 2:
             return ticks[:: max(1, len(ticks) // 6)]
     return []

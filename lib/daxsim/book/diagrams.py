@@ -36,9 +36,11 @@ class Diagram:
         self.numbers = dict(numbers or {})
 
     def _repr_html_(self) -> str:
-        return (f'<figure class="daxsim-diagram" data-diagram="{html.escape(self.name)}" style="margin:1em 0">'
-                f"{self.svg}<figcaption style=\"font-size:0.9em;color:{theme.MUTED};text-align:left\">"
-                f"{html.escape(self.caption)}</figcaption></figure>")
+        return (
+            f'<figure class="daxsim-diagram" data-diagram="{html.escape(self.name)}" style="margin:1em 0">'
+            f'{self.svg}<figcaption style="font-size:0.9em;color:{theme.MUTED};text-align:left">'
+            f"{html.escape(self.caption)}</figcaption></figure>"
+        )
 
     def __repr__(self) -> str:
         return f"<daxsim diagram {self.name!r}: {self.caption}>"
@@ -53,13 +55,17 @@ class _Svg:
 
     def rect(self, x, y, w, h, fill="#ffffff", stroke="#bbbbbb", rx=4, opacity=1.0, dash=None):
         d = f' stroke-dasharray="{dash}"' if dash else ""
-        self.parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{h:.1f}" rx="{rx}" '
-                          f'fill="{fill}" stroke="{stroke}" opacity="{opacity}"{d}/>')
+        self.parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(w, 0):.1f}" height="{h:.1f}" rx="{rx}" '
+            f'fill="{fill}" stroke="{stroke}" opacity="{opacity}"{d}/>'
+        )
 
     def text(self, x, y, s, size=11, weight=400, anchor="start", fill=theme.INK, opacity=1.0, italic=False):
         style = ' font-style="italic"' if italic else ""
-        self.parts.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" '
-                          f'text-anchor="{anchor}" fill="{fill}" opacity="{opacity}"{style}>{html.escape(str(s))}</text>')
+        self.parts.append(
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-weight="{weight}" '
+            f'text-anchor="{anchor}" fill="{fill}" opacity="{opacity}"{style}>{html.escape(str(s))}</text>'
+        )
 
     def fit_text(self, x, y, s, width, size=11, **kw):
         """Text shrunk (down to 8.5 px) so that it fits *width*; raises if it cannot."""
@@ -73,17 +79,24 @@ class _Svg:
     def line(self, x1, y1, x2, y2, stroke="#888888", width=1.2, arrow=False, dash=None, opacity=1.0):
         a = f' marker-end="url(#{self.uid}-arrow)"' if arrow else ""
         d = f' stroke-dasharray="{dash}"' if dash else ""
-        self.parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}" '
-                          f'stroke-width="{width}" opacity="{opacity}"{a}{d}/>')
+        self.parts.append(
+            f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}" '
+            f'stroke-width="{width}" opacity="{opacity}"{a}{d}/>'
+        )
 
     def render(self) -> str:
-        defs = (f'<defs><marker id="{self.uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-                f'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#888888"/>'
-                "</marker></defs>")
-        return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height:.0f}" '
-                f'width="{self.width}" height="{self.height:.0f}" role="img" aria-label="{html.escape(self.label)}" '
-                f'style="max-width:100%;height:auto;font-family:{html.escape(theme.FONT)}">{defs}'
-                + "".join(self.parts) + "</svg>")
+        defs = (
+            f'<defs><marker id="{self.uid}-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+            f'markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#888888"/>'
+            "</marker></defs>"
+        )
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height:.0f}" '
+            f'width="{self.width}" height="{self.height:.0f}" role="img" aria-label="{html.escape(self.label)}" '
+            f'style="max-width:100%;height:auto;font-family:{html.escape(theme.FONT)}">{defs}'
+            + "".join(self.parts)
+            + "</svg>"
+        )
 
 
 def text_width(s: str, size: float) -> float:
@@ -118,38 +131,69 @@ def _path_text(option: str, guard: bool, m: dict, pins: bool = False) -> list[tu
     moved = _size(m["bytes_dma"])
     dev = "device ↔ pmem"
     if option == "0":
-        return [("no struct page:", _plural(m["allocations"], "bounce page")),
-                (_plural(entries, "bio_vec"), "→ DRAM pages"), ("device ↔ DRAM", moved),
-                (f"CPU copies {_size(m['bytes_cpu_copied'])}", f"frees {m['allocations']} pages")]
+        return [
+            ("no struct page:", _plural(m["allocations"], "bounce page")),
+            (_plural(entries, "bio_vec"), "→ DRAM pages"),
+            ("device ↔ DRAM", moved),
+            (f"CPU copies {_size(m['bytes_cpu_copied'])}", f"frees {m['allocations']} pages"),
+        ]
     if option in ("1a", "nvram"):
         where = "DRAM" if option == "1a" else "pmem"
         last = "no copy" if option == "1a" else _plural(m["memmap_line_writes"], "memmap write")
-        return [(f"GUP {_plural(gup, 'page')}", f"memmap in {where}" if where == "DRAM" else "memmap on pmem"),
-                (_plural(entries, "bio_vec"), "→ pmem pages"), (dev, moved), (f"{release} × {gup}", last)]
+        return [
+            (f"GUP {_plural(gup, 'page')}", f"memmap in {where}" if where == "DRAM" else "memmap on pmem"),
+            (_plural(entries, "bio_vec"), "→ pmem pages"),
+            (dev, moved),
+            (f"{release} × {gup}", last),
+        ]
     if option == "1b":
-        return [(_plural(m["lookups"], "lookup"), f"{m['allocations']} from the pool"),
-                (_plural(entries, "bio_vec"), "→ pool pages"), (dev, moved),
-                (f"put; {m['frees']} pages", "back to the pool")]
+        return [
+            (_plural(m["lookups"], "lookup"), f"{m['allocations']} from the pool"),
+            (_plural(entries, "bio_vec"), "→ pool pages"),
+            (dev, moved),
+            (f"put; {m['frees']} pages", "back to the pool"),
+        ]
     if option == "huge":
-        return [(f"GUP {_plural(gup, 'page')}:", _plural(m["compound_refs"], "compound ref")),
-                (_plural(entries, "bio_vec"), "→ pmem pages"), (dev, moved), (f"{m['compound_refs']} put", "no copy")]
+        return [
+            (f"GUP {_plural(gup, 'page')}:", _plural(m["compound_refs"], "compound ref")),
+            (_plural(entries, "bio_vec"), "→ pmem pages"),
+            (dev, moved),
+            (f"{m['compound_refs']} put", "no copy"),
+        ]
     if option == "2" and guard:
-        return [(f"walk {_plural(walks, 'PTE')}", f"+ {_plural(m['range_locks'], 'range lock')}"),
-                (_plural(entries, "pfn"), "no struct page"), (dev, f"{moved}, by pfn"),
-                ("unlock the range", "truncate may go")]
+        return [
+            (f"walk {_plural(walks, 'PTE')}", f"+ {_plural(m['range_locks'], 'range lock')}"),
+            (_plural(entries, "pfn"), "no struct page"),
+            (dev, f"{moved}, by pfn"),
+            ("unlock the range", "truncate may go"),
+        ]
     if option == "2":
-        return [(f"walk {_plural(walks, 'PTE')}", "no reference"), (_plural(entries, "pfn"), "no struct page"),
-                (dev, f"{moved}, by pfn"), ("nothing to release", "blocks never pinned")]
+        return [
+            (f"walk {_plural(walks, 'PTE')}", "no reference"),
+            (_plural(entries, "pfn"), "no struct page"),
+            (dev, f"{moved}, by pfn"),
+            ("nothing to release", "blocks never pinned"),
+        ]
     if option == "3":
         refs = m["refcount_ops"] // 2
-        return [(f"walk {_plural(walks, 'PTE')}", f"→ {_plural(entries, 'extent')}"),
-                (_plural(entries, "(addr, len)"), "no struct page"), (dev, f"{moved}, {_plural(entries, 'burst')}"),
-                (f"drop {refs} extent", _plural(refs, "reference").split(" ", 1)[1])]
+        return [
+            (f"walk {_plural(walks, 'PTE')}", f"→ {_plural(entries, 'extent')}"),
+            (_plural(entries, "(addr, len)"), "no struct page"),
+            (dev, f"{moved}, {_plural(entries, 'burst')}"),
+            (f"drop {refs} extent", _plural(refs, "reference").split(" ", 1)[1]),
+        ]
     raise ValueError(f"io_paths: no path drawn for option {option!r}")
 
 
-def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), highlight=(), ops: str = "r0:64k",
-             pmem: str = "400G", dram: str = "16G", hardware: str = "optane-pmem-100", kernel=None) -> Diagram:
+def io_paths(
+    options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"),
+    highlight=(),
+    ops: str = "r0:64k",
+    pmem: str = "400G",
+    dram: str = "16G",
+    hardware: str = "optane-pmem-100",
+    kernel=None,
+) -> Diagram:
     """Each option's path for one O_DIRECT I/O (``ops``, one I/O) into a DAX-mapped buffer.
 
     One lane per option (``"2+guard"`` is option 2 with its range lock), four steps; the
@@ -177,8 +221,20 @@ def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), hi
         option, guard = (spec.removesuffix("+guard"), True) if spec.endswith("+guard") else (spec, False)
         r = daxsim.run(option, machine, workload, hardware=hardware, data=False, guard=guard, kernel=kernel)
         m = r.metrics
-        numbers[spec] = {"per_io_ns": r.modelled.per_io_ns, **{k: m[k] for k in (
-            "gup_pages", "descriptor_entries", "bytes_cpu_copied", "allocations", "refcount_ops", "pfn_walks")}}
+        numbers[spec] = {
+            "per_io_ns": r.modelled.per_io_ns,
+            **{
+                k: m[k]
+                for k in (
+                    "gup_pages",
+                    "descriptor_entries",
+                    "bytes_cpu_copied",
+                    "allocations",
+                    "refcount_ops",
+                    "pfn_walks",
+                )
+            },
+        }
         label = f"option {option}" + (" + guard" if guard else "")
         col = theme.color(label)
         op = 1.0 if not highlight or spec in highlight else 0.32
@@ -189,19 +245,36 @@ def io_paths(options=("0", "1a", "1b", "2", "2+guard", "3", "huge", "nvram"), hi
         for i, (a, b) in enumerate(_path_text(option, guard, m, pins=ERAS[kernel].pin == "pin")):
             x = left + i * (box_w + gap)
             warn = hazard and i == 3
-            s.rect(x, y + 3, box_w, lane_h - 8, fill="#fdf0f6" if warn else "#f7f7f7",
-                   stroke=col if warn else "#d0d0d0", opacity=op)
+            s.rect(
+                x,
+                y + 3,
+                box_w,
+                lane_h - 8,
+                fill="#fdf0f6" if warn else "#f7f7f7",
+                stroke=col if warn else "#d0d0d0",
+                opacity=op,
+            )
             s.fit_text(x + 6, y + 18, a, box_w - 10, size=10.5, opacity=op)
             s.fit_text(x + 6, y + 32, b, box_w - 10, size=10.5, fill=theme.MUTED if not warn else col, opacity=op)
             if i < 3:
-                s.line(x + box_w + 1, y + lane_h / 2 - 1, x + box_w + gap - 1, y + lane_h / 2 - 1, arrow=True,
-                       opacity=op)
-        s.text(WIDTH - 4, y + lane_h / 2 + 4, f"{r.modelled.per_io_ns:,.0f} ns", size=11.5, weight=600,
-               anchor="end", opacity=op)
+                s.line(
+                    x + box_w + 1, y + lane_h / 2 - 1, x + box_w + gap - 1, y + lane_h / 2 - 1, arrow=True, opacity=op
+                )
+        s.text(
+            WIDTH - 4,
+            y + lane_h / 2 + 4,
+            f"{r.modelled.per_io_ns:,.0f} ns",
+            size=11.5,
+            weight=600,
+            anchor="end",
+            opacity=op,
+        )
     size = _size(workload.generate()[2][0])
-    caption = (f"One O_DIRECT {'read' if ops.startswith('r') else 'write'} of {size} into a DAX-mapped buffer, "
-               f"step by step: counts from daxsim.run on {_size(machine.pmem)} of pmem and {_size(machine.dram)} "
-               f"of DRAM as Linux {kernel} does it, time per I/O modelled on {hardware}.")
+    caption = (
+        f"One O_DIRECT {'read' if ops.startswith('r') else 'write'} of {size} into a DAX-mapped buffer, "
+        f"step by step: counts from daxsim.run on {_size(machine.pmem)} of pmem and {_size(machine.dram)} "
+        f"of DRAM as Linux {kernel} does it, time per I/O modelled on {hardware}."
+    )
     return Diagram("io-paths", s.render(), caption, numbers)
 
 
@@ -224,15 +297,28 @@ def namespace_layout(size: str = "400G", dram: str = "16G", maps=("mem", "dev"))
     own = machine.dram_own_memmap
     for i, mp in enumerate(maps):
         lay = daxsim.namespace_layout(pm, mode="fsdax", map=mp)
-        numbers[mp] = {"dataoff": lay.dataoff, "memmap_pmem_bytes": lay.memmap_pmem_bytes,
-                       "memmap_dram_bytes": lay.memmap_dram_bytes, "capacity_lost": lay.capacity_lost}
+        numbers[mp] = {
+            "dataoff": lay.dataoff,
+            "memmap_pmem_bytes": lay.memmap_pmem_bytes,
+            "memmap_dram_bytes": lay.memmap_dram_bytes,
+            "capacity_lost": lay.capacity_lost,
+        }
         y0 = i * row_h
-        s.text(0, y0 + 14, f"--map={mp}: the memmap " + ("in DRAM" if mp == "mem" else "on the pmem itself"),
-               size=13, weight=700)
+        s.text(
+            0,
+            y0 + 14,
+            f"--map={mp}: the memmap " + ("in DRAM" if mp == "mem" else "on the pmem itself"),
+            size=13,
+            weight=700,
+        )
         info = 8 << 10
         mm = lay.memmap_pmem_bytes
-        parts = [("info block", info, "#6b6b6b"), ("memmap", mm, theme.color("option nvram")),
-                 ("alignment", lay.dataoff - info - mm, "#c8c8c8"), ("data", pm - lay.dataoff, "#ece6f7")]
+        parts = [
+            ("info block", info, "#6b6b6b"),
+            ("memmap", mm, theme.color("option nvram")),
+            ("alignment", lay.dataoff - info - mm, "#c8c8c8"),
+            ("data", pm - lay.dataoff, "#ece6f7"),
+        ]
         parts = [p for p in parts if p[1]]
         y = y0 + 24
         s.text(left - 8, y + 16, f"pmem {_size(pm)}", size=11, anchor="end")
@@ -251,11 +337,13 @@ def namespace_layout(size: str = "400G", dram: str = "16G", maps=("mem", "dev"))
             label = f"{name} {_size(b)}"
             s.text(x + 13, y + 39, label, size=10.5)
             x += 13 + text_width(label, 10.5) + 14
-        s.text(WIDTH, y + 39, f"capacity lost: {_size(lay.capacity_lost)}", size=10.5, anchor="end",
-               fill=theme.MUTED)
+        s.text(WIDTH, y + 39, f"capacity lost: {_size(lay.capacity_lost)}", size=10.5, anchor="end", fill=theme.MUTED)
         y = y0 + 80
         s.text(left - 8, y + 16, f"DRAM {_size(dr)}", size=11, anchor="end")
-        used = [("DRAM's own memmap", own, "#bdbdbd"), ("pmem's memmap", lay.memmap_dram_bytes, theme.color("option 1a"))]
+        used = [
+            ("DRAM's own memmap", own, "#bdbdbd"),
+            ("pmem's memmap", lay.memmap_dram_bytes, theme.color("option 1a")),
+        ]
         x = left
         for name, b, fill in used:
             if not b:
@@ -267,12 +355,20 @@ def namespace_layout(size: str = "400G", dram: str = "16G", maps=("mem", "dev"))
                 s.text(x + 5, y + 16, label, size=10.5, fill="#ffffff")
             x += w
         s.rect(x, y, left + bar_w - x, 24, fill="#ffffff", stroke="#777777", rx=0)
-        s.text(left + bar_w - 6, y + 16, f"left for the kernel: {_size(dr - own - lay.memmap_dram_bytes)}",
-               size=10.5, anchor="end", fill=theme.MUTED)
+        s.text(
+            left + bar_w - 6,
+            y + 16,
+            f"left for the kernel: {_size(dr - own - lay.memmap_dram_bytes)}",
+            size=10.5,
+            anchor="end",
+            fill=theme.MUTED,
+        )
         if not lay.memmap_dram_bytes:
             s.text(left + 10, y + 16, f"DRAM's own memmap: {_size(own)}", size=10.5, fill=theme.MUTED)
-    caption = (f"A {_size(pm)} fsdax namespace on a machine with {_size(dr)} of DRAM, laid out as nd_pfn_init() "
-               "does (daxsim.namespace_layout); each bar to its own scale, parts under 3 px drawn at 3 px.")
+    caption = (
+        f"A {_size(pm)} fsdax namespace on a machine with {_size(dr)} of DRAM, laid out as nd_pfn_init() "
+        "does (daxsim.namespace_layout); each bar to its own scale, parts under 3 px drawn at 3 px."
+    )
     return Diagram("namespace-layout", s.render(), caption, numbers)
 
 
@@ -292,11 +388,15 @@ def _lane_of(event: str) -> int:
 
 
 def _short(event: str) -> str:
-    return (event.replace(" completes", "").replace(": DMA (read: device → pmem)", ": DMA to pmem")
-            .replace(": DMA (write: pmem → device)", ": DMA from pmem")
-            .replace(" (the truncate waits for it)", "").replace(" (the queue is full)", "")
-            .replace("truncate: unmap, free the blocks", "truncate: free the blocks")
-            .replace("another file gets the blocks and writes them", "gets the blocks, writes them"))
+    return (
+        event.replace(" completes", "")
+        .replace(": DMA (read: device → pmem)", ": DMA to pmem")
+        .replace(": DMA (write: pmem → device)", ": DMA from pmem")
+        .replace(" (the truncate waits for it)", "")
+        .replace(" (the queue is full)", "")
+        .replace("truncate: unmap, free the blocks", "truncate: free the blocks")
+        .replace("another file gets the blocks and writes them", "gets the blocks, writes them")
+    )
 
 
 def race_swimlanes(traces: dict) -> Diagram:
@@ -324,23 +424,50 @@ def race_swimlanes(traces: dict) -> Diagram:
             waits = "waits for it" in r.event
             bad += hit
             s.text(left - 8, y + 15, f"{r.step}", size=10, anchor="end", fill=theme.MUTED)
-            s.rect(x + 4, y + 2, lane_w - 8, row_h - 4, fill="#fdf0f6" if hit else "#f7f7f7",
-                   stroke=theme.color("option 2") if hit else "#cfcfcf")
+            s.rect(
+                x + 4,
+                y + 2,
+                lane_w - 8,
+                row_h - 4,
+                fill="#fdf0f6" if hit else "#f7f7f7",
+                stroke=theme.color("option 2") if hit else "#cfcfcf",
+            )
             text = _short(r.event).replace("DMA to pmem", "DMA to freed blocks") if hit else _short(r.event)
-            s.fit_text(x + 9, y + 15, text, lane_w - 18, size=10, weight=600 if hit else 400,
-                       fill=theme.color("option 2") if hit else theme.INK)
+            s.fit_text(
+                x + 9,
+                y + 15,
+                text,
+                lane_w - 18,
+                size=10,
+                weight=600 if hit else 400,
+                fill=theme.color("option 2") if hit else theme.INK,
+            )
             if waits:
-                s.text(left + 1 * lane_w + 9, y + 15, "… the truncate waits", size=10, italic=True,
-                       fill=theme.MUTED)
+                s.text(left + 1 * lane_w + 9, y + 15, "… the truncate waits", size=10, italic=True, fill=theme.MUTED)
             if hit:
-                s.line(x + lane_w - 4, y + row_h / 2, left + 3 * lane_w + 4, y + row_h / 2,
-                       stroke=theme.color("option 2"), arrow=True)
-                s.fit_text(left + 3 * lane_w + 9, y + 15, f"{trace.iloc[i]['file range'].split(' at ')[0]} "
-                           "overwritten", lane_w - 14, size=10, weight=600, fill=theme.color("option 2"))
+                s.line(
+                    x + lane_w - 4,
+                    y + row_h / 2,
+                    left + 3 * lane_w + 4,
+                    y + row_h / 2,
+                    stroke=theme.color("option 2"),
+                    arrow=True,
+                )
+                s.fit_text(
+                    left + 3 * lane_w + 9,
+                    y + 15,
+                    f"{trace.iloc[i]['file range'].split(' at ')[0]} overwritten",
+                    lane_w - 14,
+                    size=10,
+                    weight=600,
+                    fill=theme.color("option 2"),
+                )
         numbers[name] = {"events": len(trace), "dma_into_other_file": bad}
         y0 += h
-    caption = ("The same schedule under each option, one row per event (daxsim.book.grids.race_trace, checked "
-               "against the counters of daxsim.run); pfns as the file's extents give them.")
+    caption = (
+        "The same schedule under each option, one row per event (daxsim.book.grids.race_trace, checked "
+        "against the counters of daxsim.run); pfns as the file's extents give them."
+    )
     return Diagram("race", s.render(), caption, numbers)
 
 
@@ -374,13 +501,15 @@ def dirty_tracking(ops: str, runs: dict, span: int | None = None) -> Diagram:
         m = result.metrics
         units = sorted({u for o, n in stores for u in range(o // unit, (o + n - 1) // unit + 1)})
         if len(units) != m["dirty_units"]:
-            raise ValueError(f"dirty_tracking: {name}: drew {len(units)} dirty units, the run counted "
-                             f"{m['dirty_units']}")
+            raise ValueError(
+                f"dirty_tracking: {name}: drew {len(units)} dirty units, the run counted {m['dirty_units']}"
+            )
         numbers[name] = {"dirty_units": m["dirty_units"], "bytes_flushed": m["bytes_flushed"]}
         col = theme.color(name) if _known(name) else theme.color("huge")
         s.text(0, y + 13, name, size=12, weight=600)
-        s.text(0, y + 28, f"{m['dirty_units']} dirty, fsync flushes {_size(m['bytes_flushed'])}", size=11,
-               fill=theme.MUTED)
+        s.text(
+            0, y + 28, f"{m['dirty_units']} dirty, fsync flushes {_size(m['bytes_flushed'])}", size=11, fill=theme.MUTED
+        )
         s.rect(left, y + 4, bar_w, 22, fill="#ffffff", stroke="#999999", rx=0)
         for u in units:
             x = left + bar_w * (u * unit) / end
@@ -389,8 +518,10 @@ def dirty_tracking(ops: str, runs: dict, span: int | None = None) -> Diagram:
         for o, _ in stores:
             x = left + bar_w * o / end
             s.line(x, y, x, y + 30, stroke=theme.INK, width=1)
-    caption = (f"Stores {ops!r} then fsync: each shaded span is a dirty unit that fsync writes back whole "
-               "(counts from daxsim.run of option huge).")
+    caption = (
+        f"Stores {ops!r} then fsync: each shaded span is a dirty unit that fsync writes back whole "
+        "(counts from daxsim.run of option huge)."
+    )
     return Diagram("dirty-tracking", s.render(), caption, numbers)
 
 

@@ -67,9 +67,17 @@ def spec_label(spec) -> str:
     return parse_spec(spec).label
 
 
-def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_HARDWARE, cost=None,
-                  data: bool = True, pool_pages: int | None = None, huge: dict | None = None,
-                  kernel=DEFAULT_ERA) -> list:
+def compare_specs(
+    specs,
+    machine: Machine,
+    workload: Workload,
+    hardware=DEFAULT_HARDWARE,
+    cost=None,
+    data: bool = True,
+    pool_pages: int | None = None,
+    huge: dict | None = None,
+    kernel=DEFAULT_ERA,
+) -> list:
     """Run every spec in ``specs`` on the same machine and workload (see :func:`daxsim.run`).
 
     ``pool_pages`` goes to option 1b only, ``huge`` (page_size, memmap_variant,
@@ -79,8 +87,18 @@ def compare_specs(specs, machine: Machine, workload: Workload, hardware=DEFAULT_
     if not specs:
         raise ValueError(f"options: none chosen; accepted: any of {', '.join(SPECS)}")
     given = {"pool_pages": pool_pages, **(huge or {})}
-    return [run(Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k)}), machine, workload,
-                hardware=hardware, cost=cost, data=data, kernel=kernel) for s in specs]
+    return [
+        run(
+            Spec.of(s, **{k: v for k, v in given.items() if s.design.param(k)}),
+            machine,
+            workload,
+            hardware=hardware,
+            cost=cost,
+            data=data,
+            kernel=kernel,
+        )
+        for s in specs
+    ]
 
 
 def comparison_frame(results) -> pd.DataFrame:
@@ -90,10 +108,18 @@ def comparison_frame(results) -> pd.DataFrame:
     return df
 
 
-def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G", "1T"),
-                  hardware=("ddr4-2666", "optane-pmem-100", "nvdimm-n", "cxl-expander"),
-                  workloads=("rand-4k", "oltp-4k", "seq-1m"), truncate_rates=(0.0, 0.1), ios=128,
-                  byte_budget="2M", file_size="64M", seed=1) -> pd.DataFrame:
+def explorer_grid(
+    specs=SPECS,
+    pmem_sizes=("8G", "400G", "6T"),
+    dram_sizes=("16G", "1T"),
+    hardware=("ddr4-2666", "optane-pmem-100", "nvdimm-n", "cxl-expander"),
+    workloads=("rand-4k", "oltp-4k", "seq-1m"),
+    truncate_rates=(0.0, 0.1),
+    ios=128,
+    byte_budget="2M",
+    file_size="64M",
+    seed=1,
+) -> pd.DataFrame:
     """:func:`comparison_frame` at every grid point (the static book's explorer).
 
     The workloads are presets over a ``file_size`` DAX file with ``ios`` I/Os, cut to
@@ -106,14 +132,24 @@ def explorer_grid(specs=SPECS, pmem_sizes=("8G", "400G", "6T"), dram_sizes=("16G
     """
     from daxsim.book.precompute import cached_frame
 
-    arguments = dict(specs=tuple(map(str, specs)), pmem_sizes=pmem_sizes, dram_sizes=dram_sizes, hardware=hardware,
-                     workloads=workloads, truncate_rates=truncate_rates, ios=ios, byte_budget=byte_budget,
-                     file_size=file_size, seed=seed)
+    arguments = dict(
+        specs=tuple(map(str, specs)),
+        pmem_sizes=pmem_sizes,
+        dram_sizes=dram_sizes,
+        hardware=hardware,
+        workloads=workloads,
+        truncate_rates=truncate_rates,
+        ios=ios,
+        byte_budget=byte_budget,
+        file_size=file_size,
+        seed=seed,
+    )
     return cached_frame("explorer_grid", arguments, lambda: _explorer_grid(**arguments))
 
 
-def _explorer_grid(specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size,
-                   seed) -> pd.DataFrame:
+def _explorer_grid(
+    specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_rates, ios, byte_budget, file_size, seed
+) -> pd.DataFrame:
     from daxsim.study.sweep import remodel
 
     budget = parse_size(byte_budget, "byte_budget")
@@ -127,8 +163,14 @@ def _explorer_grid(specs, pmem_sizes, dram_sizes, hardware, workloads, truncate_
         runs = compare_specs(specs, machine, w, hardware=hardware[0])
         for hw in hardware:  # only the cost model sees the hardware: re-cost the same counters
             df = comparison_frame([remodel(r, hw) for r in runs])
-            frames.append(df.assign(pmem_size=format_size(machine.pmem), dram_size=format_size(machine.dram),
-                                    pmem_gib=machine.pmem / 2**30, workload=wl))
+            frames.append(
+                df.assign(
+                    pmem_size=format_size(machine.pmem),
+                    dram_size=format_size(machine.dram),
+                    pmem_gib=machine.pmem / 2**30,
+                    workload=wl,
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -148,13 +190,18 @@ def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
             note.append(f"{r.per_io_ns:,.0f} ns, corrupted {format_size(int(r.corrupted_bytes))}")
         else:
             note.append(f"{r.per_io_ns:,.0f} ns")
-    return pd.DataFrame({
-        "option": df["label"], "status": df["status"],
-        "bytes": np.maximum(held, 1.0), "t": df["per_io_ns"].round(1),
-        "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
-        "time": note,
-        "why": df["reason"].where(df["reason"] != "", df["status"]),
-    }, index=df.index)
+    return pd.DataFrame(
+        {
+            "option": df["label"],
+            "status": df["status"],
+            "bytes": np.maximum(held, 1.0),
+            "t": df["per_io_ns"].round(1),
+            "held": [format_size(int(b)) if b else "0" for b in df["dram_held_bytes"]],
+            "time": note,
+            "why": df["reason"].where(df["reason"] != "", df["status"]),
+        },
+        index=df.index,
+    )
 
 
 def _domains(plot: pd.DataFrame, keys: pd.Series):
@@ -182,7 +229,9 @@ def live_chart_spec(df: pd.DataFrame, title: str) -> dict:
     plot = _plot_frame(df)
     b = controls.Binding(plot)
     held, time = _domains(plot, b.data[controls.KEY])
-    fresh = {p["name"]: p for p in (b.lookup("dom_held", held).param.to_dict(), b.lookup("dom_time", time).param.to_dict())}
+    fresh = {
+        p["name"]: p for p in (b.lookup("dom_held", held).param.to_dict(), b.lookup("dom_time", time).param.to_dict())
+    }
     spec = {k: v for k, v in _live_template.items() if k != "datasets"}
     spec["data"] = {"values": json.loads(b.data.to_json(orient="records"))}
     spec["title"] = {**spec["title"], "text": charts.wrap(title, _WIDTH, 7.6)}
@@ -193,8 +242,9 @@ def live_chart_spec(df: pd.DataFrame, title: str) -> dict:
 _WIDTH = 600
 
 
-def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
-                   width: int = _WIDTH, height=None) -> alt.HConcatChart:
+def explorer_chart(
+    df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None, width: int = _WIDTH, height=None
+) -> alt.HConcatChart:
     """Each option on its own row: the DRAM it holds (left, KiB, log) and its modelled time
     per I/O (right, ns, log), with the values written beside the points.
 
@@ -206,8 +256,9 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
     :func:`daxsim.book.charts.grid_chart`.
     """
     sliders, dropdowns = controls.labels(sliders), controls.labels(dropdowns)
-    controls.check_columns(df, ["label", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes",
-                                *sliders, *dropdowns])
+    controls.check_columns(
+        df, ["label", "status", "per_io_ns", "dram_held_bytes", "reason", "corrupted_bytes", *sliders, *dropdowns]
+    )
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; keep it <= {charts.MAX_ROWS}")
     plot = _plot_frame(df)
@@ -218,12 +269,21 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
     options = [o for o in _OPTION_LABELS if o in set(df["label"])] + sorted(set(df["label"]) - set(_OPTION_LABELS))
     y = alt.Y("option", type="nominal", title=None, sort=list(options), axis=alt.Axis(labelLimit=0, ticks=False))
     color = alt.Color("option", type="nominal", scale=theme.color_scale(options), legend=None)
-    shape = alt.Shape("status", type="nominal", title="status", scale=alt.Scale(
-        domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]),
-        legend=alt.Legend(orient="bottom", direction="horizontal", title=None))
-    tips = [alt.Tooltip("option"), alt.Tooltip("status"), alt.Tooltip("time", title="modelled time per I/O"),
-            alt.Tooltip("held", title="DRAM held"), alt.Tooltip("why", title="why"),
-            *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()]]
+    shape = alt.Shape(
+        "status",
+        type="nominal",
+        title="status",
+        scale=alt.Scale(domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]),
+        legend=alt.Legend(orient="bottom", direction="horizontal", title=None),
+    )
+    tips = [
+        alt.Tooltip("option"),
+        alt.Tooltip("status"),
+        alt.Tooltip("time", title="modelled time per I/O"),
+        alt.Tooltip("held", title="DRAM held"),
+        alt.Tooltip("why", title="why"),
+        *[alt.Tooltip(c, title=t) for c, t in {**sliders, **dropdowns}.items()],
+    ]
     panel = (width - 300) // 2
     step = 22
 
@@ -236,23 +296,49 @@ def explorer_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str
         else:
             domain = [{"expr": f"{dom}[0]"}, {"expr": f"{dom}[1]"}]
             axis = alt.Axis(format=",.0f", tickCount=4)
-        return alt.Chart().mark_point(filled=True, size=90, opacity=0.95).encode(
-            x=alt.X(field, type="quantitative", title=charts.axis_title(title_text, panel),
-                    scale=alt.Scale(type="log", domain=domain, nice=False), axis=axis),
-            y=y if legend else y_bare, color=color, shape=shape if legend else alt.Shape("status", type="nominal", scale=alt.Scale(
-                domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]), legend=None),
-            tooltip=tips)
+        return (
+            alt.Chart()
+            .mark_point(filled=True, size=90, opacity=0.95)
+            .encode(
+                x=alt.X(
+                    field,
+                    type="quantitative",
+                    title=charts.axis_title(title_text, panel),
+                    scale=alt.Scale(type="log", domain=domain, nice=False),
+                    axis=axis,
+                ),
+                y=y if legend else y_bare,
+                color=color,
+                shape=shape
+                if legend
+                else alt.Shape(
+                    "status",
+                    type="nominal",
+                    scale=alt.Scale(domain=list(STATUSES), range=[_STATUS_SHAPES[s] for s in STATUSES]),
+                    legend=None,
+                ),
+                tooltip=tips,
+            )
+        )
 
     def values(field, first):
-        return alt.Chart().mark_text(align="left", baseline="middle", fontSize=11, color=theme.INK).encode(
-            x=alt.value(panel + 8), y=y if first else y_bare, text=alt.Text(field), tooltip=tips)
+        return (
+            alt.Chart()
+            .mark_text(align="left", baseline="middle", fontSize=11, color=theme.INK)
+            .encode(x=alt.value(panel + 8), y=y if first else y_bare, text=alt.Text(field), tooltip=tips)
+        )
 
-    left = alt.layer(dots("bytes", "dom_held", "DRAM held: memmap + transient peak (log scale)", True),
-                     values("held", True)).properties(width=panel, height={"step": step})
-    right = alt.layer(dots("t", "dom_time", "modelled time per I/O (ns, log scale)", False),
-                      values("time", False)).properties(width=panel, height={"step": step})
-    chart = alt.hconcat(left, right, data=b.data, spacing=80).transform_filter(b.filter).properties(
-        title=charts.chart_title(title, width))
+    left = alt.layer(
+        dots("bytes", "dom_held", "DRAM held: memmap + transient peak (log scale)", True), values("held", True)
+    ).properties(width=panel, height={"step": step})
+    right = alt.layer(
+        dots("t", "dom_time", "modelled time per I/O (ns, log scale)", False), values("time", False)
+    ).properties(width=panel, height={"step": step})
+    chart = (
+        alt.hconcat(left, right, data=b.data, spacing=80)
+        .transform_filter(b.filter)
+        .properties(title=charts.chart_title(title, width))
+    )
     chart.params = [p.param for p in (*b.params, b.lookup("dom_held", held), b.lookup("dom_time", time))]
     if b.readouts:
         chart = chart.properties(usermeta={"daxsim": {"readouts": b.readouts}})

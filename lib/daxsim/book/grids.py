@@ -41,15 +41,41 @@ __all__ = [
 ]
 
 #: the parts of the modelled time per I/O, in the order of the I/O path
-PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
-         "cpu_copy", "dma", "stall")  # the keys of Modelled.breakdown
+PARTS = (
+    "fixed",
+    "gup",
+    "put",
+    "pfn_walk",
+    "descriptor",
+    "alloc",
+    "init",
+    "lookup",
+    "extent_ref",
+    "range_lock",
+    "cpu_copy",
+    "dma",
+    "stall",
+)  # the keys of Modelled.breakdown
 
 _MEMMAP_LABEL = {"dram": "memmap in DRAM (--map=mem)", "pmem": "memmap on pmem (--map=dev)"}
 
 
-def io_grid(options=("0", "1a"), io_sizes=(4096, 65536, 1 << 20), hardware=("optane-pmem-100",),
-            queue_depths=(1,), memmaps=("dram",), pmem="400G", dram="16G", ios=64, file_size="256M",
-            read_fraction=0.5, seed=1, data=False, cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def io_grid(
+    options=("0", "1a"),
+    io_sizes=(4096, 65536, 1 << 20),
+    hardware=("optane-pmem-100",),
+    queue_depths=(1,),
+    memmaps=("dram",),
+    pmem="400G",
+    dram="16G",
+    ios=64,
+    file_size="256M",
+    read_fraction=0.5,
+    seed=1,
+    data=False,
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Every option at every (I/O size, hardware, queue depth, memmap placement) point.
 
     ``data=False`` runs the metadata path only: the counters, and so the modelled time,
@@ -60,14 +86,16 @@ def io_grid(options=("0", "1a"), io_sizes=(4096, 65536, 1 << 20), hardware=("opt
     results = []
     for io_size, hw, qd, mm in itertools.product(io_sizes, hardware, queue_depths, memmaps):
         machine = Machine(pmem=pmem, dram=dram, memmap=mm)
-        w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
-                     seed=seed)
+        w = Workload(
+            ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size, seed=seed
+        )
         for o in options:
             results.append(run(o, machine, w, hardware=hw, cost=cost, data=data, kernel=kernel))
     df = frame(results)
     df["io_size_kib"] = df["io_size"] / 1024
-    df["series"] = [f"option {o}" + ("" if o == "0" else f", {_MEMMAP_LABEL[m]}")
-                    for o, m in zip(df["option"], df["memmap"])]
+    df["series"] = [
+        f"option {o}" + ("" if o == "0" else f", {_MEMMAP_LABEL[m]}") for o, m in zip(df["option"], df["memmap"])
+    ]
     df["bytes_copied_per_io"] = df["bytes_cpu_copied"] / df["ios_completed"].where(df["ios_completed"] > 0)
     return df
 
@@ -81,9 +109,14 @@ def breakdown_long(df: pd.DataFrame, keys) -> pd.DataFrame:
     return long
 
 
-def memmap_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
-                dram_sizes=("16G", "64G", "192G", "384G", "768G", "1T"), placements=("dram", "pmem"),
-                hardware="optane-pmem-100", cost: CostModel | None = None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def memmap_grid(
+    pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
+    dram_sizes=("16G", "64G", "192G", "384G", "768G", "1T"),
+    placements=("dram", "pmem"),
+    hardware="optane-pmem-100",
+    cost: CostModel | None = None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Option 1a's static cost over DIMM size x DRAM size x memmap placement (no I/O run).
 
     Uses :func:`daxsim.accounting`, so a 6 TiB point costs no more than an 8 GiB one.
@@ -98,20 +131,26 @@ def memmap_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", 
         layout, acct = accounting("1a", m, kernel=kernel)
         ok, reason = m.feasibility(layout)
         ns = memmap_init_ns_per_page(pl, hw, cost)
-        rows.append({
-            "pmem": pm, "dram": dr, "memmap": pl,
-            "pmem_gib": m.pmem / GiB, "dram_gib": m.dram / GiB,
-            "placement": _MEMMAP_LABEL[pl],
-            "feasible": ok, "reason": reason,
-            "status": f"{'feasible' if ok else 'infeasible'}, {_MEMMAP_LABEL[pl]}",
-            "memmap_dram_gib": acct["memmap_dram_bytes"] / GiB,
-            "memmap_pmem_gib": acct["memmap_pmem_bytes"] / GiB,
-            "pmem_lost_gib": acct["pmem_capacity_lost_bytes"] / GiB,
-            "dram_left_gib": (m.dram - m.dram_own_memmap - acct["memmap_dram_bytes"]) / GiB,
-            "memmap_share_of_dram_pct": 100 * acct["memmap_dram_bytes"] / m.dram,
-            "struct_pages": acct["struct_pages_boot"],
-            "init_s_modelled": acct["struct_pages_boot"] * ns / 1e9,
-        })
+        rows.append(
+            {
+                "pmem": pm,
+                "dram": dr,
+                "memmap": pl,
+                "pmem_gib": m.pmem / GiB,
+                "dram_gib": m.dram / GiB,
+                "placement": _MEMMAP_LABEL[pl],
+                "feasible": ok,
+                "reason": reason,
+                "status": f"{'feasible' if ok else 'infeasible'}, {_MEMMAP_LABEL[pl]}",
+                "memmap_dram_gib": acct["memmap_dram_bytes"] / GiB,
+                "memmap_pmem_gib": acct["memmap_pmem_bytes"] / GiB,
+                "pmem_lost_gib": acct["pmem_capacity_lost_bytes"] / GiB,
+                "dram_left_gib": (m.dram - m.dram_own_memmap - acct["memmap_dram_bytes"]) / GiB,
+                "memmap_share_of_dram_pct": 100 * acct["memmap_dram_bytes"] / m.dram,
+                "struct_pages": acct["struct_pages_boot"],
+                "init_s_modelled": acct["struct_pages_boot"] * ns / 1e9,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -124,16 +163,35 @@ def published_init_rates() -> pd.DataFrame:
     """
     gib_pages = GiB // PAGE_SIZE
     raw = [
-        ("gorman2015parallel", "Gorman 2015: deferred init",
-         "deferred init of one node of a 1 TB, 4-node machine (init and free to the buddy allocator)",
-         1.148, 254 * gib_pages),
-        ("linux2020memmapdefer", "2020 commit: memmap_init_zone",
-         "memmap_init_zone of a 328 GiB region that should have been deferred (init only)", 2.0, 85_983_232),
-        ("lizhe2026zonedevice", "Li Zhe 2026: first bind",
-         "ZONE_DEVICE first bind, 100 GB fsdax, map=dev (populates the vmemmap)", 1.486, 100 * gib_pages),
+        (
+            "gorman2015parallel",
+            "Gorman 2015: deferred init",
+            "deferred init of one node of a 1 TB, 4-node machine (init and free to the buddy allocator)",
+            1.148,
+            254 * gib_pages,
+        ),
+        (
+            "linux2020memmapdefer",
+            "2020 commit: memmap_init_zone",
+            "memmap_init_zone of a 328 GiB region that should have been deferred (init only)",
+            2.0,
+            85_983_232,
+        ),
+        (
+            "lizhe2026zonedevice",
+            "Li Zhe 2026: first bind",
+            "ZONE_DEVICE first bind, 100 GB fsdax, map=dev (populates the vmemmap)",
+            1.486,
+            100 * gib_pages,
+        ),
         ("lizhe2026zonedevice", "", "ZONE_DEVICE first bind, 100 GB devdax", 1.515, 100 * gib_pages),
-        ("lizhe2026zonedevice", "Li Zhe 2026: rebind",
-         "ZONE_DEVICE rebind, 100 GB fsdax (v7.1-rc3)", 0.2735, 100 * gib_pages),
+        (
+            "lizhe2026zonedevice",
+            "Li Zhe 2026: rebind",
+            "ZONE_DEVICE rebind, 100 GB fsdax (v7.1-rc3)",
+            0.2735,
+            100 * gib_pages,
+        ),
         ("lizhe2026zonedevice", "", "ZONE_DEVICE rebind, 100 GB devdax (v7.1-rc3)", 0.3135, 100 * gib_pages),
         ("lizhe2026zonedevice", "", "ZONE_DEVICE rebind, 100 GB fsdax (v7.2-rc1)", 0.2443, 100 * gib_pages),
     ]
@@ -142,8 +200,12 @@ def published_init_rates() -> pd.DataFrame:
     return df
 
 
-def init_time_grid(pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"), hardware="optane-pmem-100",
-                   cost: CostModel | None = None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def init_time_grid(
+    pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"),
+    hardware="optane-pmem-100",
+    cost: CostModel | None = None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Memmap init time vs DIMM size: daxsim's model (both placements) and each published rate.
 
     Rows ``(pmem_gib, series, init_s)``; published rates are applied to the same number
@@ -159,12 +221,24 @@ def init_time_grid(pmem_sizes=("8G", "64G", "400G", "1T", "3T", "6T"), hardware=
         for pl in ("dram", "pmem"):
             _, acct = accounting("1a", Machine(pmem=pm, dram="1T", memmap=pl), kernel=kernel)
             n = acct["struct_pages_boot"]
-            rows.append({"pmem_gib": size / GiB, "series": f"daxsim model, {_MEMMAP_LABEL[pl]}",
-                         "ns_per_page": memmap_init_ns_per_page(pl, hw, cost), "init_s": n * memmap_init_ns_per_page(pl, hw, cost) / 1e9})
+            rows.append(
+                {
+                    "pmem_gib": size / GiB,
+                    "series": f"daxsim model, {_MEMMAP_LABEL[pl]}",
+                    "ns_per_page": memmap_init_ns_per_page(pl, hw, cost),
+                    "init_s": n * memmap_init_ns_per_page(pl, hw, cost) / 1e9,
+                }
+            )
         n = size // PAGE_SIZE
         for _, r in rates.iterrows():
-            rows.append({"pmem_gib": size / GiB, "series": r["series"], "ns_per_page": r["ns_per_page"],
-                         "init_s": n * r["ns_per_page"] / 1e9})
+            rows.append(
+                {
+                    "pmem_gib": size / GiB,
+                    "series": r["series"],
+                    "ns_per_page": r["ns_per_page"],
+                    "init_s": n * r["ns_per_page"] / 1e9,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -176,9 +250,20 @@ def series_label(option: str, guard: bool = False) -> str:
     return f"option {option}" + (" + guard" if guard else "")
 
 
-def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
-              io_sizes=(4096, 65536, 262144, 1 << 20), pmem="400G", dram="16G", ios=128, file_size="256M",
-              read_fraction=0.5, seed=1, hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def pool_grid(
+    queue_depths=(1, 4, 16, 64),
+    pool_pages=(256, 1024, 4096, 16384),
+    io_sizes=(4096, 65536, 262144, 1 << 20),
+    pmem="400G",
+    dram="16G",
+    ios=128,
+    file_size="256M",
+    read_fraction=0.5,
+    seed=1,
+    hardware="optane-pmem-100",
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Option 1b over queue depth x pool size x I/O size, with option 1a at each (depth, size).
 
     Metadata path only (the counters do not depend on the bytes). Columns are those of
@@ -190,27 +275,45 @@ def pool_grid(queue_depths=(1, 4, 16, 64), pool_pages=(256, 1024, 4096, 16384),
     machine = Machine(pmem=pmem, dram=dram, memmap="dram")
     results, pools = [], []
     for qd, io_size in itertools.product(queue_depths, io_sizes):
-        w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
-                     seed=seed)
+        w = Workload(
+            ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size, seed=seed
+        )
         results.append(run("1a", machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel))
         pools.append(0)
         for pp in pool_pages:
-            results.append(run("1b", machine, w, hardware=hardware, cost=cost, data=False, pool_pages=int(pp),
-                               kernel=kernel))
+            results.append(
+                run("1b", machine, w, hardware=hardware, cost=cost, data=False, pool_pages=int(pp), kernel=kernel)
+            )
             pools.append(int(pp))
     df = frame(results)
     df["io_size_kib"] = df["io_size"] / 1024
     df["pool_pages"] = pools
-    df["pool"] = [f"option 1b, pool of {p:,} pages ({format_size(p * PAGE_SIZE)} under I/O)" if p
-                  else "option 1a (permanent memmap)" for p in pools]
+    df["pool"] = [
+        f"option 1b, pool of {p:,} pages ({format_size(p * PAGE_SIZE)} under I/O)"
+        if p
+        else "option 1a (permanent memmap)"
+        for p in pools
+    ]
     df["stalls_per_io"] = df["pool_stalls"] / df["ios_completed"]
     df["stall_ns_per_io"] = df["ns_stall"]
     return df
 
 
-def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0, 0.02, 0.05, 0.1, 0.2),
-                  queue_depths=(1, 4, 16, 64), io_size=16384, ios=256, file_size="64M", read_fraction=0.5,
-                  pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def truncate_grid(
+    options=("1a", "1b", "2", "2+guard", "3"),
+    truncate_rates=(0.0, 0.02, 0.05, 0.1, 0.2),
+    queue_depths=(1, 4, 16, 64),
+    io_size=16384,
+    ios=256,
+    file_size="64M",
+    read_fraction=0.5,
+    pmem="400G",
+    dram="16G",
+    seed=1,
+    hardware="optane-pmem-100",
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Every option (``"2+guard"`` is option 2 with its range lock) under truncate faults.
 
     Data is copied and checked byte by byte (corruption can only be seen in the bytes),
@@ -222,8 +325,15 @@ def truncate_grid(options=("1a", "1b", "2", "2+guard", "3"), truncate_rates=(0.0
     specs = [Spec.parse(str(o)) for o in options]
     results = []
     for rate, qd in itertools.product(truncate_rates, queue_depths):
-        w = Workload(ios=ios, io_size=io_size, queue_depth=qd, read_fraction=read_fraction, file_size=file_size,
-                     seed=seed, truncate_rate=float(rate))
+        w = Workload(
+            ios=ios,
+            io_size=io_size,
+            queue_depth=qd,
+            read_fraction=read_fraction,
+            file_size=file_size,
+            seed=seed,
+            truncate_rate=float(rate),
+        )
         results += [run(s, machine, w, hardware=hardware, cost=cost, kernel=kernel) for s in specs]
     df = frame(results)
     df["series"] = df["label"]
@@ -244,8 +354,14 @@ def contiguous_runs(workload: Workload, machine: Machine | None = None) -> np.nd
     machine = machine or Machine(pmem="400G", dram="16G")
     layout = machine.layout(False)
     first = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
-    f = create_file("buffer", workload.file_size, first, machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
-                    workload.extent_size, np.random.default_rng(workload.seed))
+    f = create_file(
+        "buffer",
+        workload.file_size,
+        first,
+        machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
+        workload.extent_size,
+        np.random.default_rng(workload.seed),
+    )
     op, off, length = workload.generate()
     io = op != OP_TRUNC
     runs = []
@@ -255,10 +371,21 @@ def contiguous_runs(workload: Workload, machine: Machine | None = None) -> np.nd
     return np.array(runs, np.int64)
 
 
-def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 1 << 20),
-                extent_sizes=(None, "1M", "256k", "64k", "16k", "4k"), queue_depth=4, ios=128, file_size="64M",
-                read_fraction=0.5, pmem="400G", dram="16G", seed=1, hardware="optane-pmem-100",
-                cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def extent_grid(
+    options=("1a", "2", "3"),
+    io_sizes=(4096, 16384, 65536, 262144, 1 << 20),
+    extent_sizes=(None, "1M", "256k", "64k", "16k", "4k"),
+    queue_depth=4,
+    ios=128,
+    file_size="64M",
+    read_fraction=0.5,
+    pmem="400G",
+    dram="16G",
+    seed=1,
+    hardware="optane-pmem-100",
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Descriptor entries and bytes per I/O over I/O size x file extent size x option.
 
     Metadata path only. ``fragmentation`` labels the extent size (``None``: one extent);
@@ -268,8 +395,15 @@ def extent_grid(options=("1a", "2", "3"), io_sizes=(4096, 16384, 65536, 262144, 
     machine = Machine(pmem=pmem, dram=dram, memmap="dram")
     results, runs, labels, ext_kib = [], [], [], []
     for io_size, ext in itertools.product(io_sizes, extent_sizes):
-        w = Workload(ios=ios, io_size=io_size, queue_depth=queue_depth, read_fraction=read_fraction,
-                     file_size=file_size, seed=seed, extent_size=ext)
+        w = Workload(
+            ios=ios,
+            io_size=io_size,
+            queue_depth=queue_depth,
+            read_fraction=read_fraction,
+            file_size=file_size,
+            seed=seed,
+            extent_size=ext,
+        )
         r = contiguous_runs(w, machine).mean()
         for o in options:
             results.append(run(o, machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel))
@@ -304,8 +438,14 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
     machine = machine or Machine(pmem="400G", dram="16G")
     layout = machine.layout(d.struct_pages)
     first = machine.pmem_base_pfn + layout.dataoff // PAGE_SIZE
-    f = create_file("buffer", workload.file_size, first, machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
-                    workload.extent_size, np.random.default_rng(workload.seed))
+    f = create_file(
+        "buffer",
+        workload.file_size,
+        first,
+        machine.pmem_base_pfn + machine.pmem // PAGE_SIZE,
+        workload.extent_size,
+        np.random.default_rng(workload.seed),
+    )
     fmap = {}  # file page -> pfn, for pages moved since creation (None: a hole)
     owner = {}  # pfn -> the file that owns it now, for blocks handed to another file
     bump = int((f.ext_pfn + f.ext_len).max())
@@ -331,8 +471,13 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
         pfns = [p for p in pfns if p is not None]
         if not pfns:
             return "(hole)"
-        return f"{pfns[0]:,}" if len(pfns) == 1 else f"{pfns[0]:,}–{pfns[-1]:,}" if pfns == list(
-            range(pfns[0], pfns[-1] + 1)) else ", ".join(f"{p:,}" for p in pfns)
+        return (
+            f"{pfns[0]:,}"
+            if len(pfns) == 1
+            else f"{pfns[0]:,}–{pfns[-1]:,}"
+            if pfns == list(range(pfns[0], pfns[-1] + 1))
+            else ", ".join(f"{p:,}" for p in pfns)
+        )
 
     def rng(o, n):
         return f"{format_size(int(n))} at {format_size(int(o))}"
@@ -355,8 +500,7 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
             freed = [p for p in pfns_of(off[e], length[e], False) if p is not None]
             for fp in range(off[e] // PAGE_SIZE, (off[e] + length[e]) // PAGE_SIZE):
                 fmap[fp] = None
-            rows.append(("truncate: unmap, free the blocks", rng(off[e], length[e]), span(freed),
-                         "the free list"))
+            rows.append(("truncate: unmap, free the blocks", rng(off[e], length[e]), span(freed), "the free list"))
             for p in freed:
                 owner[p] = f"another file (truncate {ntrunc + 1})"
             ntrunc += 1
@@ -367,8 +511,14 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
         nio += 1
         pfns = pfns_of(off[e], length[e], True)
         inflight.append((nio, op[e], off[e], length[e], pfns))
-        rows.append((f"submit I/O {nio}: {'read' if op[e] == OP_READ else 'write'}", rng(off[e], length[e]),
-                     span(pfns), who(pfns)))
+        rows.append(
+            (
+                f"submit I/O {nio}: {'read' if op[e] == OP_READ else 'write'}",
+                rng(off[e], length[e]),
+                span(pfns),
+                who(pfns),
+            )
+        )
     while inflight:
         complete()
     df = pd.DataFrame(rows, columns=["event", "file range", "pfns", "blocks belong to"])
@@ -381,8 +531,11 @@ def race_trace(option, workload: Workload, guard: bool = False, machine: Machine
 _PAGE_LABEL = {PAGE_SIZE: "4 KiB", 2 << 20: "2 MiB", 1 << 30: "1 GiB"}
 
 
-def memmap_variant_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
-                        page_sizes=("4K", "2M", "1G"), variants=None) -> pd.DataFrame:
+def memmap_variant_grid(
+    pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", "512G", "1T", "2T", "3T", "4T", "6T"),
+    page_sizes=("4K", "2M", "1G"),
+    variants=None,
+) -> pd.DataFrame:
     """The memmap of each variant (:data:`daxsim.emu.hugepages.VARIANTS`) over DIMM size x page size.
 
     No run needed: :func:`daxsim.emu.hugepages.memmap_cost`. Columns: ``pmem``, ``pmem_gib``,
@@ -398,16 +551,37 @@ def memmap_variant_grid(pmem_sizes=("8G", "16G", "64G", "128G", "256G", "400G", 
         size, page = parse_size(pm), hugepages.check_page_size(ps)
         cost = hugepages.memmap_cost(size, page, v)
         base = hugepages.memmap_cost(size, page, "base")
-        rows.append({"pmem": pm, "pmem_gib": size / GiB, "page_size": page, "page": _PAGE_LABEL[page],
-                     "variant": v, "variant_text": hugepages.VARIANT_TEXT[v], "memmap_bytes": cost,
-                     "memmap_mib": cost / (1 << 20), "memmap_pct": 100 * cost / size,
-                     "saved_pct": 100 * (1 - cost / base)})
+        rows.append(
+            {
+                "pmem": pm,
+                "pmem_gib": size / GiB,
+                "page_size": page,
+                "page": _PAGE_LABEL[page],
+                "variant": v,
+                "variant_text": hugepages.VARIANT_TEXT[v],
+                "memmap_bytes": cost,
+                "memmap_mib": cost / (1 << 20),
+                "memmap_pct": 100 * cost / size,
+                "saved_pct": 100 * (1 - cost / base),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4096), fsync_every=(1, 8, 64, 512),
-                       dirty_4k=("2M",), stores=1024, file_size="1G", pmem="8G", dram="16G", seed=1,
-                       hardware="optane-pmem-100", cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def amplification_grid(
+    page_sizes=("4K", "2M", "1G"),
+    store_sizes=(2, 64, 256, 4096),
+    fsync_every=(1, 8, 64, 512),
+    dirty_4k=("2M",),
+    stores=1024,
+    file_size="1G",
+    pmem="8G",
+    dram="16G",
+    seed=1,
+    hardware="optane-pmem-100",
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """Write amplification of scattered stores over page size x store size x fsync interval.
 
     Option ``huge`` with every event a store of ``store_size`` bytes at a random offset of
@@ -423,12 +597,24 @@ def amplification_grid(page_sizes=("4K", "2M", "1G"), store_sizes=(2, 64, 256, 4
     machine = Machine(pmem=pmem, dram=dram, align="1G")
     results, meta = [], []
     for ps, ss, fe in itertools.product(page_sizes, store_sizes, fsync_every):
-        w = Workload(ios=stores, store_fraction=1.0, store_size=int(ss), fsync_every=int(fe), file_size=file_size,
-                     seed=seed)
+        w = Workload(
+            ios=stores, store_fraction=1.0, store_size=int(ss), fsync_every=int(fe), file_size=file_size, seed=seed
+        )
         page = hugepages.check_page_size(ps)
         for dg in ("mapping", "4k") if ps in dirty_4k else ("mapping",):
-            results.append(run("huge", machine, w, hardware=hardware, cost=cost, data=False, kernel=kernel, page_size=ps,
-                               dirty_granularity=dg))
+            results.append(
+                run(
+                    "huge",
+                    machine,
+                    w,
+                    hardware=hardware,
+                    cost=cost,
+                    data=False,
+                    kernel=kernel,
+                    page_size=ps,
+                    dirty_granularity=dg,
+                )
+            )
             label = f"{_PAGE_LABEL[page]} pages" + (", 4 KiB dirty tracking" if dg == "4k" else "")
             meta.append((_PAGE_LABEL[page], label, int(ss), int(fe)))
     df = frame(results)
@@ -466,9 +652,16 @@ def _gup_in_dram(cost, kernel) -> float:
     return gup_figures(design("1a"), False, cost or CostModel(), era(kernel))[0]
 
 
-def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G", "768G"),
-               hardware=("optane-pmem-100", "nvdimm-n", "cxl-expander"), ios=64, file_size="64M", seed=1,
-               cost=None, kernel=DEFAULT_ERA) -> pd.DataFrame:
+def ratio_grid(
+    ratios=(1, 2, 4, 8, 16, 32, 64),
+    dram_sizes=("16G", "64G", "256G", "768G"),
+    hardware=("optane-pmem-100", "nvdimm-n", "cxl-expander"),
+    ios=64,
+    file_size="64M",
+    seed=1,
+    cost=None,
+    kernel=DEFAULT_ERA,
+) -> pd.DataFrame:
     """DRAM:pmem ratios x DRAM size x medium x memmap placement, option 1a against nvram.
 
     ``placement`` ``"dram"`` is option 1a with ``--map=mem``; ``"pmem"`` is option
@@ -498,8 +691,9 @@ def ratio_grid(ratios=(1, 2, 4, 8, 16, 32, 64), dram_sizes=("16G", "64G", "256G"
     own = df["dram"] // 64
     df["dram_left_gib"] = (df["dram"] - own - df["memmap_dram_bytes"]) / GiB
     df["dram_left_pct"] = 100 * (df["dram"] - own - df["memmap_dram_bytes"]) / df["dram"]
-    df["status"] = [f"{'feasible' if ok else 'infeasible'}, {_MEMMAP_LABEL[pl]}"
-                    for ok, pl in zip(df["feasible"], df["placement"])]
+    df["status"] = [
+        f"{'feasible' if ok else 'infeasible'}, {_MEMMAP_LABEL[pl]}" for ok, pl in zip(df["feasible"], df["placement"])
+    ]
     return df
 
 

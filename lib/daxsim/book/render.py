@@ -67,12 +67,7 @@ def _vega_bundle_js() -> str:
 
 def _script_json(obj) -> str:
     """JSON safe to place inside a <script> element."""
-    return (
-        json.dumps(obj)
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-    )
+    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _html(spec: dict, embed_options: dict) -> str:

@@ -78,8 +78,9 @@ def brief(result, keep=ALWAYS, width: int = 78) -> str:
         out.append(f"memmap init at boot: {init}")
     if zero:
         out.append(f"({len(zero)} other counters are zero)")
-    return "\n".join(textwrap.fill(line, width, subsequent_indent="    ") if not line.startswith("  ") else line
-                     for line in out)
+    return "\n".join(
+        textwrap.fill(line, width, subsequent_indent="    ") if not line.startswith("  ") else line for line in out
+    )
 
 
 def span(values, fmt: str = "{:,.2f}", dash: str = "–") -> str:

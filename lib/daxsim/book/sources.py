@@ -38,9 +38,17 @@ def figures_table(profiles: dict[str, HardwareProfile] | None = None, cost: Cost
     cost = CostModel() if cost is None else cost
     owners = [(name, p.figures()) for name, p in profiles.items()] + [(COST_MODEL, cost.figures())]
     rows = [
-        {"owner": owner, "figure": field, "value": f.value, "unit": f.unit, "source": f.source,
-         "kind": KIND_ASSUMPTION if f.assumption else KIND_CITED, "note": f.note}
-        for owner, figs in owners for field, f in figs.items()
+        {
+            "owner": owner,
+            "figure": field,
+            "value": f.value,
+            "unit": f.unit,
+            "source": f.source,
+            "kind": KIND_ASSUMPTION if f.assumption else KIND_CITED,
+            "note": f.note,
+        }
+        for owner, figs in owners
+        for field, f in figs.items()
     ]
     return pd.DataFrame(rows)
 
@@ -49,11 +57,18 @@ def profiles_table(profiles: dict[str, HardwareProfile] | None = None) -> pd.Dat
     """One row per profile: its description, whether it is persistent, how many of its
     figures are assumptions."""
     profiles = HARDWARE if profiles is None else profiles
-    return pd.DataFrame([
-        {"profile": name, "description": p.description, "persistent": p.persistent,
-         "figures": len(p.figures()), "assumptions": sum(f.assumption for f in p.figures().values())}
-        for name, p in profiles.items()
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "profile": name,
+                "description": p.description,
+                "persistent": p.persistent,
+                "figures": len(p.figures()),
+                "assumptions": sum(f.assumption for f in p.figures().values()),
+            }
+            for name, p in profiles.items()
+        ]
+    )
 
 
 def bib_keys(path: str | Path = BIB_FILE) -> set[str]:
@@ -91,13 +106,21 @@ def profiles_chart(figs: pd.DataFrame, default: str = "read_latency_ns"):
     """One bar per profile for the figure picked in a dropdown (rows of
     :func:`figures_table`), coloured by kind: cited or assumption."""
     df = figs[figs.owner != COST_MODEL].assign(
-        figure_unit=lambda d: d.figure + " (" + d.unit + ")", value=lambda d: d.value.round(3))
+        figure_unit=lambda d: d.figure + " (" + d.unit + ")", value=lambda d: d.value.round(3)
+    )
     unit = df.loc[df.figure == default, "unit"].iloc[0]
     chart = grid_chart(
-        df, x="owner", y="value", color="kind", dropdowns={"figure_unit": "figure"},
-        defaults={"figure_unit": f"{default} ({unit})"}, mark="bar",
-        title="Hardware profiles, one figure at a time", x_title="medium (profile)",
-        y_title="value (unit: in the figure's name)", tooltip=["owner", "figure_unit", "value", "kind", "source", "note"],
+        df,
+        x="owner",
+        y="value",
+        color="kind",
+        dropdowns={"figure_unit": "figure"},
+        defaults={"figure_unit": f"{default} ({unit})"},
+        mark="bar",
+        title="Hardware profiles, one figure at a time",
+        x_title="medium (profile)",
+        y_title="value (unit: in the figure's name)",
+        tooltip=["owner", "figure_unit", "value", "kind", "source", "note"],
     )
     chart.encoding.xOffset = alt.Undefined  # one bar per profile, centred
     return chart

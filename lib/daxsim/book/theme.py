@@ -49,15 +49,15 @@ FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, s
 #: the options, in the thread's order, each with its hue (Okabe-Ito where it has one)
 OPTION_ORDER = ("ideal", "0", "1a", "1b", "2", "2 + guard", "3", "huge", "nvram")
 OPTION_COLORS = {
-    "ideal": "#8c8c8c",       # grey: the bound, not a design
-    "0": "#d55e00",           # vermillion: the copy
-    "1a": "#0072b2",          # blue: what Linux shipped
-    "1b": "#1a9e9e",          # teal: 1a's pages, only under I/O
-    "2": "#cc3d8f",           # magenta: the hazard
-    "2 + guard": "#7b4ea3",   # purple: option 2 made safe
-    "3": "#2e9e44",           # green: extents
-    "huge": "#e69f00",        # orange: huge pages
-    "nvram": "#8c5a2b",       # brown: the memmap on the medium
+    "ideal": "#8c8c8c",  # grey: the bound, not a design
+    "0": "#d55e00",  # vermillion: the copy
+    "1a": "#0072b2",  # blue: what Linux shipped
+    "1b": "#1a9e9e",  # teal: 1a's pages, only under I/O
+    "2": "#cc3d8f",  # magenta: the hazard
+    "2 + guard": "#7b4ea3",  # purple: option 2 made safe
+    "3": "#2e9e44",  # green: extents
+    "huge": "#e69f00",  # orange: huge pages
+    "nvram": "#8c5a2b",  # brown: the memmap on the medium
 }
 
 #: the parts of the modelled time per I/O (daxsim.model.cost.PARTS), grouped by kind of
@@ -130,9 +130,24 @@ VARIANT_COLORS = {
 #: where a memmap lives (a series of option 1a, or the placement alone)
 PLACEMENT_SHADE = {"dram": 0.0, "pmem": -0.13}
 
-_SIZE_UNITS = {"": 1, "B": 1, "K": 1 << 10, "KIB": 1 << 10, "KB": 1 << 10, "M": 1 << 20, "MIB": 1 << 20,
-               "MB": 1 << 20, "G": 1 << 30, "GIB": 1 << 30, "GB": 1 << 30, "T": 1 << 40, "TIB": 1 << 40,
-               "TB": 1 << 40, "P": 1 << 50, "PIB": 1 << 50}
+_SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 1 << 10,
+    "KIB": 1 << 10,
+    "KB": 1 << 10,
+    "M": 1 << 20,
+    "MIB": 1 << 20,
+    "MB": 1 << 20,
+    "G": 1 << 30,
+    "GIB": 1 << 30,
+    "GB": 1 << 30,
+    "T": 1 << 40,
+    "TIB": 1 << 40,
+    "TB": 1 << 40,
+    "P": 1 << 50,
+    "PIB": 1 << 50,
+}
 _SIZE_RE = re.compile(r"^\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*([KMGTP]?I?B?)\s*$", re.IGNORECASE)
 #: a number standing on its own in a label ("pool of 256 pages"), not part of a name ("read_bw_1t")
 _NUMBER_RE = re.compile(r"(?<![A-Za-z_0-9.])[0-9][0-9,]*(?:\.[0-9]+)?(?![A-Za-z_0-9])")
@@ -151,7 +166,7 @@ def size_bytes(text) -> float | None:
 
 def _shade(hex_color: str, amount: float) -> str:
     """Lighter (amount > 0) or darker (< 0) version of a colour, same hue."""
-    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    r, g, b = (int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5))
     h, lum, s = colorsys.rgb_to_hls(r, g, b)
     lum = min(0.92, max(0.08, lum + amount))
     r, g, b = colorsys.hls_to_rgb(h, lum, s)
@@ -161,8 +176,8 @@ def _shade(hex_color: str, amount: float) -> str:
 def _ramp(position: float, start: str = "#c6dbef", end: str = "#08306b") -> str:
     """A colour between *start* (position 0) and *end* (1), interpolated in RGB."""
     position = min(1.0, max(0.0, position))
-    a = [int(start[i:i + 2], 16) for i in (1, 3, 5)]
-    b = [int(end[i:i + 2], 16) for i in (1, 3, 5)]
+    a = [int(start[i : i + 2], 16) for i in (1, 3, 5)]
+    b = [int(end[i : i + 2], 16) for i in (1, 3, 5)]
     return "#{:02x}{:02x}{:02x}".format(*(round(x + (y - x) * position) for x, y in zip(a, b)))
 
 
@@ -191,7 +206,7 @@ def _option_of(value: str):
         if value in _ALIASES:
             return _ALIASES[value], ""
         h = _HISTORY_RE.match(value)
-        return (h.group(1), value[h.end():]) if h else None
+        return (h.group(1), value[h.end() :]) if h else None
     return m.group(1) + (" + guard" if m.group(2) else ""), m.group(3)
 
 
@@ -326,13 +341,41 @@ def config() -> dict:
     return {
         "font": FONT,
         "view": {"stroke": None},
-        "title": {"font": FONT, "fontSize": 14, "fontWeight": 600, "color": INK, "anchor": "start",
-                  "subtitleFont": FONT, "subtitleFontSize": 12, "subtitleColor": MUTED, "offset": 10},
-        "axis": {"labelFont": FONT, "titleFont": FONT, "labelColor": INK, "titleColor": INK, "labelFontSize": 11,
-                 "titleFontSize": 12, "titleFontWeight": 500, "gridColor": GRID, "domainColor": "#888888",
-                 "tickColor": "#888888", "labelOverlap": "greedy", "labelSeparation": 6},
-        "legend": {"labelFont": FONT, "titleFont": FONT, "labelFontSize": 11, "titleFontSize": 12,
-                   "titleFontWeight": 500, "labelColor": INK, "titleColor": INK, "labelLimit": 0},
+        "title": {
+            "font": FONT,
+            "fontSize": 14,
+            "fontWeight": 600,
+            "color": INK,
+            "anchor": "start",
+            "subtitleFont": FONT,
+            "subtitleFontSize": 12,
+            "subtitleColor": MUTED,
+            "offset": 10,
+        },
+        "axis": {
+            "labelFont": FONT,
+            "titleFont": FONT,
+            "labelColor": INK,
+            "titleColor": INK,
+            "labelFontSize": 11,
+            "titleFontSize": 12,
+            "titleFontWeight": 500,
+            "gridColor": GRID,
+            "domainColor": "#888888",
+            "tickColor": "#888888",
+            "labelOverlap": "greedy",
+            "labelSeparation": 6,
+        },
+        "legend": {
+            "labelFont": FONT,
+            "titleFont": FONT,
+            "labelFontSize": 11,
+            "titleFontSize": 12,
+            "titleFontWeight": 500,
+            "labelColor": INK,
+            "titleColor": INK,
+            "labelLimit": 0,
+        },
         "text": {"font": FONT, "fontSize": 11},
         "range": {"category": list(OPTION_COLORS.values())},
     }

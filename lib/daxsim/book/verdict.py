@@ -35,8 +35,11 @@ __all__ = ["REGIMES", "SLICE", "STATUSES", "annotate", "pareto", "pareto_chart",
 #: a point's safety, in the order the chart's legend lists them
 STATUSES = ("feasible, safe", "hazard: corrupted data", "hazard: nothing pins the block", "infeasible")
 #: regimes by the size of a permanent 4 KiB memmap against DRAM (upper edges, as shares of DRAM)
-REGIMES = {"memmap under 10% of DRAM": 0.1, "memmap 10% to 100% of DRAM": 1.0,
-           "memmap as large as DRAM or larger": np.inf}
+REGIMES = {
+    "memmap under 10% of DRAM": 0.1,
+    "memmap 10% to 100% of DRAM": 1.0,
+    "memmap as large as DRAM or larger": np.inf,
+}
 #: the axes that make one machine and workload: the options compete within each slice
 SLICE = tuple(a for a in AXES if a != "option")
 
@@ -61,8 +64,9 @@ def annotate(df: pd.DataFrame) -> pd.DataFrame:
     guarded = out["guard"].fillna(False).astype(bool) if "guard" in out else False
     hazardous = out["option"].isin([k for k, d in registry.DESIGNS.items() if d.hazard]) & ~guarded
     corrupted = out["corrupted_bytes"] > 0
-    out["safety"] = np.select([~out["feasible"], corrupted, hazardous], [STATUSES[3], STATUSES[1], STATUSES[2]],
-                              STATUSES[0])
+    out["safety"] = np.select(
+        [~out["feasible"], corrupted, hazardous], [STATUSES[3], STATUSES[1], STATUSES[2]], STATUSES[0]
+    )
     out["safe"] = out["feasible"] & ~hazardous & ~corrupted
     out["memmap_share"] = memmap_share(out["pmem"], out["dram"])
     out["regime"] = [regime(s) for s in out["memmap_share"]]
@@ -114,16 +118,21 @@ def winners(df: pd.DataFrame) -> pd.DataFrame:
     infeasible = df[~df["feasible"]].sort_values("_order").groupby(keys, sort=False)["option"].agg(join)
     front = df[df["pareto"]].sort_values("dram_held_bytes").groupby(keys, sort=False)["option"].agg(join)
     best = _first(df[df["safe"]], ["per_io_ns", "_order"], ["option", "per_io_ns", "dram_held_bytes"]).rename(
-        columns={"option": "winner", "per_io_ns": "winner_ns", "dram_held_bytes": "winner_held_bytes"})
-    lean = _first(df[df["pareto"]], ["dram_held_bytes", "per_io_ns", "_order"],
-                  ["option", "per_io_ns", "dram_held_bytes"]).rename(
-        columns={"option": "leanest", "per_io_ns": "leanest_ns", "dram_held_bytes": "leanest_held_bytes"})
+        columns={"option": "winner", "per_io_ns": "winner_ns", "dram_held_bytes": "winner_held_bytes"}
+    )
+    lean = _first(
+        df[df["pareto"]], ["dram_held_bytes", "per_io_ns", "_order"], ["option", "per_io_ns", "dram_held_bytes"]
+    ).rename(columns={"option": "leanest", "per_io_ns": "leanest_ns", "dram_held_bytes": "leanest_held_bytes"})
     unsafe = _first(df[df["feasible"] & ~df["safe"]], ["per_io_ns", "_order"], ["option", "per_io_ns"]).rename(
-        columns={"option": "unsafe", "per_io_ns": "unsafe_ns"})
-    out = (base.merge(best, on=keys, how="left").merge(lean, on=keys, how="left")
-           .merge(unsafe, on=keys, how="left")
-           .merge(front.rename("front").reset_index(), on=keys, how="left")
-           .merge(infeasible.rename("infeasible").reset_index(), on=keys, how="left"))
+        columns={"option": "unsafe", "per_io_ns": "unsafe_ns"}
+    )
+    out = (
+        base.merge(best, on=keys, how="left")
+        .merge(lean, on=keys, how="left")
+        .merge(unsafe, on=keys, how="left")
+        .merge(front.rename("front").reset_index(), on=keys, how="left")
+        .merge(infeasible.rename("infeasible").reset_index(), on=keys, how="left")
+    )
     slower = ~(out["unsafe_ns"] < out["winner_ns"])
     out.loc[slower, "unsafe"], out.loc[slower, "unsafe_ns"] = "", np.nan
     return out.fillna({"infeasible": "", "front": "", "unsafe": ""}).reset_index(drop=True)
@@ -157,22 +166,33 @@ def which_option_when(df: pd.DataFrame) -> pd.DataFrame:
         unsafe = g[g["unsafe"] != ""]
         if len(unsafe):
             gain = (unsafe["winner_ns"] - unsafe["unsafe_ns"]) / unsafe["winner_ns"]
-            why.append(f"{_tally(unsafe['unsafe'])} faster by at most {gain.max():.1%}, "
-                       "but nothing pins its blocks under truncate")
+            why.append(
+                f"{_tally(unsafe['unsafe'])} faster by at most {gain.max():.1%}, "
+                "but nothing pins its blocks under truncate"
+            )
         extra = g[g["leanest"] != g["winner"]]
         if len(extra):
             held = (extra["winner_held_bytes"] - extra["leanest_held_bytes"]).max()
             save = ((extra["leanest_ns"] - extra["winner_ns"]) / extra["leanest_ns"]).max()
-            why.append(f"the fastest holds up to {format_size(int(held))} more DRAM than {_tally(extra['leanest'])} "
-                       f"to save at most {save:.1%} per I/O")
+            why.append(
+                f"the fastest holds up to {format_size(int(held))} more DRAM than {_tally(extra['leanest'])} "
+                f"to save at most {save:.1%} per I/O"
+            )
         else:
             why.append("the fastest safe option is also the leanest on the front")
-        rows.append({"regime": reg, "workload": wl, "points": len(g),
-                     "fastest safe option": _tally(g["winner"]),
-                     "time per I/O (ns)": f"{g['winner_ns'].min():,.0f} to {g['winner_ns'].max():,.0f}"
-                     if g["winner_ns"].min() != g["winner_ns"].max() else f"{g['winner_ns'].min():,.0f}",
-                     "leanest on the front": _tally(g["leanest"]),
-                     "why": "; ".join(why)})
+        rows.append(
+            {
+                "regime": reg,
+                "workload": wl,
+                "points": len(g),
+                "fastest safe option": _tally(g["winner"]),
+                "time per I/O (ns)": f"{g['winner_ns'].min():,.0f} to {g['winner_ns'].max():,.0f}"
+                if g["winner_ns"].min() != g["winner_ns"].max()
+                else f"{g['winner_ns'].min():,.0f}",
+                "leanest on the front": _tally(g["leanest"]),
+                "why": "; ".join(why),
+            }
+        )
     out = pd.DataFrame(rows)
     out["regime"] = pd.Categorical(out["regime"], categories=list(REGIMES), ordered=True)
     return out.sort_values(["regime"], kind="stable").reset_index(drop=True)
@@ -200,13 +220,19 @@ def _cluster_labels(points: pd.DataFrame, xdom, ydom, width, height, gap=10.0) -
     out = []
     for c, y in zip(clusters, placed):
         names = [o for o in DESIGNS if o in c[2]]
-        out.append({"bytes": float(c[3]), "ly": float(controls.from_pixels([y], ydom, "log", height)[0]),
-                    "text": ", ".join(names)})
+        out.append(
+            {
+                "bytes": float(c[3]),
+                "ly": float(controls.from_pixels([y], ydom, "log", height)[0]),
+                "text": ", ".join(names),
+            }
+        )
     return out
 
 
-def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None,
-                 width: int = 440, height: int = 320) -> alt.LayerChart:
+def pareto_chart(
+    df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, defaults=None, width: int = 440, height: int = 320
+) -> alt.LayerChart:
     """DRAM held (x, bytes, log) against modelled time per I/O (y, ns, log), one point per option.
 
     Colour is the option (the theme's), shape the safety (:data:`STATUSES`); every point
@@ -222,9 +248,16 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
     controls.check_columns(df, need)
     if len(df) > charts.MAX_ROWS:
         raise ValueError(f"df has {len(df)} rows; charts inline their data, keep it <= {charts.MAX_ROWS}")
-    plot = pd.DataFrame({"option": df["option"], "s": df["safety"].map({s: i for i, s in enumerate(STATUSES)}),
-                         "t": df["per_io_ns"].round(1), "bytes": np.maximum(df["dram_held_bytes"], 1).astype(float),
-                         "installed": df["dram"].astype(float), "front": df["pareto"].astype(int)})
+    plot = pd.DataFrame(
+        {
+            "option": df["option"],
+            "s": df["safety"].map({s: i for i, s in enumerate(STATUSES)}),
+            "t": df["per_io_ns"].round(1),
+            "bytes": np.maximum(df["dram_held_bytes"], 1).astype(float),
+            "installed": df["dram"].astype(float),
+            "front": df["pareto"].astype(int),
+        }
+    )
     for c in (*sliders, *dropdowns):
         plot[c] = df[c]
     plot = plot.sort_values("s", kind="stable")  # hazards and infeasible points drawn last, on top
@@ -239,40 +272,77 @@ def pareto_chart(df: pd.DataFrame, sliders=None, dropdowns=None, *, title: str, 
         xd = controls.padded_domain([*g["bytes"], float(g["installed"].max())], "log", pad=0.05)
         yd = controls.padded_domain([*times, top], "log", pad=0.08)
         xdoms[k], ydoms[k] = [xd, controls.size_ticks(xd)], yd
-        labels += [{controls.KEY: k, **lab} for lab in
-                   _cluster_labels(g.assign(y=y), xd, yd, width, height)]
+        labels += [{controls.KEY: k, **lab} for lab in _cluster_labels(g.assign(y=y), xd, yd, width, height)]
     data = data.assign(y=ys, status=[STATUSES[int(i)] for i in data["s"]]).drop(columns="s")
     label_df = pd.DataFrame(labels)
     x_title = "DRAM held: memmap + transient peak (log scale)"
     y_title = charts.axis_title("modelled time per I/O (ns, log scale)", height)
-    x = alt.X("bytes", type="quantitative", title=x_title,
-              scale=alt.Scale(type="log", domain=[{"expr": "dom_x[0][0]"}, {"expr": "dom_x[0][1]"}], nice=False),
-              axis=alt.Axis(values={"expr": "dom_x[1]"}, labelExpr=controls.BYTES_LABEL))
-    y = alt.Y("y", type="quantitative", title=y_title,
-              scale=alt.Scale(type="log", domain=[{"expr": "dom_y[0]"}, {"expr": "dom_y[1]"}], nice=False),
-              axis=alt.Axis(format=",.0f", tickCount=5))
+    x = alt.X(
+        "bytes",
+        type="quantitative",
+        title=x_title,
+        scale=alt.Scale(type="log", domain=[{"expr": "dom_x[0][0]"}, {"expr": "dom_x[0][1]"}], nice=False),
+        axis=alt.Axis(values={"expr": "dom_x[1]"}, labelExpr=controls.BYTES_LABEL),
+    )
+    y = alt.Y(
+        "y",
+        type="quantitative",
+        title=y_title,
+        scale=alt.Scale(type="log", domain=[{"expr": "dom_y[0]"}, {"expr": "dom_y[1]"}], nice=False),
+        axis=alt.Axis(format=",.0f", tickCount=5),
+    )
     options = [o for o in DESIGNS if o in set(df["option"])]
-    points = alt.Chart(data).mark_point(filled=True, size=100, opacity=0.9).encode(
-        x=x, y=y,
-        color=alt.Color("option", type="nominal", title="option", scale=theme.color_scale(options), legend=None),
-        shape=alt.Shape("status", type="nominal", title="status",
-                        scale=alt.Scale(domain=list(STATUSES), range=["circle", "triangle-up", "diamond", "cross"]),
-                        legend=alt.Legend(orient="bottom", direction="vertical")),
-        tooltip=[alt.Tooltip("option", type="nominal"), alt.Tooltip("status", type="nominal"),
-                 alt.Tooltip("t", type="quantitative", title="modelled time per I/O (ns; none: cannot boot)",
-                             format=",.0f"),
-                 alt.Tooltip("bytes", type="quantitative", title="DRAM held (bytes)", format=",.0f"),
-                 *[alt.Tooltip(c, type="quantitative", title=t) for c, t in sliders.items()],
-                 *[alt.Tooltip(c, type="nominal", title=t) for c, t in dropdowns.items()]],
-    ).transform_filter(b.filter)
-    front = alt.Chart(data).transform_filter(b.filter).transform_filter("datum.front == 1").mark_line(
-        color="#555555", strokeDash=[5, 4], point=False).encode(x=x, y=y, order=alt.Order("bytes"))
-    installed = alt.Chart(data).transform_filter(b.filter).mark_rule(color="#999999", strokeDash=[2, 2]).encode(
-        x=alt.X("installed", type="quantitative", aggregate="max", title=x_title))
-    names = alt.Chart(label_df).transform_filter(b.filter).mark_text(
-        align="left", baseline="middle", dx=9, fontSize=11, color=theme.INK).encode(
-        x=alt.X("bytes", type="quantitative", title=x_title), y=alt.Y("ly", type="quantitative", title=y_title),
-        text="text")
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=100, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            color=alt.Color("option", type="nominal", title="option", scale=theme.color_scale(options), legend=None),
+            shape=alt.Shape(
+                "status",
+                type="nominal",
+                title="status",
+                scale=alt.Scale(domain=list(STATUSES), range=["circle", "triangle-up", "diamond", "cross"]),
+                legend=alt.Legend(orient="bottom", direction="vertical"),
+            ),
+            tooltip=[
+                alt.Tooltip("option", type="nominal"),
+                alt.Tooltip("status", type="nominal"),
+                alt.Tooltip(
+                    "t", type="quantitative", title="modelled time per I/O (ns; none: cannot boot)", format=",.0f"
+                ),
+                alt.Tooltip("bytes", type="quantitative", title="DRAM held (bytes)", format=",.0f"),
+                *[alt.Tooltip(c, type="quantitative", title=t) for c, t in sliders.items()],
+                *[alt.Tooltip(c, type="nominal", title=t) for c, t in dropdowns.items()],
+            ],
+        )
+        .transform_filter(b.filter)
+    )
+    front = (
+        alt.Chart(data)
+        .transform_filter(b.filter)
+        .transform_filter("datum.front == 1")
+        .mark_line(color="#555555", strokeDash=[5, 4], point=False)
+        .encode(x=x, y=y, order=alt.Order("bytes"))
+    )
+    installed = (
+        alt.Chart(data)
+        .transform_filter(b.filter)
+        .mark_rule(color="#999999", strokeDash=[2, 2])
+        .encode(x=alt.X("installed", type="quantitative", aggregate="max", title=x_title))
+    )
+    names = (
+        alt.Chart(label_df)
+        .transform_filter(b.filter)
+        .mark_text(align="left", baseline="middle", dx=9, fontSize=11, color=theme.INK)
+        .encode(
+            x=alt.X("bytes", type="quantitative", title=x_title),
+            y=alt.Y("ly", type="quantitative", title=y_title),
+            text="text",
+        )
+    )
     chart = alt.layer(installed, front, points, names)
-    return charts.finish(chart, title, [*b.params, b.lookup("dom_x", xdoms), b.lookup("dom_y", ydoms)], b,
-                         width, height)
+    return charts.finish(
+        chart, title, [*b.params, b.lookup("dom_x", xdoms), b.lookup("dom_y", ydoms)], b, width, height
+    )

@@ -41,7 +41,7 @@ def buddy_init(start_pfn: int, end_pfn: int) -> np.ndarray:
     start = -(-start_pfn // block) * block
     end = max(start, end_pfn // block * block)
     st = np.zeros(B_LEN, np.int64)
-    st[B_HEAD:B_HEAD + MAX_ORDER + 1] = NIL
+    st[B_HEAD : B_HEAD + MAX_ORDER + 1] = NIL
     st[B_FRONTIER] = start
     st[B_LIMIT] = end
     st[B_START] = start

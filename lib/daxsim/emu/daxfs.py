@@ -55,14 +55,16 @@ class DaxFile:
         return self.ext_pfn[i] + (fpage - self.ext_fpage[i])
 
 
-def create_file(name: str, size: int, first_pfn: int, last_pfn: int, extent_size: int | None,
-                rng: np.random.Generator) -> DaxFile:
+def create_file(
+    name: str, size: int, first_pfn: int, last_pfn: int, extent_size: int | None, rng: np.random.Generator
+) -> DaxFile:
     """Allocate a file of ``size`` bytes from data pfns [first_pfn, last_pfn)."""
     npages = size // PAGE_SIZE
     if npages > last_pfn - first_pfn:
         raise ValueError(
             f"file_size: {format_size(size)} does not fit in the filesystem's "
-            f"{format_size((last_pfn - first_pfn) * PAGE_SIZE)} of data blocks")
+            f"{format_size((last_pfn - first_pfn) * PAGE_SIZE)} of data blocks"
+        )
     if extent_size is None or extent_size >= size:
         fpage = np.array([0], np.int64)
         pfn = np.array([first_pfn], np.int64)
@@ -133,8 +135,17 @@ def fs_tuple(f: DaxFile, bump_start: int, bump_end: int, truncated_pages: int) -
     cap = max(truncated_pages, 1)
     # a page is faulted in at most once between unmaps, and refaulted once per truncated page
     mapped = sparse_array((f.pages + truncated_pages + 1) * 8, np.int64)
-    return DaxFs(f.pte, f.fmap, f.ext_fpage, f.ext_pfn, state, np.zeros(cap, np.int64), np.zeros(2 * cap, np.int64),
-                 mapped, sparse_array(max(f.pages, 1)))
+    return DaxFs(
+        f.pte,
+        f.fmap,
+        f.ext_fpage,
+        f.ext_pfn,
+        state,
+        np.zeros(cap, np.int64),
+        np.zeros(2 * cap, np.int64),
+        mapped,
+        sparse_array(max(f.pages, 1)),
+    )
 
 
 @njit(cache=True)
@@ -155,7 +166,7 @@ def fs_block(fs, fpage, pmem, pmem_base_pfn, data, counters, c_zeroed):
         pfn = st[S_BUMP]
         st[S_BUMP] += 1
     if data:  # DAX zeroes a new block before mapping it
-        pmem[(pfn - pmem_base_pfn) * 4096:(pfn - pmem_base_pfn + 1) * 4096] = 0
+        pmem[(pfn - pmem_base_pfn) * 4096 : (pfn - pmem_base_pfn + 1) * 4096] = 0
     counters[c_zeroed] += 4096
     fmap[fpage] = pfn + 1
     return pfn

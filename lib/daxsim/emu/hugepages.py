@@ -18,9 +18,9 @@ VARIANTS = ("base", "hvo", "devdax-dedup", "superpage")
 VARIANT_TEXT = {
     "base": "one struct page per 4 KiB, no sharing",
     "hvo": "HugeTLB Vmemmap Optimization (a HugeTLB mechanism; for a DAX file a what-if): 1 vmemmap page kept "
-           "per huge page",
+    "per huge page",
     "devdax-dedup": "device-dax compound pages with vmemmap deduplication (5.19+; a device-dax mechanism, for an "
-                    "fsdax file a what-if): 2 vmemmap pages kept",
+    "fsdax file a what-if): 2 vmemmap pages kept",
     "superpage": "the thread's hypothetical 128-byte struct superpage per 2 MiB",
 }
 VMEMMAP_KEPT = {"hvo": 1, "devdax-dedup": 2}  #: vmemmap pages kept per compound page

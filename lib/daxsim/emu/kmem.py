@@ -34,8 +34,15 @@ def memory_block_size(boot_mem_end, bare_metal: bool = True) -> int:
     return bz
 
 
-def kmem_online(pmem, map: str = "mem", align=PMD_SIZE, block=None, memmap_on_memory: bool = False,
-                dram=None, bare_metal: bool = True) -> dict:
+def kmem_online(
+    pmem,
+    map: str = "mem",
+    align=PMD_SIZE,
+    block=None,
+    memmap_on_memory: bool = False,
+    dram=None,
+    bare_metal: bool = True,
+) -> dict:
     """What onlining a devdax namespace of ``pmem`` bytes as System RAM gives and costs.
 
     ``block`` is the memory block size; by default the kernel's rule for a machine with

@@ -24,8 +24,19 @@ from daxsim.emu.daxfs import DaxFile, create_file, fs_tuple
 from daxsim.emu.memory import HOST_VIRTUAL_LIMIT, advise_hugepages, populate, sparse_array, struct_pages
 from daxsim.emu.units import (
     align_down,
-    KiB, MiB, PAGE_SIZE, PAGES_PER_SECTION, PMD_SIZE, PUD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE,
-    STRUCT_PAGES_PER_VMEMMAP_PAGE, align_up, format_size, memmap_bytes, parse_size,
+    KiB,
+    MiB,
+    PAGE_SIZE,
+    PAGES_PER_SECTION,
+    PMD_SIZE,
+    PUD_SIZE,
+    SECTION_SIZE,
+    STRUCT_PAGE_SIZE,
+    STRUCT_PAGES_PER_VMEMMAP_PAGE,
+    align_up,
+    format_size,
+    memmap_bytes,
+    parse_size,
 )
 
 MEMMAP_PLACEMENTS = ("dram", "pmem")
@@ -60,8 +71,9 @@ class NamespaceLayout:
         return self.size - self.npfns * PAGE_SIZE
 
 
-def namespace_layout(size: int, mode: str = "fsdax", map: str = "mem", align: int = PMD_SIZE,
-                     struct_page_size: int = STRUCT_PAGE_SIZE) -> NamespaceLayout:
+def namespace_layout(
+    size: int, mode: str = "fsdax", map: str = "mem", align: int = PMD_SIZE, struct_page_size: int = STRUCT_PAGE_SIZE
+) -> NamespaceLayout:
     """Lay out a namespace as nd_pfn_init() does.
 
     ``map="dev"``: offset = ALIGN(8K + struct_page_size * PHYS_PFN(size - 8K), a);
@@ -83,8 +95,18 @@ def namespace_layout(size: int, mode: str = "fsdax", map: str = "mem", align: in
     if map == "mem":
         offset = align_up(INFO_BLOCK_SIZE, max(align, PMD_SIZE))
         npfns = max(0, size - offset - end_trunc) // PAGE_SIZE
-        return NamespaceLayout(size, mode, "mem", align, offset, npfns, size // PAGE_SIZE * struct_page_size, 0,
-                               size // PAGE_SIZE, end_trunc)
+        return NamespaceLayout(
+            size,
+            mode,
+            "mem",
+            align,
+            offset,
+            npfns,
+            size // PAGE_SIZE * struct_page_size,
+            0,
+            size // PAGE_SIZE,
+            end_trunc,
+        )
     raise ValueError(f"map: {map!r} is not one of mem, dev")
 
 
@@ -123,11 +145,13 @@ class Machine:
         if self.pmem + 2 * self.dram > HOST_VIRTUAL_LIMIT:
             raise ValueError(
                 f"pmem + dram: {format_size(self.pmem)} + {format_size(self.dram)} is more than this host can map "
-                f"(the emulator accepts up to {format_size(HOST_VIRTUAL_LIMIT)} of emulated memory in all)")
+                f"(the emulator accepts up to {format_size(HOST_VIRTUAL_LIMIT)} of emulated memory in all)"
+            )
         if self.pmem_file is not None:
             if not isinstance(self.pmem_file, (str, os.PathLike)) or not isinstance(os.fspath(self.pmem_file), str):
-                raise ValueError(f"pmem_file: {self.pmem_file!r} is not a path; accepted: a file path (created "
-                                 "if missing) or None")
+                raise ValueError(
+                    f"pmem_file: {self.pmem_file!r} is not a path; accepted: a file path (created if missing) or None"
+                )
             set_("pmem_file", os.fspath(self.pmem_file))
             check_writable_file("pmem_file", self.pmem_file)
             check_writable_file("pmem_file", self.pmem_file + ".device", "the block device's file beside it, ")
@@ -135,15 +159,21 @@ class Machine:
     def __repr__(self) -> str:
         extra = "" if self.align == PMD_SIZE else f", align={format_size(self.align)!r}"
         extra += "" if self.pmem_file is None else f", pmem_file={self.pmem_file!r}"
-        return (f"Machine(pmem={format_size(self.pmem)!r}, dram={format_size(self.dram)!r}, "
-                f"memmap={self.memmap!r}{extra})")
+        return (
+            f"Machine(pmem={format_size(self.pmem)!r}, dram={format_size(self.dram)!r}, memmap={self.memmap!r}{extra})"
+        )
 
     def replace(self, **changes) -> Machine:
         return dataclasses.replace(self, **changes)
 
     def params(self) -> dict:
-        return {"pmem": self.pmem, "dram": self.dram, "memmap": self.memmap, "align": self.align,
-                "pmem_file": self.pmem_file}
+        return {
+            "pmem": self.pmem,
+            "dram": self.dram,
+            "memmap": self.memmap,
+            "align": self.align,
+            "pmem_file": self.pmem_file,
+        }
 
     @property
     def dram_pages(self) -> int:
@@ -163,8 +193,9 @@ class Machine:
         ``struct_page_size`` bytes each (64 on x86-64; the memdesc eras propose less)."""
         if not struct_pages:
             return namespace_layout(self.pmem, "raw", align=self.align)
-        return namespace_layout(self.pmem, "fsdax", "mem" if self.memmap == "dram" else "dev", self.align,
-                                struct_page_size)
+        return namespace_layout(
+            self.pmem, "fsdax", "mem" if self.memmap == "dram" else "dev", self.align, struct_page_size
+        )
 
     def own_memmap(self, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
         """DRAM's own memmap: a struct page per 4 KiB of DRAM, always in DRAM."""
@@ -175,10 +206,12 @@ class Machine:
         DRAM's own; if not, enabling the namespace fails with ENOMEM."""
         avail = self.dram - self.own_memmap(struct_page_size)
         if layout.memmap_dram_bytes > avail:
-            return False, (f"the memmap of {format_size(self.pmem)} of pmem needs "
-                           f"{format_size(layout.memmap_dram_bytes)} of DRAM, but only {format_size(avail)} "
-                           f"of the {format_size(self.dram)} of DRAM is left after DRAM's own memmap: enabling "
-                           "the namespace fails with ENOMEM")
+            return False, (
+                f"the memmap of {format_size(self.pmem)} of pmem needs "
+                f"{format_size(layout.memmap_dram_bytes)} of DRAM, but only {format_size(avail)} "
+                f"of the {format_size(self.dram)} of DRAM is left after DRAM's own memmap: enabling "
+                "the namespace fails with ENOMEM"
+            )
         return True, ""
 
     def managed_dram(self, layout: NamespaceLayout, struct_page_size: int = STRUCT_PAGE_SIZE) -> int:
@@ -216,8 +249,16 @@ class Booted:
     ``file`` (the DAX file) and ``device`` (the block device file's bytes).
     """
 
-    def __init__(self, machine: Machine, layout: NamespaceLayout, file_size: int, extent_size, seed: int,
-                 truncated_pages: int = 0, memmap: bool = True):
+    def __init__(
+        self,
+        machine: Machine,
+        layout: NamespaceLayout,
+        file_size: int,
+        extent_size,
+        seed: int,
+        truncated_pages: int = 0,
+        memmap: bool = True,
+    ):
         self.machine = machine
         self.layout = layout
         self.dram = sparse_array(machine.dram)
@@ -238,7 +279,7 @@ class Booted:
             self.memmap = struct_pages(np.zeros(0, np.uint8))
         elif layout.map == "dev":  # the altmap: struct pages stored on pmem after the info block
             self.memmap_base_pfn = ns_pfn + INFO_BLOCK_SIZE // PAGE_SIZE
-            raw = self.pmem[INFO_BLOCK_SIZE:INFO_BLOCK_SIZE + full.memmap_pmem_bytes]
+            raw = self.pmem[INFO_BLOCK_SIZE : INFO_BLOCK_SIZE + full.memmap_pmem_bytes]
             self.memmap = struct_pages(raw)
         elif layout.map == "mem":
             self.memmap_base_pfn = ns_pfn
@@ -256,8 +297,10 @@ class Booted:
         f = self.file
         self.bump_start = int((f.ext_pfn + f.ext_len).max())  # new blocks come from past the file
         if truncated_pages > self.end_pfn - self.bump_start:
-            raise ValueError(f"file_size: {format_size(file_size)} leaves {format_size((self.end_pfn - self.bump_start) * PAGE_SIZE)}"
-                             f" free, too little for the {format_size(truncated_pages * PAGE_SIZE)} the truncate faults refill")
+            raise ValueError(
+                f"file_size: {format_size(file_size)} leaves {format_size((self.end_pfn - self.bump_start) * PAGE_SIZE)}"
+                f" free, too little for the {format_size(truncated_pages * PAGE_SIZE)} the truncate faults refill"
+            )
         self.fs = fs_tuple(f, self.bump_start, self.end_pfn, truncated_pages)
         self.host_thp: dict[str, bool] = {}  #: which arrays advise_host_hugepages() backed with huge pages
 
@@ -273,8 +316,11 @@ class Booted:
             t["device"] = advise_hugepages(self.device)
             t["pte"] = advise_hugepages(f.pte)
             if len(self.memmap):  # the struct pages of the file's blocks
-                t["memmap"] = advise_hugepages(self.memmap_words, (lo - self.memmap_base_pfn) * STRUCT_PAGE_SIZE,
-                                               span // PAGE_SIZE * STRUCT_PAGE_SIZE)
+                t["memmap"] = advise_hugepages(
+                    self.memmap_words,
+                    (lo - self.memmap_base_pfn) * STRUCT_PAGE_SIZE,
+                    span // PAGE_SIZE * STRUCT_PAGE_SIZE,
+                )
 
     def populate(self, fpages, data: bool, refills: int = 0) -> int:
         """Fault in, on the host, what a run over file pages ``fpages`` will touch: their PTEs
@@ -288,6 +334,7 @@ class Booted:
         pfns = f.pfn_of(fpages) if len(fpages) else fpages
         fresh = np.arange(self.bump_start, min(self.bump_start + refills, self.end_pfn), dtype=np.int64)
         pfns = np.concatenate((pfns, fresh))
+
         def unit(name):  # the host page: 2 MiB where advise_host_hugepages() got huge pages
             return 2 << 20 if self.host_thp.get(name) else PAGE_SIZE
 
@@ -295,8 +342,9 @@ class Booted:
         if refills:
             done += populate(f.fmap, fpages * 8, 8)
         if len(self.memmap):
-            done += populate(self.memmap_words, (pfns - self.memmap_base_pfn) * STRUCT_PAGE_SIZE, STRUCT_PAGE_SIZE,
-                             unit("memmap"))
+            done += populate(
+                self.memmap_words, (pfns - self.memmap_base_pfn) * STRUCT_PAGE_SIZE, STRUCT_PAGE_SIZE, unit("memmap")
+            )
         if data:
             done += populate(self.pmem, (pfns - self.pmem_base_pfn) * PAGE_SIZE, PAGE_SIZE, unit("pmem"))
             done += populate(self.device, fpages * PAGE_SIZE, PAGE_SIZE, unit("device"))

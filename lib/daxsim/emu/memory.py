@@ -46,8 +46,7 @@ SECTION_SHIFT_IN_FLAGS = 32  # set_page_links() packs the section number high in
 HOST_VIRTUAL_LIMIT = 64 << 40
 
 
-def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = None,
-                 offset: int = 0) -> np.ndarray:
+def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = None, offset: int = 0) -> np.ndarray:
     """A zero-filled array of ``nbytes`` whose host memory follows the pages touched.
 
     With ``path``, the array is a shared mapping of a sparse file (created or extended to
@@ -59,11 +58,15 @@ def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = N
     if nbytes == 0:
         return np.zeros(0, dtype)
     if path is None:
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0x4000)  # Linux value; Python < 3.13 lacks the name
+        flags = (
+            mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0x4000)
+        )  # Linux value; Python < 3.13 lacks the name
         try:
             mm = mmap.mmap(-1, nbytes, flags=flags)
         except OSError as e:
-            raise ValueError(f"cannot reserve {nbytes} bytes of host address space for the emulated memory: {e}") from None
+            raise ValueError(
+                f"cannot reserve {nbytes} bytes of host address space for the emulated memory: {e}"
+            ) from None
         return np.frombuffer(mm, dtype=dtype)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -74,8 +77,9 @@ def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = N
             os.ftruncate(fd, nbytes + offset)
         mm = mmap.mmap(fd, nbytes + offset, flags=mmap.MAP_SHARED)
     except OSError as e:
-        raise ValueError(f"pmem_file: {os.fspath(path)!r} cannot hold {nbytes + offset} bytes as a sparse file "
-                         f"({e.strerror})") from None
+        raise ValueError(
+            f"pmem_file: {os.fspath(path)!r} cannot hold {nbytes + offset} bytes as a sparse file ({e.strerror})"
+        ) from None
     finally:
         os.close(fd)
     return np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
@@ -123,7 +127,15 @@ def host_peak_rss_bytes() -> int:
     return 0
 
 
-__all__ = ["PAGE_SIZE", "STRUCT_PAGE", "host_available_bytes", "host_peak_rss_bytes", "host_rss_bytes", "sparse_array", "struct_pages"]
+__all__ = [
+    "PAGE_SIZE",
+    "STRUCT_PAGE",
+    "host_available_bytes",
+    "host_peak_rss_bytes",
+    "host_rss_bytes",
+    "sparse_array",
+    "struct_pages",
+]
 
 
 MADV_HUGEPAGE = 14
@@ -132,8 +144,9 @@ MADV_HUGEPAGE = 14
 HOST_THP_LIMIT = 4 << 30
 
 
-def advise_hugepages(arr: np.ndarray, start: int = 0, nbytes: int | None = None,
-                     limit: int | None = HOST_THP_LIMIT) -> bool:
+def advise_hugepages(
+    arr: np.ndarray, start: int = 0, nbytes: int | None = None, limit: int | None = HOST_THP_LIMIT
+) -> bool:
     """Ask the host for transparent huge pages over bytes [start, start+nbytes) of ``arr``.
 
     Only done when the range is at most ``limit`` (None: any size); returns whether it was.

@@ -77,7 +77,7 @@ def format_size(n: float, digits: int = 3) -> str:
     for unit, scale in (("EiB", 1 << 60), ("PiB", PiB), ("TiB", TiB), ("GiB", GiB), ("MiB", MiB), ("KiB", KiB)):
         if abs(n) >= scale:
             value = n / scale
-            text = f"{value:.{digits}g}" if value < 10 ** digits else f"{value:.0f}"
+            text = f"{value:.{digits}g}" if value < 10**digits else f"{value:.0f}"
             return f"{text} {unit}"
     return f"{n:.0f} B"
 

@@ -61,8 +61,15 @@ PRESETS: dict[str, dict] = {
     "scatter-2b": {"store_fraction": 1.0, "store_size": 2, "fsync_every": 64},
     # a database: 4 KiB I/O to its log and data files beside 64-byte stores through the mapping,
     # an fsync after every 64 events (what huge pages' 2 MiB write-back is charged against)
-    "oltp-stores": {"io_size": 4096, "read_fraction": 0.7, "pattern": "random", "queue_depth": 32,
-                    "store_fraction": 0.5, "store_size": 64, "fsync_every": 64},
+    "oltp-stores": {
+        "io_size": 4096,
+        "read_fraction": 0.7,
+        "pattern": "random",
+        "queue_depth": 32,
+        "store_fraction": 0.5,
+        "store_size": 64,
+        "fsync_every": 64,
+    },
 }
 DEFAULT_PRESET = "rand-4k"
 DEFAULT_FILE_SIZE = GiB
@@ -73,16 +80,22 @@ def queue_file_size(io_size: int, queue_depth: int) -> int:
     flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
     return 2 * int(queue_depth) * int(io_size)
 
+
 #: the most events a workload may have (a bound on the arrays numpy is asked for)
 MAX_EVENTS = 1 << 40
 #: host bytes per event while a workload is generated: op (1), offset and length (8 + 8), and
 #: the generator's temporaries (random draws, masks, the truncates' insertion)
 EVENT_HOST_BYTES = 64
 
-_OPS_SPELLS = {"io_size": "each event has its own length", "read_fraction": "r and w events",
-               "pattern": "each event has its own offset", "truncate_rate": "t events",
-               "store_fraction": "s events", "store_size": "each s event has its own length",
-               "fsync_every": "f0:0 events"}
+_OPS_SPELLS = {
+    "io_size": "each event has its own length",
+    "read_fraction": "r and w events",
+    "pattern": "each event has its own offset",
+    "truncate_rate": "t events",
+    "store_fraction": "s events",
+    "store_size": "each s event has its own length",
+    "fsync_every": "f0:0 events",
+}
 
 
 def _integer(name: str, v, lo: int, hi: int, what: str) -> int:
@@ -94,8 +107,11 @@ def _integer(name: str, v, lo: int, hi: int, what: str) -> int:
 
 def _fraction(name: str, v) -> float:
     """``v`` as a float in [0, 1], or a ValueError naming ``name``."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)) \
-            or not 0.0 <= float(v) <= 1.0:
+    if (
+        isinstance(v, (bool, np.bool_))
+        or not isinstance(v, (int, float, np.integer, np.floating))
+        or not 0.0 <= float(v) <= 1.0
+    ):
         raise ValueError(f"{name}: {v!r} is not a number between 0 and 1")
     return float(v)
 
@@ -159,7 +175,9 @@ class Workload:
         if self.io_size % SECTOR_SIZE:
             raise ValueError(f"io_size: {self.io_size} is not a multiple of 512 bytes (O_DIRECT alignment)")
         if self.io_size > self.file_size:
-            raise ValueError(f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}")
+            raise ValueError(
+                f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}"
+            )
         set_("ios", _integer("ios", self.ios, 0 if self.ops is not None else 1, MAX_EVENTS, "the number of I/Os"))
         for name in ("read_fraction", "truncate_rate", "store_fraction"):
             set_(name, _fraction(name, getattr(self, name)))
@@ -174,22 +192,35 @@ class Workload:
             op = self.generate()[0]  # validates the string, too
             n = int(np.isin(op, (OP_READ, OP_WRITE)).sum())
             if n == 0 and not (op == OP_STORE).any():
-                raise ValueError(f"ops: {self.ops!r} has no I/O and no store, so nothing to measure; accepted: at "
-                                 "least one r, w or s event, e.g. 'w0:4k,f0:0'")
+                raise ValueError(
+                    f"ops: {self.ops!r} has no I/O and no store, so nothing to measure; accepted: at "
+                    "least one r, w or s event, e.g. 'w0:4k,f0:0'"
+                )
             if self.ios not in (Workload.ios, n):
-                raise ValueError(f"ios: {self.ios!r} does not apply to an operation string ({self.ops!r} has {n} "
-                                 f"I/O{'s' if n != 1 else ''}); accepted: leave ios out, or use a preset")
+                raise ValueError(
+                    f"ios: {self.ios!r} does not apply to an operation string ({self.ops!r} has {n} "
+                    f"I/O{'s' if n != 1 else ''}); accepted: leave ios out, or use a preset"
+                )
             set_("ios", n)
 
     def _check_ops_alone(self) -> None:
         """An operation string spells every event: the settings of a generated workload do not apply."""
-        for name in ("io_size", "read_fraction", "pattern", "truncate_rate", "store_fraction", "store_size",
-                     "fsync_every"):
+        for name in (
+            "io_size",
+            "read_fraction",
+            "pattern",
+            "truncate_rate",
+            "store_fraction",
+            "store_size",
+            "fsync_every",
+        ):
             default = getattr(Workload, name)
             if getattr(self, name) != default:
-                raise ValueError(f"{name}: {getattr(self, name)!r} does not apply to an operation string "
-                                 f"({self.ops!r} spells its own events: {_OPS_SPELLS[name]}); accepted: leave "
-                                 f"{name} out, or use a preset")
+                raise ValueError(
+                    f"{name}: {getattr(self, name)!r} does not apply to an operation string "
+                    f"({self.ops!r} spells its own events: {_OPS_SPELLS[name]}); accepted: leave "
+                    f"{name} out, or use a preset"
+                )
 
     def event_bytes(self) -> int:
         """Host bytes the event arrays of this workload take while they are generated (an
@@ -206,8 +237,10 @@ class Workload:
     def from_preset(cls, name: str, **overrides) -> Workload:
         """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
         if not isinstance(name, str) or name not in PRESETS:
-            raise ValueError(f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
-                             "or an operation string like 'w0:8k,r8k:4k'")
+            raise ValueError(
+                f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                "or an operation string like 'w0:8k,r8k:4k'"
+            )
         return cls(**{**PRESETS[name], **overrides, "preset": name})
 
     def replace(self, **changes) -> Workload:
@@ -236,22 +269,28 @@ class Workload:
             bad = first_conflict(op, off, length, qd)
             if bad is not None:
                 items = [t.strip() for t in self.ops.split(",")]
-                raise ValueError(f"ops: {items[bad[0]]!r} (event {bad[0] + 1}) and {items[bad[1]]!r} (event "
-                                 f"{bad[1] + 1}) overlap while in flight together (queue_depth={self.queue_depth}) "
-                                 "and one of them is a read; accepted: overlapping I/Os in one queue only if all "
-                                 "are writes, or a smaller queue_depth")
+                raise ValueError(
+                    f"ops: {items[bad[0]]!r} (event {bad[0] + 1}) and {items[bad[1]]!r} (event "
+                    f"{bad[1] + 1}) overlap while in flight together (queue_depth={self.queue_depth}) "
+                    "and one of them is a read; accepted: overlapping I/Os in one queue only if all "
+                    "are writes, or a smaller queue_depth"
+                )
             return op, off, length
         need, avail = self.event_bytes(), host_available_bytes()
         if need > avail:
-            raise ValueError(f"ios: {self.ios} I/Os need {format_size(need)} of host memory for their events, "
-                             f"but this host has {format_size(avail)} available (MemAvailable); accepted: at most "
-                             f"about {avail // EVENT_HOST_BYTES // (1 + int(self.truncate_rate > 0)):,} I/Os here")
+            raise ValueError(
+                f"ios: {self.ios} I/Os need {format_size(need)} of host memory for their events, "
+                f"but this host has {format_size(avail)} available (MemAvailable); accepted: at most "
+                f"about {avail // EVENT_HOST_BYTES // (1 + int(self.truncate_rate > 0)):,} I/Os here"
+            )
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
         if qd > 1 and self.file_size < queue_file_size(self.io_size, qd):
-            raise ValueError(f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
-                             f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size")
+            raise ValueError(
+                f"queue_depth: {qd} I/Os of {format_size(self.io_size)} cannot be in flight together "
+                f"without overlapping in a {format_size(self.file_size)} file; use a larger file_size"
+            )
         if self.pattern == "random":
             off = rng.integers(0, slots, n, dtype=np.int64) * self.io_size
         else:
@@ -322,7 +361,7 @@ def first_conflict(op, off, length, qd):
         return None
     ios = np.flatnonzero((op == OP_READ) | (op == OP_WRITE))
     for k, b in enumerate(ios):
-        for a in ios[max(0, k - qd + 1):k]:
+        for a in ios[max(0, k - qd + 1) : k]:
             overlap = off[b] < off[a] + length[a] and off[a] < off[b] + length[b]
             if overlap and (op[a] == OP_READ or op[b] == OP_READ):
                 return (int(a), int(b))
@@ -337,8 +376,9 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     for item in ops.split(","):
         m = _OP_RE.match(item)
         if not m:
-            raise ValueError(f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, "
-                             "e.g. 'w0:8k'")
+            raise ValueError(
+                f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, e.g. 'w0:8k'"
+            )
         kind, off_s, len_s = m.groups()
         off = parse_size(off_s.strip(), f"ops: {item.strip()!r}: offset", minimum=0)
         if kind == "f":
@@ -353,8 +393,10 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         if off % SECTOR_SIZE or length % SECTOR_SIZE:
             raise ValueError(f"ops: {item.strip()!r} is not 512-byte aligned (O_DIRECT needs sector alignment)")
         if off + length > file_size:
-            raise ValueError(f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
-                             f"past the end of the {format_size(file_size)} file")
+            raise ValueError(
+                f"ops: {item.strip()!r} ends at {format_size(off + length)}, "
+                f"past the end of the {format_size(file_size)} file"
+            )
         if kind == "t" and (off % PAGE_SIZE or length % PAGE_SIZE):
             raise ValueError(f"ops: {item.strip()!r}: a truncate punches whole 4 KiB blocks; align it to 4 KiB")
         if kind == "u" and (off % PAGE_SIZE or length % PAGE_SIZE or not length):
@@ -374,8 +416,10 @@ def _check_unmapped_unused(op, off, length) -> None:
         if op[e] == OP_MUNMAP:
             gone.update(pages)
         elif op[e] in (OP_READ, OP_WRITE, OP_STORE) and gone.intersection(pages):
-            raise ValueError(f"ops: event {e + 1} uses the buffer at {format_size(int(off[e]))}, which an earlier "
-                             "munmap (u) took away; accepted: I/O and stores on mapped ranges only")
+            raise ValueError(
+                f"ops: event {e + 1} uses the buffer at {format_size(int(off[e]))}, which an earlier "
+                "munmap (u) took away; accepted: I/O and stores on mapped ranges only"
+            )
 
 
 def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:

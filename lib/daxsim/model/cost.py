@@ -14,8 +14,25 @@ import numpy as np
 from daxsim.model.hardware import DDR4, CostModel, HardwareProfile
 
 #: the parts of the modelled time per I/O, in the order reports and charts list them
-PARTS = ("fixed", "gup", "put", "pfn_walk", "descriptor", "alloc", "init", "lookup", "extent_ref", "range_lock",
-         "dirty", "fault", "iommu", "contention", "cpu_copy", "dma", "stall")
+PARTS = (
+    "fixed",
+    "gup",
+    "put",
+    "pfn_walk",
+    "descriptor",
+    "alloc",
+    "init",
+    "lookup",
+    "extent_ref",
+    "range_lock",
+    "dirty",
+    "fault",
+    "iommu",
+    "contention",
+    "cpu_copy",
+    "dma",
+    "stall",
+)
 #: the parts a device does; the rest but ``stall`` (waiting for the device) is CPU work
 DEVICE_PARTS = ("dma",)
 WAIT_PARTS = ("stall",)
@@ -38,7 +55,7 @@ FORMULA_TERMS = {
     "t_fixed": "fixed cost of one O_DIRECT I/O (syscall, bio, submission, completion)",
     "N_gup, N_put": "pages referenced through a struct page by GUP, and released at completion (1a, 1b)",
     "t_gup(memmap), t_put(memmap)": "per-page cost, depending on where the struct pages live (DRAM or pmem) and on "
-                                    "the era: get or pin, base pages or one grab per compound folio",
+    "the era: get or pin, base pages or one grab per compound folio",
     "N_pfn, t_pfn": "pages translated to pfns without touching a struct page (2, 3)",
     "N_desc, t_desc": "descriptor entries (bio_vecs, pfn vectors, extents) and the cost of filling one",
     "N_alloc, t_alloc": "allocations: bounce pages from the buddy allocator (0) or transient struct pages (1b)",
@@ -50,9 +67,9 @@ FORMULA_TERMS = {
     "N_fault, t_fault": "DAX faults taken on the I/O path: after a truncate unmapped the file, or a hole refilled",
     "N_iommu, t_iommu": "4 KiB pages mapped and unmapped through an IOMMU (only with iommu on)",
     "N_shared, t_x": "atomics on lines every submitting CPU writes (1b's table and free list): (cpus - 1) / cpus "
-                     "of a cache-line transfer each",
+    "of a cache-line transfer each",
     "B_pmem->dram, B_dram->pmem": "bytes the CPU copies (option 0's bounce), at single-thread bandwidth: "
-                                  "R = read, W = non-temporal store, F = store + clwb (made durable)",
+    "R = read, W = non-temporal store, F = store + clwb (made durable)",
     "B^DMA_m, BW_m": "bytes DMAed to or from memory m, at the lesser of the device's and the memory's bandwidth",
     "B_stall": "bytes of earlier I/Os a stalled submission had to wait for (1b's pool), at the device's bandwidth",
 }
@@ -79,11 +96,22 @@ class Modelled:
     op_ns: float = 0.0  #: mean time per operation of the workload (I/Os, stores, fsyncs); per_io_ns without stores
 
     def to_dict(self) -> dict:
-        return {"per_io_ns": self.per_io_ns, "breakdown_ns": dict(self.breakdown), "memmap_init_s": self.memmap_init_s,
-                "truncate_wait_ns": self.truncate_wait_ns, "store_ns": self.store_ns, "fsync_ns": self.fsync_ns,
-                "media_bytes": self.media_bytes, "cpu_ns": self.cpu_ns, "device_ns": self.device_ns,
-                "iops": self.iops, "gbps": self.gbps, "latency_ns": self.latency_ns, "bound": self.bound,
-                "op_ns": self.op_ns}
+        return {
+            "per_io_ns": self.per_io_ns,
+            "breakdown_ns": dict(self.breakdown),
+            "memmap_init_s": self.memmap_init_s,
+            "truncate_wait_ns": self.truncate_wait_ns,
+            "store_ns": self.store_ns,
+            "fsync_ns": self.fsync_ns,
+            "media_bytes": self.media_bytes,
+            "cpu_ns": self.cpu_ns,
+            "device_ns": self.device_ns,
+            "iops": self.iops,
+            "gbps": self.gbps,
+            "latency_ns": self.latency_ns,
+            "bound": self.bound,
+            "op_ns": self.op_ns,
+        }
 
 
 def dram_held_bytes(m):
@@ -123,16 +151,19 @@ def on_medium(f_dram: float, f_optane: float, medium: HardwareProfile) -> float:
     return f_dram + (f_optane - f_dram) * max(share, 0.0)
 
 
-def gup_figures(design, on_pmem: bool, cost: CostModel, kernel, medium: HardwareProfile | None = None
-                ) -> tuple[float, float]:
+def gup_figures(
+    design, on_pmem: bool, cost: CostModel, kernel, medium: HardwareProfile | None = None
+) -> tuple[float, float]:
     """The per-4 KiB cost of taking and of dropping a GUP reference, as the era does it:
     one grab per compound folio (from 6.15) on the options whose cost terms say compound;
     else pin_user_pages_fast / unpin (FOLL_PIN, from 6.5) or get_user_pages_fast / put_page
     (FOLL_GET), each figure the one measured for that call; with the memmap on pmem, on
     ``medium`` (:func:`on_medium`)."""
     if design.cost.gup == "compound" and kernel.compound_gup == "folio":
-        pair = ((cost.gup_compound_ns_dram, cost.gup_compound_ns_pmem), (cost.put_compound_ns_dram,
-                                                                       cost.put_compound_ns_pmem))
+        pair = (
+            (cost.gup_compound_ns_dram, cost.gup_compound_ns_pmem),
+            (cost.put_compound_ns_dram, cost.put_compound_ns_pmem),
+        )
     elif kernel.pin == "pin":
         pair = ((cost.pin_ns_dram, cost.pin_ns_pmem), (cost.put_ns_dram, cost.put_ns_pmem))
     else:
@@ -141,14 +172,27 @@ def gup_figures(design, on_pmem: bool, cost: CostModel, kernel, medium: Hardware
         return float(pair[0][0]), float(pair[1][0])
     if medium is None:
         return float(pair[0][1]), float(pair[1][1])
-    return (on_medium(float(pair[0][0]), float(pair[0][1]), medium),
-            on_medium(float(pair[1][0]), float(pair[1][1]), medium))
+    return (
+        on_medium(float(pair[0][0]), float(pair[0][1]), medium),
+        on_medium(float(pair[1][0]), float(pair[1][1]), medium),
+    )
 
 
-def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, cost: CostModel,
-          struct_pages_initialised: int, tlb_miss_rate: float = 0.0, dirty_unit: int = 4096,
-          bounce: HardwareProfile = DDR4, kernel=None, iommu: bool = False, queue_depth: int = 1,
-          cpus: int = 1) -> Modelled:
+def model(
+    c: dict,
+    design,
+    memmap_placement: str | None,
+    pmem: HardwareProfile,
+    cost: CostModel,
+    struct_pages_initialised: int,
+    tlb_miss_rate: float = 0.0,
+    dirty_unit: int = 4096,
+    bounce: HardwareProfile = DDR4,
+    kernel=None,
+    iommu: bool = False,
+    queue_depth: int = 1,
+    cpus: int = 1,
+) -> Modelled:
     """Turn counters into modelled ns per I/O (see :data:`FORMULA`), per store and per fsync.
 
     ``design`` (a :class:`~daxsim.paths.registry.Design`, or an option id) says which
@@ -198,30 +242,58 @@ def model(c: dict, design, memmap_placement: str | None, pmem: HardwareProfile, 
         "fault": io_faults * float(cost.dax_fault_ns) / n,
         "iommu": c["pages_spanned"] * float(cost.iommu_page_ns) / n if iommu else 0.0,
         "contention": shared * (cpus - 1) / cpus * float(cost.line_transfer_ns) / n,
-        "cpu_copy": (rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(bounce.ntstore_bw_1t)))
-                     + rate(c["copy_dram_to_pmem"], min(float(bounce.read_bw_1t), durable_bw))) / n,
-        "dma": (rate(c["dma_to_pmem"], min(dev, float(pmem.write_bw)))
-                + rate(c["dma_from_pmem"], min(dev, float(pmem.read_bw)))
-                + rate(c["dma_to_dram"], min(dev, float(bounce.write_bw)))
-                + rate(c["dma_from_dram"], min(dev, float(bounce.read_bw)))) / n,
+        "cpu_copy": (
+            rate(c["copy_pmem_to_dram"], min(float(pmem.read_bw_1t), float(bounce.ntstore_bw_1t)))
+            + rate(c["copy_dram_to_pmem"], min(float(bounce.read_bw_1t), durable_bw))
+        )
+        / n,
+        "dma": (
+            rate(c["dma_to_pmem"], min(dev, float(pmem.write_bw)))
+            + rate(c["dma_from_pmem"], min(dev, float(pmem.read_bw)))
+            + rate(c["dma_to_dram"], min(dev, float(bounce.write_bw)))
+            + rate(c["dma_from_dram"], min(dev, float(bounce.read_bw)))
+        )
+        / n,
         "stall": rate(c["stall_bytes"], dev) / n,
     }
     if terms.only is not None:
         parts = {k: (v if k in terms.only else 0.0) for k, v in parts.items()}
     truncate_wait = rate(c["wait_bytes"], dev) / max(c["truncates"], 1)
     init_s = struct_pages_initialised * memmap_init_ns_per_page(memmap_placement or "dram", pmem, cost) / 1e9
-    store_ns = (c["stores"] * tlb_miss_rate * float(cost.page_walk_ns)
-                + c["dirty_faults"] * float(cost.dirty_fault_ns)) / max(c["stores"], 1)
+    store_ns = (
+        c["stores"] * tlb_miss_rate * float(cost.page_walk_ns) + c["dirty_faults"] * float(cost.dirty_fault_ns)
+    ) / max(c["stores"], 1)
     media = c["xplines_dirtied"] * 256 if float(pmem.media_granularity) >= 256 else c["cache_lines_dirtied"] * 64
-    fsync_ns = (c["dirty_units"] * dirty_unit / 64 * float(cost.clwb_line_ns) + rate(media, float(pmem.ntstore_bw_1t))) \
-        / max(c["fsyncs"], 1) if c["fsyncs"] and pmem.persistent else 0.0
+    fsync_ns = (
+        (c["dirty_units"] * dirty_unit / 64 * float(cost.clwb_line_ns) + rate(media, float(pmem.ntstore_bw_1t)))
+        / max(c["fsyncs"], 1)
+        if c["fsyncs"] and pmem.persistent
+        else 0.0
+    )
     cpu_ns = sum(v for k, v in parts.items() if k not in DEVICE_PARTS and k not in WAIT_PARTS)
     device_ns = sum(parts[k] for k in DEVICE_PARTS)
     q = throughput(cpu_ns, device_ns, queue_depth, cpus)
     per_io_bytes = c["bytes_requested"] / n
     per_io = sum(parts.values())
     ops = c["ios_completed"] + c["stores"] + c["fsyncs"]
-    op_ns = ((per_io * c["ios_completed"] + store_ns * c["stores"] + fsync_ns * c["fsyncs"]) / ops
-             if ops and (c["stores"] or c["fsyncs"]) else per_io)
-    return Modelled(per_io, parts, init_s, truncate_wait, store_ns, fsync_ns, int(media), cpu_ns, device_ns,
-                    q.iops, q.iops * per_io_bytes / 1e9, q.latency_ns, q.bound, op_ns)
+    op_ns = (
+        (per_io * c["ios_completed"] + store_ns * c["stores"] + fsync_ns * c["fsyncs"]) / ops
+        if ops and (c["stores"] or c["fsyncs"])
+        else per_io
+    )
+    return Modelled(
+        per_io,
+        parts,
+        init_s,
+        truncate_wait,
+        store_ns,
+        fsync_ns,
+        int(media),
+        cpu_ns,
+        device_ns,
+        q.iops,
+        q.iops * per_io_bytes / 1e9,
+        q.latency_ns,
+        q.bound,
+        op_ns,
+    )

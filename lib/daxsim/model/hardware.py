@@ -59,7 +59,9 @@ class HardwareProfile:
     persistent: bool = True
 
     def figures(self) -> dict[str, Figure]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), Figure)}
+        return {
+            f.name: getattr(self, f.name) for f in dataclasses.fields(self) if isinstance(getattr(self, f.name), Figure)
+        }
 
     def replace(self, **values) -> HardwareProfile:
         """A copy with some figures replaced; plain numbers become labelled assumptions."""
@@ -123,15 +125,34 @@ NVDIMM_N = HardwareProfile(
 CXL_EXPANDER = HardwareProfile(
     name="cxl-expander",
     description="A direct-attached CXL 2.0 Type-3 DRAM expander (PCIe 5.0 x8 module), not persistent",
-    read_latency_ns=_f(101.5 + 80, "ns", "li2023pond", "DRAM + 70-90 ns (Pond) / 50-100 ns (TPP); midpoint 80 ns", True),
-    read_bw_1t=_f(7.38 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth",
-                  "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio", True),
+    read_latency_ns=_f(
+        101.5 + 80, "ns", "li2023pond", "DRAM + 70-90 ns (Pond) / 50-100 ns (TPP); midpoint 80 ns", True
+    ),
+    read_bw_1t=_f(
+        7.38 * 101.5 / 181.5,
+        "GB/s",
+        "mccalpin2023bandwidth",
+        "Little's law: DDR4 single-thread bandwidth scaled by the latency ratio",
+        True,
+    ),
     ntstore_bw_1t=_f(4.31 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
     clwb_bw_1t=_f(1.44 * 101.5 / 181.5, "GB/s", "mccalpin2023bandwidth", "scaled like read_bw_1t", True),
-    read_bw=_f(28.0, "GB/s", "tomshardware2023cz120", "Micron CZ120's 36 GB/s is a 2:1 read/write mix; reads alone "
-               "are held under PCIe 5.0 x8's 31.5 GB/s per direction", True),
-    write_bw=_f(24.0, "GB/s", "tomshardware2023cz120", "between the write share of the 2:1 mix (12 GB/s) and the "
-                "link's 31.5 GB/s per direction; no write figure published", True),
+    read_bw=_f(
+        28.0,
+        "GB/s",
+        "tomshardware2023cz120",
+        "Micron CZ120's 36 GB/s is a 2:1 read/write mix; reads alone "
+        "are held under PCIe 5.0 x8's 31.5 GB/s per direction",
+        True,
+    ),
+    write_bw=_f(
+        24.0,
+        "GB/s",
+        "tomshardware2023cz120",
+        "between the write share of the 2:1 mix (12 GB/s) and the "
+        "link's 31.5 GB/s per direction; no write figure published",
+        True,
+    ),
     media_granularity=_f(64, "B", "li2023pond", "DRAM behind the CXL controller", True),
     persistent=False,
 )
@@ -165,75 +186,199 @@ class CostModel:
     pages. The kernel era decides which apply (:mod:`daxsim.model.eras`).
     """
 
-    io_fixed_ns: Figure = field(default_factory=lambda: _f(
-        1000, "ns", "daxsim", "syscall, bio allocation, submission and completion of one O_DIRECT I/O", True))
-    gup_ns_dram: Figure = field(default_factory=lambda: _f(
-        14.1, "ns", _V4, "get_user_pages_fast (FOLL_GET) per 4 KiB on device-dax base pages, memmap in DRAM: "
-        "59 ms / 4 Mi pages (v4, before); applied to fsdax 4 KiB pages"))
-    gup_ns_pmem: Figure = field(default_factory=lambda: _f(
-        118.0, "ns", _V4, "get_user_pages_fast per 4 KiB, base pages, memmap on pmem (altmap): 494 ms / 4 Mi pages"))
-    pin_ns_dram: Figure = field(default_factory=lambda: _f(
-        20.7, "ns", _V4, "pin_user_pages_fast (FOLL_PIN) per 4 KiB, base pages, memmap in DRAM: 87 ms / 4 Mi pages"))
-    pin_ns_pmem: Figure = field(default_factory=lambda: _f(
-        124.9, "ns", _V7, "pin_user_pages_fast per 4 KiB, base pages, altmap: 524 ms / 4 Mi pages (v7, before)"))
-    put_ns_dram: Figure = field(default_factory=lambda: _f(
-        16.9, "ns", _V7, "unpin per 4 KiB, base pages, memmap in DRAM: 71 ms / 4 Mi pages (v7, before)"))
-    put_ns_pmem: Figure = field(default_factory=lambda: _f(
-        125.0, "ns", _V7, "unpin per 4 KiB, base pages, altmap: 525 ms / 4 Mi pages (v7, before)"))
-    putpage_ns_dram: Figure = field(default_factory=lambda: _f(
-        16.9, "ns", _V7, "put_page() per 4 KiB after FOLL_GET: no published figure; the unpin figure reused", True))
-    putpage_ns_pmem: Figure = field(default_factory=lambda: _f(
-        125.0, "ns", _V7, "put_page() per 4 KiB, altmap: the unpin figure reused", True))
-    bvec_ns: Figure = field(default_factory=lambda: _f(
-        2.0, "ns", "daxsim", "filling one descriptor entry (a 16-byte store)", True))
-    page_alloc_ns: Figure = field(default_factory=lambda: _f(
-        60.0, "ns", "daxsim", "buddy allocation plus free of one order-0 page", True))
-    device_bw: Figure = field(default_factory=lambda: _f(
-        7.0, "GB/s", "daxsim", "the block device's DMA bandwidth (a PCIe 4.0 x4 NVMe class device)", True))
-    pfn_walk_ns: Figure = field(default_factory=lambda: _f(
-        5.0, "ns", "daxsim", "reading one PTE to a pfn with no struct page touched (options 2, 3)", True))
-    lookup_ns: Figure = field(default_factory=lambda: _f(
-        10.0, "ns", "daxsim", "one pfn -> transient struct page hash lookup (option 1b)", True))
-    pool_alloc_ns: Figure = field(default_factory=lambda: _f(
-        5.0, "ns", "daxsim", "taking or returning a transient struct page slot (option 1b)", True))
-    desc_alloc_ns: Figure = field(default_factory=lambda: _f(
-        30.0, "ns", "daxsim", "allocating and freeing a folio descriptor from a slab (the proposed memdesc-8 era)", True))
-    extent_ref_ns: Figure = field(default_factory=lambda: _f(
-        6.0, "ns", "daxsim", "taking or dropping a reference on an extent: one uncontended atomic on the extent holder "
-        "(lock inc, ~20 cycles at 3.5 GHz)", True))
-    range_lock_ns: Figure = field(default_factory=lambda: _f(
-        100.0, "ns", "daxsim", "taking and releasing a filesystem range lock / layout lease (option 2 guarded)", True))
-    gup_compound_ns_dram: Figure = field(default_factory=lambda: _f(
-        1.48, "ns", _V4, "pin per 4 KiB with one grab per compound folio, memmap in DRAM: 6.2 ms / 4 Mi pages, "
-        "measured with the unmerged v4 patch 8; the algorithm GUP uses on fsdax PMDs from 6.15 (inferred)", True))
-    gup_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
-        2.38, "ns", _V4, "the same with the memmap on pmem (altmap): 10 ms / 4 Mi pages (unmerged v4 patch 8)", True))
-    put_compound_ns_dram: Figure = field(default_factory=lambda: _f(
-        5.25, "ns", _V7, "unpin per 4 KiB on compound pages, memmap in DRAM: 22 ms / 4 Mi pages (v7, after)"))
-    put_compound_ns_pmem: Figure = field(default_factory=lambda: _f(
-        16.9, "ns", _V7, "unpin per 4 KiB on compound pages, altmap: 71 ms / 4 Mi pages (v7, after)"))
-    dirty_page_ns: Figure = field(default_factory=lambda: _f(
-        15.0, "ns", "daxsim", "set_page_dirty_lock() on a read's page: lock, PG_dirty, unlock on a cached struct page "
-        "line (three uncontended atomics)", True))
-    dax_fault_ns: Figure = field(default_factory=lambda: _f(
-        1000.0, "ns", "daxsim", "a DAX page fault taken on the I/O path (after a truncate unmapped the file): iomap "
-        "lookup and the PTE install", True))
-    iommu_page_ns: Figure = field(default_factory=lambda: _f(
-        338.0, "ns", "xia2025dmamapbenchmark", "dma_map_sg + unmap per 4 KiB through an IOMMU: 1.4 + 1.3 us for 8 "
-        "pages (dma_map_benchmark; the platform is not stated): charged only with iommu on", True))
-    line_transfer_ns: Figure = field(default_factory=lambda: _f(
-        48.0, "ns", "viennot2022c2c", "moving a cache line between two cores of one socket (the median of a Xeon "
-        "Gold 6242's core-to-core latencies): what an atomic on a line another CPU wrote last adds", True))
-    clwb_line_ns: Figure = field(default_factory=lambda: _f(
-        5.0, "ns", "daxsim", "issuing clwb on one 64-byte line during writeback (lines that did not change)", True))
-    dirty_fault_ns: Figure = field(default_factory=lambda: _f(
-        1000.0, "ns", "daxsim", "the write fault that marks a clean DAX entry dirty", True))
-    page_walk_ns: Figure = field(default_factory=lambda: _f(
-        15.0, "ns", "daxsim", "a TLB miss whose page walk hits the caches: ~20-50 cycles, a rule of thumb "
-        "(mccalpin2022tlb gives only the TLB sizes)", True))
-    memmap_init_cpu_ns: Figure = field(default_factory=lambda: _f(
-        10.4, "ns", "lizhe2026zonedevice", "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns, "
-        "the struct page writes included (map=dev, in a VM)"))
+    io_fixed_ns: Figure = field(
+        default_factory=lambda: _f(
+            1000, "ns", "daxsim", "syscall, bio allocation, submission and completion of one O_DIRECT I/O", True
+        )
+    )
+    gup_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            14.1,
+            "ns",
+            _V4,
+            "get_user_pages_fast (FOLL_GET) per 4 KiB on device-dax base pages, memmap in DRAM: "
+            "59 ms / 4 Mi pages (v4, before); applied to fsdax 4 KiB pages",
+        )
+    )
+    gup_ns_pmem: Figure = field(
+        default_factory=lambda: _f(
+            118.0, "ns", _V4, "get_user_pages_fast per 4 KiB, base pages, memmap on pmem (altmap): 494 ms / 4 Mi pages"
+        )
+    )
+    pin_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            20.7, "ns", _V4, "pin_user_pages_fast (FOLL_PIN) per 4 KiB, base pages, memmap in DRAM: 87 ms / 4 Mi pages"
+        )
+    )
+    pin_ns_pmem: Figure = field(
+        default_factory=lambda: _f(
+            124.9, "ns", _V7, "pin_user_pages_fast per 4 KiB, base pages, altmap: 524 ms / 4 Mi pages (v7, before)"
+        )
+    )
+    put_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            16.9, "ns", _V7, "unpin per 4 KiB, base pages, memmap in DRAM: 71 ms / 4 Mi pages (v7, before)"
+        )
+    )
+    put_ns_pmem: Figure = field(
+        default_factory=lambda: _f(
+            125.0, "ns", _V7, "unpin per 4 KiB, base pages, altmap: 525 ms / 4 Mi pages (v7, before)"
+        )
+    )
+    putpage_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            16.9, "ns", _V7, "put_page() per 4 KiB after FOLL_GET: no published figure; the unpin figure reused", True
+        )
+    )
+    putpage_ns_pmem: Figure = field(
+        default_factory=lambda: _f(125.0, "ns", _V7, "put_page() per 4 KiB, altmap: the unpin figure reused", True)
+    )
+    bvec_ns: Figure = field(
+        default_factory=lambda: _f(2.0, "ns", "daxsim", "filling one descriptor entry (a 16-byte store)", True)
+    )
+    page_alloc_ns: Figure = field(
+        default_factory=lambda: _f(60.0, "ns", "daxsim", "buddy allocation plus free of one order-0 page", True)
+    )
+    device_bw: Figure = field(
+        default_factory=lambda: _f(
+            7.0, "GB/s", "daxsim", "the block device's DMA bandwidth (a PCIe 4.0 x4 NVMe class device)", True
+        )
+    )
+    pfn_walk_ns: Figure = field(
+        default_factory=lambda: _f(
+            5.0, "ns", "daxsim", "reading one PTE to a pfn with no struct page touched (options 2, 3)", True
+        )
+    )
+    lookup_ns: Figure = field(
+        default_factory=lambda: _f(
+            10.0, "ns", "daxsim", "one pfn -> transient struct page hash lookup (option 1b)", True
+        )
+    )
+    pool_alloc_ns: Figure = field(
+        default_factory=lambda: _f(
+            5.0, "ns", "daxsim", "taking or returning a transient struct page slot (option 1b)", True
+        )
+    )
+    desc_alloc_ns: Figure = field(
+        default_factory=lambda: _f(
+            30.0,
+            "ns",
+            "daxsim",
+            "allocating and freeing a folio descriptor from a slab (the proposed memdesc-8 era)",
+            True,
+        )
+    )
+    extent_ref_ns: Figure = field(
+        default_factory=lambda: _f(
+            6.0,
+            "ns",
+            "daxsim",
+            "taking or dropping a reference on an extent: one uncontended atomic on the extent holder "
+            "(lock inc, ~20 cycles at 3.5 GHz)",
+            True,
+        )
+    )
+    range_lock_ns: Figure = field(
+        default_factory=lambda: _f(
+            100.0,
+            "ns",
+            "daxsim",
+            "taking and releasing a filesystem range lock / layout lease (option 2 guarded)",
+            True,
+        )
+    )
+    gup_compound_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            1.48,
+            "ns",
+            _V4,
+            "pin per 4 KiB with one grab per compound folio, memmap in DRAM: 6.2 ms / 4 Mi pages, "
+            "measured with the unmerged v4 patch 8; the algorithm GUP uses on fsdax PMDs from 6.15 (inferred)",
+            True,
+        )
+    )
+    gup_compound_ns_pmem: Figure = field(
+        default_factory=lambda: _f(
+            2.38, "ns", _V4, "the same with the memmap on pmem (altmap): 10 ms / 4 Mi pages (unmerged v4 patch 8)", True
+        )
+    )
+    put_compound_ns_dram: Figure = field(
+        default_factory=lambda: _f(
+            5.25, "ns", _V7, "unpin per 4 KiB on compound pages, memmap in DRAM: 22 ms / 4 Mi pages (v7, after)"
+        )
+    )
+    put_compound_ns_pmem: Figure = field(
+        default_factory=lambda: _f(
+            16.9, "ns", _V7, "unpin per 4 KiB on compound pages, altmap: 71 ms / 4 Mi pages (v7, after)"
+        )
+    )
+    dirty_page_ns: Figure = field(
+        default_factory=lambda: _f(
+            15.0,
+            "ns",
+            "daxsim",
+            "set_page_dirty_lock() on a read's page: lock, PG_dirty, unlock on a cached struct page "
+            "line (three uncontended atomics)",
+            True,
+        )
+    )
+    dax_fault_ns: Figure = field(
+        default_factory=lambda: _f(
+            1000.0,
+            "ns",
+            "daxsim",
+            "a DAX page fault taken on the I/O path (after a truncate unmapped the file): iomap "
+            "lookup and the PTE install",
+            True,
+        )
+    )
+    iommu_page_ns: Figure = field(
+        default_factory=lambda: _f(
+            338.0,
+            "ns",
+            "xia2025dmamapbenchmark",
+            "dma_map_sg + unmap per 4 KiB through an IOMMU: 1.4 + 1.3 us for 8 "
+            "pages (dma_map_benchmark; the platform is not stated): charged only with iommu on",
+            True,
+        )
+    )
+    line_transfer_ns: Figure = field(
+        default_factory=lambda: _f(
+            48.0,
+            "ns",
+            "viennot2022c2c",
+            "moving a cache line between two cores of one socket (the median of a Xeon "
+            "Gold 6242's core-to-core latencies): what an atomic on a line another CPU wrote last adds",
+            True,
+        )
+    )
+    clwb_line_ns: Figure = field(
+        default_factory=lambda: _f(
+            5.0, "ns", "daxsim", "issuing clwb on one 64-byte line during writeback (lines that did not change)", True
+        )
+    )
+    dirty_fault_ns: Figure = field(
+        default_factory=lambda: _f(1000.0, "ns", "daxsim", "the write fault that marks a clean DAX entry dirty", True)
+    )
+    page_walk_ns: Figure = field(
+        default_factory=lambda: _f(
+            15.0,
+            "ns",
+            "daxsim",
+            "a TLB miss whose page walk hits the caches: ~20-50 cycles, a rule of thumb "
+            "(mccalpin2022tlb gives only the TLB sizes)",
+            True,
+        )
+    )
+    memmap_init_cpu_ns: Figure = field(
+        default_factory=lambda: _f(
+            10.4,
+            "ns",
+            "lizhe2026zonedevice",
+            "memmap_init_zone_device rebind: 273.5 ms for 100 GiB of 4 KiB pfns, "
+            "the struct page writes included (map=dev, in a VM)",
+        )
+    )
 
     def figures(self) -> dict[str, Figure]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -303,7 +303,7 @@ class Option0(Option2):
         pfn = w.fs.fault(fp)
         bounce = bytearray(PAGE_SIZE)
         if w.op[e] == OP_WRITE:
-            bounce[in_page:in_page + seg] = w.pmem[pfn][in_page:in_page + seg]
+            bounce[in_page : in_page + seg] = w.pmem[pfn][in_page : in_page + seg]
             self.c["copy_pmem_to_dram"] += seg
         self.c["allocations"] += 1
         self.c["refcount_ops"] += 1
@@ -317,12 +317,12 @@ class Option0(Option2):
         for bounce, in_page, seg, pos in entries:
             fp, d = pos // PAGE_SIZE, pos % PAGE_SIZE
             if w.op[e] == OP_WRITE:
-                w.dev[fp][d:d + seg] = bounce[in_page:in_page + seg]
+                w.dev[fp][d : d + seg] = bounce[in_page : in_page + seg]
                 self.c["dma_from_dram"] += seg
             else:
-                bounce[in_page:in_page + seg] = w.dev[fp][d:d + seg]
+                bounce[in_page : in_page + seg] = w.dev[fp][d : d + seg]
                 self.c["dma_to_dram"] += seg
-                w.pmem[w.fs.fault(fp)][in_page:in_page + seg] = bounce[in_page:in_page + seg]
+                w.pmem[w.fs.fault(fp)][in_page : in_page + seg] = bounce[in_page : in_page + seg]
                 self.c["copy_dram_to_pmem"] += seg
                 self.c["bytes_flushed"] += seg
             self.free_dram += 1
@@ -336,5 +336,6 @@ class Option0(Option2):
         return n_entries * PAGE_SIZE
 
     def finish(self) -> None:
-        assert self.free_dram == self.w.machine.managed_dram(self.w.layout) // PAGE_SIZE, \
+        assert self.free_dram == self.w.machine.managed_dram(self.w.layout) // PAGE_SIZE, (
             "reference: a bounce page leaked"
+        )

@@ -31,9 +31,17 @@ def oracle_of(option) -> type:
     return getattr(importlib.import_module(module), name)
 
 
-def run_reference(option, machine: Machine, workload: Workload, pool_pages: int = 4096,
-                  guard: bool = False, queue_depth: int | None = None, page_size: int = 2 << 20,
-                  dirty_granularity: str = "mapping", kernel=None) -> ReferenceResult:
+def run_reference(
+    option,
+    machine: Machine,
+    workload: Workload,
+    pool_pages: int = 4096,
+    guard: bool = False,
+    queue_depth: int | None = None,
+    page_size: int = 2 << 20,
+    dirty_granularity: str = "mapping",
+    kernel=None,
+) -> ReferenceResult:
     """Run ``workload`` through ``option`` the slow way (data always moved), as the ``kernel``
     era does it (default the newest)."""
     d = design(str(option))
@@ -49,11 +57,25 @@ def run_reference(option, machine: Machine, workload: Workload, pool_pages: int 
     op, off, length = (a.tolist() for a in workload.generate())
     w.op, w.off, w.length = op, off, length
     qd = int(queue_depth or workload.queue_depth)
-    io_pages = sorted({p for o, a, n in zip(op, off, length) if o in (OP_READ, OP_WRITE)
-                       for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
-    used_pages = sorted({p for o, a, n in zip(op, off, length) if o in (OP_READ, OP_WRITE, OP_STORE)
-                         for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
-    all_pages = sorted({p for a, n in zip(off, length) if n for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)})
+    io_pages = sorted(
+        {
+            p
+            for o, a, n in zip(op, off, length)
+            if o in (OP_READ, OP_WRITE)
+            for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)
+        }
+    )
+    used_pages = sorted(
+        {
+            p
+            for o, a, n in zip(op, off, length)
+            if o in (OP_READ, OP_WRITE, OP_STORE)
+            for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)
+        }
+    )
+    all_pages = sorted(
+        {p for a, n in zip(off, length) if n for p in range(a // PAGE_SIZE, (a + n - 1) // PAGE_SIZE + 1)}
+    )
     for fp in all_pages:
         pfn = w.fs.map[fp]
         w.pmem[pfn] = pattern_page((pfn - w.pmem_base) * PAGE_SIZE, 0x1)

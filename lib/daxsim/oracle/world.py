@@ -132,9 +132,14 @@ class World:
         self.descs = 0  # memdesc-8: folio descriptors in use
         self.machine, self.layout = machine, layout
         self.pmem_base = machine.pmem_base_pfn
-        f = create_file("buffer", workload.file_size, self.pmem_base + layout.dataoff // PAGE_SIZE,
-                        self.pmem_base + machine.pmem // PAGE_SIZE, workload.extent_size,
-                        np.random.default_rng(workload.seed))
+        f = create_file(
+            "buffer",
+            workload.file_size,
+            self.pmem_base + layout.dataoff // PAGE_SIZE,
+            self.pmem_base + machine.pmem // PAGE_SIZE,
+            workload.extent_size,
+            np.random.default_rng(workload.seed),
+        )
         self.pmem: dict[int, bytearray] = {}
         self.dev: dict[int, bytearray] = {}
         self.fs = Fs(f, int((f.ext_pfn + f.ext_len).max()), self.pmem, self.pmem_base, c)
@@ -150,13 +155,17 @@ class World:
         block = (pfn - self.memmap_base) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if block not in self.built:
             self.built.add(block)
-            self.c["struct_pages_materialised"] += min(STRUCT_PAGES_PER_VMEMMAP_PAGE,
-                                                       self.nmemmap - block * STRUCT_PAGES_PER_VMEMMAP_PAGE)
+            self.c["struct_pages_materialised"] += min(
+                STRUCT_PAGES_PER_VMEMMAP_PAGE, self.nmemmap - block * STRUCT_PAGES_PER_VMEMMAP_PAGE
+            )
 
     def add_entry(self, entries, frame, in_page, seg, pos):
         """A descriptor entry, or more bytes in the last one where the era merges contiguous pages."""
-        if self.merge and entries and entries[-1][0] * PAGE_SIZE + entries[-1][1] + entries[-1][2] \
-                == frame * PAGE_SIZE + in_page:
+        if (
+            self.merge
+            and entries
+            and entries[-1][0] * PAGE_SIZE + entries[-1][1] + entries[-1][2] == frame * PAGE_SIZE + in_page
+        ):
             entries[-1][2] += seg
             entries[-1][4] += 1
         else:
@@ -178,8 +187,8 @@ class World:
                 n = min(seg - done, PAGE_SIZE - a, PAGE_SIZE - b)
                 dfp = (pos + done) // PAGE_SIZE
                 if self.op[e] == OP_WRITE:
-                    self.dev[dfp][b:b + n] = self.pmem[pfn][a:a + n]
+                    self.dev[dfp][b : b + n] = self.pmem[pfn][a : a + n]
                 else:
-                    self.pmem[pfn][a:a + n] = self.dev[dfp][b:b + n]
+                    self.pmem[pfn][a : a + n] = self.dev[dfp][b : b + n]
                 done += n
             self.c["dma_from_pmem" if self.op[e] == OP_WRITE else "dma_to_pmem"] += seg

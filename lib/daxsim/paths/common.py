@@ -52,7 +52,8 @@ def prefetch(typingctx, arr, off):
         ptr = builder.bitcast(_element_ptr(context, builder, signature.args[0], a, o), i8p)
         i32 = ir.IntType(32)
         fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8")
+            builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]), "llvm.prefetch.p0i8"
+        )
         builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
@@ -149,7 +150,9 @@ def prefetch_source(e, op, off, pte, device, pmem, pmem_base_pfn, nbytes=512):
     if op[e] == OP_WRITE:
         v = pte[off[e] >> PAGE_SHIFT]
         if v:
-            prefetch_dma(True, device, 0, pmem, (v - 1 - pmem_base_pfn) * PAGE_SIZE + (off[e] & (PAGE_SIZE - 1)), nbytes)
+            prefetch_dma(
+                True, device, 0, pmem, (v - 1 - pmem_base_pfn) * PAGE_SIZE + (off[e] & (PAGE_SIZE - 1)), nbytes
+            )
     elif op[e] == OP_READ:
         prefetch_dma(False, device, off[e], pmem, 0, nbytes)
 

@@ -9,7 +9,18 @@ from numba import njit
 
 from daxsim.paths.option2 import BATCH, ENTRY_BYTES, PINS, STRUCT_PAGES, complete, dma_start, make_state, submit, warm
 
-__all__ = ["BATCH", "ENTRY_BYTES", "PINS", "STRUCT_PAGES", "busy", "complete", "dma_start", "make_state", "submit", "warm"]
+__all__ = [
+    "BATCH",
+    "ENTRY_BYTES",
+    "PINS",
+    "STRUCT_PAGES",
+    "busy",
+    "complete",
+    "dma_start",
+    "make_state",
+    "submit",
+    "warm",
+]
 
 
 @njit(cache=True)

@@ -29,8 +29,21 @@ from __future__ import annotations
 from daxsim.emu.daxfs import S_VMA_PAGES, munmap_range, punch_hole, unmap_file
 from daxsim.emu.workload import OP_FSYNC, OP_MUNMAP, OP_STORE, OP_TRUNC, OP_WRITE
 from daxsim.model.counters import (
-    C_BYTES_REQUESTED, C_DESC_PEAK, C_INFLIGHT_LOST, C_IOS, C_MUNMAPS, C_POOL_STALLS, C_PTES_UNMAPPED, C_STALL_BYTES,
-    C_STALL_IOS, C_TRANSIENT_PEAK, C_TRUNC_WAITS, C_TRUNCATES, C_VICTIM_BYTES, C_WAIT_BYTES, C_WAIT_IOS,
+    C_BYTES_REQUESTED,
+    C_DESC_PEAK,
+    C_INFLIGHT_LOST,
+    C_IOS,
+    C_MUNMAPS,
+    C_POOL_STALLS,
+    C_PTES_UNMAPPED,
+    C_STALL_BYTES,
+    C_STALL_IOS,
+    C_TRANSIENT_PEAK,
+    C_TRUNC_WAITS,
+    C_TRUNCATES,
+    C_VICTIM_BYTES,
+    C_WAIT_BYTES,
+    C_WAIT_IOS,
 )
 from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, prefetch_source, store_fence, wrap
 from daxsim.paths.state import M_BUSY_FILE, M_BUSY_NEEDS_MAP, M_BUSY_WAIT, M_POOL_USED, M_UNIT_BYTES
@@ -42,8 +55,29 @@ ALL_EVENTS = True  #: False in the loop compiled for reads and writes only (boun
 NO_ROOM = -1  #: what a submit returns when the option has no room for the I/O yet (1b's pool)
 
 
-def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
-        slot_io, slot_n, maxp, bv, entry_bytes, entry_transient, st, dirty, drain, stop, resume):
+def run(
+    op,
+    off,
+    length,
+    qd,
+    fs,
+    pmem,
+    pmem_base_pfn,
+    device,
+    data,
+    counters,
+    slot_io,
+    slot_n,
+    maxp,
+    bv,
+    entry_bytes,
+    entry_transient,
+    st,
+    dirty,
+    drain,
+    stop,
+    resume,
+):
     """Run the events (I/Os, truncates, stores, fsyncs) through ``path``; count into ``counters``.
 
     ``slot_io`` and ``slot_n`` are a ring of ``2 * qd`` slots (each with ``maxp`` entries of
@@ -84,21 +118,30 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
         if e >= stop:  # this piece ends here; the queue stays as it is
             e_next = e
             break
-        if path.BATCH and misc[M_UNIT_BYTES] == 0 and count == qd and qd > 1 and e + qd <= len(op) \
-                and plain_events(op, e, qd):  # (descriptors in use change with more in flight: one at a time)
+        if (
+            path.BATCH
+            and misc[M_UNIT_BYTES] == 0
+            and count == qd
+            and qd > 1
+            and e + qd <= len(op)
+            and plain_events(op, e, qd)
+        ):  # (descriptors in use change with more in flight: one at a time)
             for i in range(qd):  # start the PTE and struct page misses of the whole batch
                 path.warm(e + i, off, pte, st)
             for i in range(qd):
                 s = wrap(head + qd + i, ring)
                 slot_io[s] = e + i
-                slot_n[s] = path.submit(e + i, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data,
-                                    counters, b0, b1, b2, b3, st)
+                slot_n[s] = path.submit(
+                    e + i, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st
+                )
                 requested += length[e + i]
             for i in range(qd):  # in flight after each submission: the last qd submitted
                 inflight_entries += slot_n[wrap(head + qd + i, ring)] - slot_n[wrap(head + i, ring)]
                 desc = inflight_entries * entry_bytes
                 desc_peak = max(desc_peak, desc)
-                held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES])
+                held_peak = max(
+                    held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES]
+                )
             for i in range(qd):
                 if e + qd + i < len(op):  # the next batch's misses, long before its submissions
                     path.warm(e + qd + i, off, pte, st)
@@ -106,8 +149,23 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                     nxt = wrap(head + 1, ring)
                     a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
                     prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
-                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
-                          data, counters, b0, b1, b2, b3, st)
+                path.complete(
+                    slot_io[head],
+                    head * maxp,
+                    slot_n[head],
+                    op,
+                    fs,
+                    pmem,
+                    pmem_base_pfn,
+                    device,
+                    data,
+                    counters,
+                    b0,
+                    b1,
+                    b2,
+                    b3,
+                    st,
+                )
                 head = wrap(head + 1, ring)
             ios += qd
             skip = e + qd
@@ -122,28 +180,103 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                     # is every I/O in flight (the oracle scans the file's pages to check it)
                     counters[C_PTES_UNMAPPED] += unmap_file(fs)
                     while count > 0:
-                        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
-                                      data, counters, b0, b1, b2, b3, st)
+                        path.complete(
+                            slot_io[head],
+                            head * maxp,
+                            slot_n[head],
+                            op,
+                            fs,
+                            pmem,
+                            pmem_base_pfn,
+                            device,
+                            data,
+                            counters,
+                            b0,
+                            b1,
+                            b2,
+                            b3,
+                            st,
+                        )
                         inflight_entries -= slot_n[head]
                         counters[C_WAIT_BYTES] += length[slot_io[head]]
                         head = wrap(head + 1, ring)
                         count -= 1
                         waited += 1
                 elif scan:
-                    while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n,
-                                                  head, count, ring, maxp, b0, b2, st):
-                        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
-                                      data, counters, b0, b1, b2, b3, st)
+                    while count > 0 and path.busy(
+                        off[e],
+                        length[e],
+                        fs,
+                        pmem_base_pfn,
+                        off,
+                        length,
+                        slot_io,
+                        slot_n,
+                        head,
+                        count,
+                        ring,
+                        maxp,
+                        b0,
+                        b2,
+                        st,
+                    ):
+                        path.complete(
+                            slot_io[head],
+                            head * maxp,
+                            slot_n[head],
+                            op,
+                            fs,
+                            pmem,
+                            pmem_base_pfn,
+                            device,
+                            data,
+                            counters,
+                            b0,
+                            b1,
+                            b2,
+                            b3,
+                            st,
+                        )
                         inflight_entries -= slot_n[head]
                         counters[C_WAIT_BYTES] += length[slot_io[head]]
                         head = wrap(head + 1, ring)
                         count -= 1
                         waited += 1
             else:  # the option's own rule (the guard, extent references, the bounce copies)
-                while count > 0 and path.busy(off[e], length[e], fs, pmem_base_pfn, off, length, slot_io, slot_n, head,
-                                              count, ring, maxp, b0, b2, st):
-                    path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
-                                  counters, b0, b1, b2, b3, st)
+                while count > 0 and path.busy(
+                    off[e],
+                    length[e],
+                    fs,
+                    pmem_base_pfn,
+                    off,
+                    length,
+                    slot_io,
+                    slot_n,
+                    head,
+                    count,
+                    ring,
+                    maxp,
+                    b0,
+                    b2,
+                    st,
+                ):
+                    path.complete(
+                        slot_io[head],
+                        head * maxp,
+                        slot_n[head],
+                        op,
+                        fs,
+                        pmem,
+                        pmem_base_pfn,
+                        device,
+                        data,
+                        counters,
+                        b0,
+                        b1,
+                        b2,
+                        b3,
+                        st,
+                    )
                     inflight_entries -= slot_n[head]
                     counters[C_WAIT_BYTES] += length[slot_io[head]]
                     head = wrap(head + 1, ring)
@@ -161,8 +294,23 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
             continue
         if ALL_EVENTS and op[e] == OP_STORE:  # the application does not store into a buffer under I/O
             while count > 0 and inflight_overlaps(off[e], length[e], off, length, slot_io, head, count, ring):
-                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device,
-                          data, counters, b0, b1, b2, b3, st)
+                path.complete(
+                    slot_io[head],
+                    head * maxp,
+                    slot_n[head],
+                    op,
+                    fs,
+                    pmem,
+                    pmem_base_pfn,
+                    device,
+                    data,
+                    counters,
+                    b0,
+                    b1,
+                    b2,
+                    b3,
+                    st,
+                )
                 inflight_entries -= slot_n[head]
                 head = wrap(head + 1, ring)
                 count -= 1
@@ -176,8 +324,23 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
                 nxt = wrap(head + 1, ring)
                 a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
                 prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
-            path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
-                     counters, b0, b1, b2, b3, st)
+            path.complete(
+                slot_io[head],
+                head * maxp,
+                slot_n[head],
+                op,
+                fs,
+                pmem,
+                pmem_base_pfn,
+                device,
+                data,
+                counters,
+                b0,
+                b1,
+                b2,
+                b3,
+                st,
+            )
             inflight_entries -= slot_n[head]
             head = wrap(head + 1, ring)
             count -= 1
@@ -190,16 +353,32 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
         if n == NO_ROOM:  # 1b's pool is full: wait for the oldest I/Os to complete, then retry
             counters[C_POOL_STALLS] += 1
             while n == NO_ROOM:
-                path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data,
-                         counters, b0, b1, b2, b3, st)
+                path.complete(
+                    slot_io[head],
+                    head * maxp,
+                    slot_n[head],
+                    op,
+                    fs,
+                    pmem,
+                    pmem_base_pfn,
+                    device,
+                    data,
+                    counters,
+                    b0,
+                    b1,
+                    b2,
+                    b3,
+                    st,
+                )
                 inflight_entries -= slot_n[head]
                 counters[C_STALL_IOS] += 1
                 counters[C_STALL_BYTES] += length[slot_io[head]]
                 head = wrap(head + 1, ring)
                 count -= 1
                 s = wrap(head + count, ring)
-                n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters,
-                           b0, b1, b2, b3, st)
+                n = path.submit(
+                    e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st
+                )
         slot_io[s] = e
         slot_n[s] = n
         count += 1
@@ -220,8 +399,23 @@ def run(op, off, length, qd, fs, pmem, pmem_base_pfn, device, data, counters,
     resume[3] = len(op)
     counters[C_INFLIGHT_LOST] += 0 if drain else count
     while drain and count > 0:
-        path.complete(slot_io[head], head * maxp, slot_n[head], op, fs, pmem, pmem_base_pfn, device, data, counters,
-                 b0, b1, b2, b3, st)
+        path.complete(
+            slot_io[head],
+            head * maxp,
+            slot_n[head],
+            op,
+            fs,
+            pmem,
+            pmem_base_pfn,
+            device,
+            data,
+            counters,
+            b0,
+            b1,
+            b2,
+            b3,
+            st,
+        )
         head = wrap(head + 1, ring)
         count -= 1
     store_fence()  # the DMAs' streaming stores are done before anyone reads the bytes

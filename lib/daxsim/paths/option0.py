@@ -19,7 +19,19 @@ from numba import njit
 from daxsim.emu.buddy import alloc_pages, free_pages
 from daxsim.emu.daxfs import dax_fault
 from daxsim.model.counters import (
-    C_ALLOC_FAIL, C_ALLOCATIONS, C_BYTES_FLUSHED, C_COPY_DRAM_TO_PMEM, C_COPY_PMEM_TO_DRAM, C_DESC_ENTRIES, C_DMA_FROM_DRAM, C_DMA_TO_DRAM, C_FAULTS, C_FREES, C_PAGES_SPANNED, C_REFCOUNT_OPS, C_ZEROED,
+    C_ALLOC_FAIL,
+    C_ALLOCATIONS,
+    C_BYTES_FLUSHED,
+    C_COPY_DRAM_TO_PMEM,
+    C_COPY_PMEM_TO_DRAM,
+    C_DESC_ENTRIES,
+    C_DMA_FROM_DRAM,
+    C_DMA_TO_DRAM,
+    C_FAULTS,
+    C_FREES,
+    C_PAGES_SPANNED,
+    C_REFCOUNT_OPS,
+    C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
 from daxsim.paths.common import inflight_overlaps, memcpy, page_segment, set_entry
@@ -36,12 +48,15 @@ PINS = False  #: truncate waits by this option's own rule (busy below), not the 
 def infeasible(machine, accounting: dict, workload, pages_in_flight: int, params: dict) -> str:
     """Why the machine cannot run the workload (bounce pages for the most pages ever in
     flight at once must come from managed memory), or "" if it can."""
-    managed = (accounting["dram_managed_bytes"] if params["bounce_node"] == "dram"
-               else machine.pmem - workload.file_size) // PAGE_SIZE
+    managed = (
+        accounting["dram_managed_bytes"] if params["bounce_node"] == "dram" else machine.pmem - workload.file_size
+    ) // PAGE_SIZE
     if pages_in_flight <= managed:
         return ""
-    return (f"{workload.queue_depth} I/Os in flight need {format_size(pages_in_flight * PAGE_SIZE)} "
-            f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed")
+    return (
+        f"{workload.queue_depth} I/Os in flight need {format_size(pages_in_flight * PAGE_SIZE)} "
+        f"of bounce pages, but only {format_size(managed * PAGE_SIZE)} of DRAM is managed"
+    )
 
 
 def make_state(b, params: dict) -> BounceState:

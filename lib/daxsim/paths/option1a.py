@@ -31,16 +31,44 @@ from daxsim.emu.memory import sparse_array
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 from daxsim.emu.workload import OP_READ, OP_WRITE
 from daxsim.model.counters import (
-    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES,
-    C_MEMMAP_MAX_WRITES, C_MEMMAP_WRITES, C_PAGES_DIRTIED, C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS,
-    C_SP_INIT_IO, C_ZEROED,
+    C_ALLOCATIONS,
+    C_DESC_ENTRIES,
+    C_DMA_FROM_PMEM,
+    C_DMA_TO_PMEM,
+    C_FAULTS,
+    C_FREES,
+    C_GUP_PAGES,
+    C_MEMMAP_MAX_WRITES,
+    C_MEMMAP_WRITES,
+    C_PAGES_DIRTIED,
+    C_PAGES_SPANNED,
+    C_POOL_PEAK,
+    C_PUT_PAGES,
+    C_REFCOUNT_OPS,
+    C_SP_INIT_IO,
+    C_ZEROED,
 )
 from daxsim.paths.common import (
-    PG_DIRTY, VMEMMAP_SHIFT, add_segment, dma, entry_pages, page_segment, populate_vmemmap_page, prefetch,
+    PG_DIRTY,
+    VMEMMAP_SHIFT,
+    add_segment,
+    dma,
+    entry_pages,
+    page_segment,
+    populate_vmemmap_page,
+    prefetch,
     prefetch_dma,
 )
 from daxsim.paths.state import (
-    M_BVEC_MERGE, M_HUGE_SHIFT, M_IDLE_REF, M_MEMMAP_BASE, M_PIN_BIAS, M_POOL_USED, M_UNIT_BYTES, M_WEAR, PageState,
+    M_BVEC_MERGE,
+    M_HUGE_SHIFT,
+    M_IDLE_REF,
+    M_MEMMAP_BASE,
+    M_PIN_BIAS,
+    M_POOL_USED,
+    M_UNIT_BYTES,
+    M_WEAR,
+    PageState,
     new_misc,
 )
 
@@ -57,8 +85,13 @@ def make_state(b, params: dict) -> PageState:
     wear = bool(params.get("wear"))
     misc[M_WEAR] = int(wear)
     misc[M_UNIT_BYTES] = params["era"].folio_desc_bytes  # memdesc-8: a descriptor per folio in use
-    return PageState(misc, b.memmap, b.memmap_words, b.vmemmap_populated,
-                     sparse_array(len(b.memmap) * 4, np.uint32) if wear else np.zeros(0, np.uint32))
+    return PageState(
+        misc,
+        b.memmap,
+        b.memmap_words,
+        b.vmemmap_populated,
+        sparse_array(len(b.memmap) * 4, np.uint32) if wear else np.zeros(0, np.uint32),
+    )
 
 
 @njit(cache=True)
@@ -156,14 +189,15 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         pa = bv_page[k] * PAGE_SIZE + bv_off[k] - pmem_base
         burst = bv_len[k]
         j = k + 1
-        while j < base + n and bv_page[j] * PAGE_SIZE + bv_off[j] == bv_page[j - 1] * PAGE_SIZE + bv_off[j - 1] \
-                + bv_len[j - 1]:
+        while (
+            j < base + n
+            and bv_page[j] * PAGE_SIZE + bv_off[j] == bv_page[j - 1] * PAGE_SIZE + bv_off[j - 1] + bv_len[j - 1]
+        ):
             burst += bv_len[j]
             j += 1
         if data:
             if j < base + n:
-                prefetch_dma(op[e] == OP_WRITE, device, bv_dev[j], pmem,
-                             bv_page[j] * PAGE_SIZE + bv_off[j] - pmem_base)
+                prefetch_dma(op[e] == OP_WRITE, device, bv_dev[j], pmem, bv_page[j] * PAGE_SIZE + bv_off[j] - pmem_base)
             dma(op[e] == OP_WRITE, device, bv_dev[k], pmem, pa, burst)
         moved += burst
         k = j

@@ -17,8 +17,21 @@ from numba import njit
 from daxsim.emu.daxfs import dax_fault, fs_lookup
 from daxsim.emu.memory import PG_RESERVED, ZONE_DEVICE, ZONE_SHIFT
 from daxsim.model.counters import (
-    C_ALLOCATIONS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_FREES, C_GUP_PAGES, C_LOOKUPS,
-    C_PAGES_DIRTIED, C_PAGES_SPANNED, C_POOL_PEAK, C_PUT_PAGES, C_REFCOUNT_OPS, C_SP_INIT_IO, C_ZEROED,
+    C_ALLOCATIONS,
+    C_DESC_ENTRIES,
+    C_DMA_FROM_PMEM,
+    C_DMA_TO_PMEM,
+    C_FAULTS,
+    C_FREES,
+    C_GUP_PAGES,
+    C_LOOKUPS,
+    C_PAGES_DIRTIED,
+    C_PAGES_SPANNED,
+    C_POOL_PEAK,
+    C_PUT_PAGES,
+    C_REFCOUNT_OPS,
+    C_SP_INIT_IO,
+    C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE
 from daxsim.emu.workload import OP_READ
@@ -58,8 +71,13 @@ def make_state(b, params: dict) -> PoolState:
     misc = new_misc(b, params)
     misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1
     misc[M_UNIT_BYTES] = STRUCT_PAGE_SIZE  # each pool slot in use is a transient struct page
-    return PoolState(misc, np.zeros(pool_pages, STRUCT_PAGE), np.arange(pool_pages, dtype=np.int64),
-                     np.zeros(slots, np.int64), np.zeros(slots, np.int64))
+    return PoolState(
+        misc,
+        np.zeros(pool_pages, STRUCT_PAGE),
+        np.arange(pool_pages, dtype=np.int64),
+        np.zeros(slots, np.int64),
+        np.zeros(slots, np.int64),
+    )
 
 
 @njit(cache=True)

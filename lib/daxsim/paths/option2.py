@@ -17,7 +17,14 @@ from numba import njit
 
 from daxsim.emu.daxfs import dax_fault
 from daxsim.model.counters import (
-    C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_PAGES_SPANNED, C_PFN_WALKS, C_RANGE_LOCKS, C_ZEROED,
+    C_DESC_ENTRIES,
+    C_DMA_FROM_PMEM,
+    C_DMA_TO_PMEM,
+    C_FAULTS,
+    C_PAGES_SPANNED,
+    C_PFN_WALKS,
+    C_RANGE_LOCKS,
+    C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 from daxsim.paths.common import add_segment, dma, inflight_overlaps, page_segment

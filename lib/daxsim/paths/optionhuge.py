@@ -23,15 +23,38 @@ from daxsim.emu.daxfs import dax_fault_huge, fs_lookup
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 from daxsim.emu.workload import OP_READ, OP_WRITE
 from daxsim.model.counters import (
-    C_COMPOUND_REFS, C_DESC_ENTRIES, C_DMA_FROM_PMEM, C_DMA_TO_PMEM, C_FAULTS, C_GUP_PAGES, C_PAGES_SPANNED,
-    C_PUT_PAGES, C_REFCOUNT_OPS, C_ZEROED,
+    C_COMPOUND_REFS,
+    C_DESC_ENTRIES,
+    C_DMA_FROM_PMEM,
+    C_DMA_TO_PMEM,
+    C_FAULTS,
+    C_GUP_PAGES,
+    C_PAGES_SPANNED,
+    C_PUT_PAGES,
+    C_REFCOUNT_OPS,
+    C_ZEROED,
 )
 from daxsim.paths.common import (
-    VMEMMAP_SHIFT, add_segment, dma, entry_pages, page_segment, populate_vmemmap_page, prefetch, prefetch_dma,
+    VMEMMAP_SHIFT,
+    add_segment,
+    dma,
+    entry_pages,
+    page_segment,
+    populate_vmemmap_page,
+    prefetch,
+    prefetch_dma,
 )
 from daxsim.paths.option1a import dirty_page, get_descriptor, put_descriptor
 from daxsim.paths.state import (
-    M_BVEC_MERGE, M_FOLIO_GRAB, M_HUGE_SHIFT, M_IDLE_REF, M_MEMMAP_BASE, M_PIN_BIAS, M_UNIT_BYTES, PageState, new_misc,
+    M_BVEC_MERGE,
+    M_FOLIO_GRAB,
+    M_HUGE_SHIFT,
+    M_IDLE_REF,
+    M_MEMMAP_BASE,
+    M_PIN_BIAS,
+    M_UNIT_BYTES,
+    PageState,
+    new_misc,
 )
 
 STRUCT_PAGES = True
@@ -75,8 +98,9 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
         fp = pos >> PAGE_SHIFT
         v = pte[fp]
         if v == 0:  # one fault maps the whole PMD (PUD)
-            v = dax_fault_huge(fs, fp, 1 << (misc[M_HUGE_SHIFT] - PAGE_SHIFT), pmem, pmem_base_pfn, data, counters,
-                               C_FAULTS, C_ZEROED)
+            v = dax_fault_huge(
+                fs, fp, 1 << (misc[M_HUGE_SHIFT] - PAGE_SHIFT), pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED
+            )
         page = v - 1 - memmap_base_pfn
         ref = _head(page, misc) if folio else page  # the struct page the reference goes to
         if populated[ref >> VMEMMAP_SHIFT] == 0:

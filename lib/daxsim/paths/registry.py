@@ -26,12 +26,32 @@ from numba import njit
 from daxsim.emu.hugepages import VARIANTS, check_page_size
 from daxsim.emu.units import format_size
 
-__all__ = ["DESIGNS", "CostTerms", "Design", "Param", "announce_compile", "compile_notice", "design", "designs", "event_loop",
-           "register"]
+__all__ = [
+    "DESIGNS",
+    "CostTerms",
+    "Design",
+    "Param",
+    "announce_compile",
+    "compile_notice",
+    "design",
+    "designs",
+    "event_loop",
+    "register",
+]
 
 #: what every path module provides (see daxsim/paths/loop.py)
-PATH_INTERFACE = ("STRUCT_PAGES", "ENTRY_BYTES", "BATCH", "PINS", "make_state", "submit", "complete", "busy", "dma_start",
-                  "warm")
+PATH_INTERFACE = (
+    "STRUCT_PAGES",
+    "ENTRY_BYTES",
+    "BATCH",
+    "PINS",
+    "make_state",
+    "submit",
+    "complete",
+    "busy",
+    "dma_start",
+    "warm",
+)
 
 
 @dataclass(frozen=True)
@@ -143,18 +163,35 @@ def _choice(name: str, choices) -> Callable[[Any], str]:
     return check
 
 
-POOL_PAGES = Param("pool_pages", "transient struct pages in option 1b's pool", 4096, _positive_int("pool_pages"),
-                   metavar="N")
-GUARD = Param("guard", "a filesystem range lock that truncate waits for", False, _bool("guard"), neutral=False,
-              flag=True)
-PAGE_SIZE_PARAM = Param("page_size", "the mapping's page size: 4K, 2M or 1G", 2 << 20, check_page_size,
-                        metavar="SIZE")
-MEMMAP_VARIANT = Param("memmap_variant", f"the huge pages' memmap: {', '.join(VARIANTS)}", "base",
-                       _choice("memmap_variant", VARIANTS), metavar="VARIANT")
-DIRTY_GRANULARITY = Param("dirty_granularity", "dirty tracking per mapping unit or per 4 KiB: mapping, 4k",
-                          "mapping", _choice("dirty_granularity", ("mapping", "4k")), metavar="UNIT")
-BOUNCE_NODE = Param("bounce_node", "where the bounce pages live: dram, or pmem onlined as System RAM (kmem)",
-                    "dram", _choice("bounce_node", ("dram", "pmem")), neutral="dram", metavar="NODE")
+POOL_PAGES = Param(
+    "pool_pages", "transient struct pages in option 1b's pool", 4096, _positive_int("pool_pages"), metavar="N"
+)
+GUARD = Param(
+    "guard", "a filesystem range lock that truncate waits for", False, _bool("guard"), neutral=False, flag=True
+)
+PAGE_SIZE_PARAM = Param("page_size", "the mapping's page size: 4K, 2M or 1G", 2 << 20, check_page_size, metavar="SIZE")
+MEMMAP_VARIANT = Param(
+    "memmap_variant",
+    f"the huge pages' memmap: {', '.join(VARIANTS)}",
+    "base",
+    _choice("memmap_variant", VARIANTS),
+    metavar="VARIANT",
+)
+DIRTY_GRANULARITY = Param(
+    "dirty_granularity",
+    "dirty tracking per mapping unit or per 4 KiB: mapping, 4k",
+    "mapping",
+    _choice("dirty_granularity", ("mapping", "4k")),
+    metavar="UNIT",
+)
+BOUNCE_NODE = Param(
+    "bounce_node",
+    "where the bounce pages live: dram, or pmem onlined as System RAM (kmem)",
+    "dram",
+    _choice("bounce_node", ("dram", "pmem")),
+    neutral="dram",
+    metavar="NODE",
+)
 
 # --- the registry ----------------------------------------------------------------------
 
@@ -200,29 +237,81 @@ def designs(bounds: bool = False) -> tuple[str, ...]:
 
 
 for _d in (
-    Design("0", "bounce through DRAM page-cache pages (no struct pages for pmem)", "daxsim.paths.option0",
-           "daxsim.oracle.options:Option0", struct_pages=False, params=(BOUNCE_NODE,)),
-    Design("1a", "a permanent struct page for every pmem page", "daxsim.paths.option1a",
-           "daxsim.oracle.options:Option1a", struct_pages=True, power_loss=True,
-           cost=CostTerms(alloc="desc_alloc_ns")),
-    Design("1b", "struct pages only while a page is under I/O", "daxsim.paths.option1b",
-           "daxsim.oracle.options:Option1b", struct_pages=False, params=(POOL_PAGES,),
-           cost=CostTerms(alloc="pool_alloc_ns", shared=("lookups", "allocations", "frees"))),
-    Design("2", "PFNs instead of struct pages (nothing pins the block)", "daxsim.paths.option2",
-           "daxsim.oracle.options:Option2", struct_pages=False, hazard="nothing pins the block",
-           params=(GUARD,), power_loss=True, explorer=("2", "2+guard")),
-    Design("3", "an extent-based descriptor for DRAM and PMEM", "daxsim.paths.option3",
-           "daxsim.oracle.options:Option3", struct_pages=False, cost=CostTerms(extent_refs=True),
-           power_loss=True),
-    Design("huge", "huge pages (2 MiB, 1 GiB): compound struct pages, dirty tracking per huge page",
-           "daxsim.paths.optionhuge", "daxsim.oracle.options:Huge", struct_pages=True,
-           params=(PAGE_SIZE_PARAM, MEMMAP_VARIANT, DIRTY_GRANULARITY),
-           cost=CostTerms(gup="compound", alloc="desc_alloc_ns")),
-    Design("nvram", "NV-RAM as RAM: the memmap on pmem itself, its writes counted as wear", "daxsim.paths.option1a",
-           "daxsim.oracle.options:Nvram", struct_pages=True, memmap="pmem", state=(("wear", True),),
-           power_loss=True, cost=CostTerms(alloc="desc_alloc_ns")),
-    Design("ideal", "the bound: no metadata, no copy", "daxsim.paths.ideal", "daxsim.oracle.options:Ideal",
-           struct_pages=False, cost=CostTerms(only=("fixed", "dma")), bound=True),
+    Design(
+        "0",
+        "bounce through DRAM page-cache pages (no struct pages for pmem)",
+        "daxsim.paths.option0",
+        "daxsim.oracle.options:Option0",
+        struct_pages=False,
+        params=(BOUNCE_NODE,),
+    ),
+    Design(
+        "1a",
+        "a permanent struct page for every pmem page",
+        "daxsim.paths.option1a",
+        "daxsim.oracle.options:Option1a",
+        struct_pages=True,
+        power_loss=True,
+        cost=CostTerms(alloc="desc_alloc_ns"),
+    ),
+    Design(
+        "1b",
+        "struct pages only while a page is under I/O",
+        "daxsim.paths.option1b",
+        "daxsim.oracle.options:Option1b",
+        struct_pages=False,
+        params=(POOL_PAGES,),
+        cost=CostTerms(alloc="pool_alloc_ns", shared=("lookups", "allocations", "frees")),
+    ),
+    Design(
+        "2",
+        "PFNs instead of struct pages (nothing pins the block)",
+        "daxsim.paths.option2",
+        "daxsim.oracle.options:Option2",
+        struct_pages=False,
+        hazard="nothing pins the block",
+        params=(GUARD,),
+        power_loss=True,
+        explorer=("2", "2+guard"),
+    ),
+    Design(
+        "3",
+        "an extent-based descriptor for DRAM and PMEM",
+        "daxsim.paths.option3",
+        "daxsim.oracle.options:Option3",
+        struct_pages=False,
+        cost=CostTerms(extent_refs=True),
+        power_loss=True,
+    ),
+    Design(
+        "huge",
+        "huge pages (2 MiB, 1 GiB): compound struct pages, dirty tracking per huge page",
+        "daxsim.paths.optionhuge",
+        "daxsim.oracle.options:Huge",
+        struct_pages=True,
+        params=(PAGE_SIZE_PARAM, MEMMAP_VARIANT, DIRTY_GRANULARITY),
+        cost=CostTerms(gup="compound", alloc="desc_alloc_ns"),
+    ),
+    Design(
+        "nvram",
+        "NV-RAM as RAM: the memmap on pmem itself, its writes counted as wear",
+        "daxsim.paths.option1a",
+        "daxsim.oracle.options:Nvram",
+        struct_pages=True,
+        memmap="pmem",
+        state=(("wear", True),),
+        power_loss=True,
+        cost=CostTerms(alloc="desc_alloc_ns"),
+    ),
+    Design(
+        "ideal",
+        "the bound: no metadata, no copy",
+        "daxsim.paths.ideal",
+        "daxsim.oracle.options:Ideal",
+        struct_pages=False,
+        cost=CostTerms(only=("fixed", "dma")),
+        bound=True,
+    ),
 ):
     register(_d)
 
@@ -329,6 +418,7 @@ def announce_compile(option, data: bool = True, io_only: bool = False) -> None:
 def describe(option) -> str:
     """One line: the option, its description and what it takes."""
     d = design(option)
-    takes = ", ".join(f"{p.name} (default {format_size(p.default) if p.name == 'page_size' else p.default})"
-                      for p in d.params)
+    takes = ", ".join(
+        f"{p.name} (default {format_size(p.default) if p.name == 'page_size' else p.default})" for p in d.params
+    )
     return f"{d.label}: {d.description}" + (f"; takes {takes}" if takes else "")

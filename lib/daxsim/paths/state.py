@@ -32,9 +32,16 @@ M_DIRTY_FOLIO = 14  #: a read's completion dirties per folio (6.15+), else per 4
 M_UNIT_BYTES = 15  #: DRAM bytes per unit in use (misc[M_POOL_USED]): 1b's transient page, memdesc's descriptor
 M_LEN = 16
 
-_ERA = {"bvec_merge": M_BVEC_MERGE, "pin_bias": M_PIN_BIAS, "folio_grab": M_FOLIO_GRAB, "idle_ref": M_IDLE_REF,
-        "busy_wait": M_BUSY_WAIT, "busy_file": M_BUSY_FILE, "busy_needs_mapping": M_BUSY_NEEDS_MAP,
-        "dirty_folio": M_DIRTY_FOLIO}
+_ERA = {
+    "bvec_merge": M_BVEC_MERGE,
+    "pin_bias": M_PIN_BIAS,
+    "folio_grab": M_FOLIO_GRAB,
+    "idle_ref": M_IDLE_REF,
+    "busy_wait": M_BUSY_WAIT,
+    "busy_file": M_BUSY_FILE,
+    "busy_needs_mapping": M_BUSY_NEEDS_MAP,
+    "dirty_folio": M_DIRTY_FOLIO,
+}
 
 
 def new_misc(booted, params: dict, guard: bool = False) -> np.ndarray:

@@ -18,7 +18,16 @@ from numba import njit
 from daxsim.emu.daxfs import dax_fault
 from daxsim.emu.memory import sparse_array
 from daxsim.model.counters import (
-    C_BYTES_FLUSHED, C_DIRTY_FAULTS, C_DIRTY_UNITS, C_FAULTS, C_FSYNCS, C_LINES64, C_LINES256, C_STORE_BYTES, C_STORES, C_ZEROED,
+    C_BYTES_FLUSHED,
+    C_DIRTY_FAULTS,
+    C_DIRTY_UNITS,
+    C_FAULTS,
+    C_FSYNCS,
+    C_LINES64,
+    C_LINES256,
+    C_STORE_BYTES,
+    C_STORES,
+    C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
 
@@ -29,9 +38,15 @@ def dirty_state(file_size: int, unit_shift: int, max_units: int, max_lines: int)
     """Dirty tracking for a file mapped in units of ``1 << unit_shift`` bytes."""
     st = np.zeros(4, np.int64)
     st[D_SHIFT] = unit_shift
-    return (sparse_array(max(file_size >> unit_shift, 1)), sparse_array(max(file_size >> 6, 1)),
-            sparse_array(max(file_size >> 8, 1)), np.zeros(max(max_units, 1), np.int64),
-            np.zeros(max(max_lines, 1), np.int64), np.zeros(max(max_lines, 1), np.int64), st)
+    return (
+        sparse_array(max(file_size >> unit_shift, 1)),
+        sparse_array(max(file_size >> 6, 1)),
+        sparse_array(max(file_size >> 8, 1)),
+        np.zeros(max(max_units, 1), np.int64),
+        np.zeros(max(max_lines, 1), np.int64),
+        np.zeros(max(max_lines, 1), np.int64),
+        st,
+    )
 
 
 @njit(cache=True)

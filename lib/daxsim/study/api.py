@@ -87,19 +87,37 @@ class Result:
         m["modelled"] = self.modelled.to_dict() if self.modelled else None
         m["wall_s"] = self.wall_s
         m["setup_s"] = self.setup_s
-        return {"option": self.option, "params": self.params(), "feasible": self.feasible,
-                "reason": self.reason, "metrics": m}
+        return {
+            "option": self.option,
+            "params": self.params(),
+            "feasible": self.feasible,
+            "reason": self.reason,
+            "metrics": m,
+        }
 
     def __repr__(self) -> str:
         t = f"{self.modelled.per_io_ns:.0f} ns/I/O" if self.modelled and self.feasible else self.reason
         return f"<Result option={self.spec.key!r} {self.machine!r} {t}>"
 
 
-def run(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-        cost: CostModel | None = None, data: bool = True, pool_pages: int | None = None, guard: bool | None = None,
-        page_size=None, memmap_variant: str | None = None, dirty_granularity: str | None = None,
-        bounce_node: str | None = None, capture: dict | None = None, kernel=DEFAULT_ERA,
-        iommu: bool = False, cpus: int = 1) -> Result:
+def run(
+    option,
+    machine: Machine,
+    workload: Workload | None = None,
+    hardware=DEFAULT_HARDWARE,
+    cost: CostModel | None = None,
+    data: bool = True,
+    pool_pages: int | None = None,
+    guard: bool | None = None,
+    page_size=None,
+    memmap_variant: str | None = None,
+    dirty_granularity: str | None = None,
+    bounce_node: str | None = None,
+    capture: dict | None = None,
+    kernel=DEFAULT_ERA,
+    iommu: bool = False,
+    cpus: int = 1,
+) -> Result:
     """Run ``workload`` through ``option``'s I/O path on ``machine``; return its :class:`Result`.
 
     ``option`` is an option id (``"1a"``), a spec string (``"2+guard"``) or a
@@ -118,13 +136,41 @@ def run(option, machine: Machine, workload: Workload | None = None, hardware=DEF
     the throughput is for their queues). ``capture``, a dict, receives the final bytes of the touched
     pages (see :func:`daxsim.study.stages.verify`).
     """
-    plan = prepare(option, machine, workload, hardware, cost, data, kernel=kernel, iommu=iommu, cpus=cpus,
-                   pool_pages=pool_pages, guard=guard,
-                   page_size=page_size, memmap_variant=memmap_variant, dirty_granularity=dirty_granularity,
-                   bounce_node=bounce_node)
+    plan = prepare(
+        option,
+        machine,
+        workload,
+        hardware,
+        cost,
+        data,
+        kernel=kernel,
+        iommu=iommu,
+        cpus=cpus,
+        pool_pages=pool_pages,
+        guard=guard,
+        page_size=page_size,
+        memmap_variant=memmap_variant,
+        dirty_granularity=dirty_granularity,
+        bounce_node=bounce_node,
+    )
     metrics, modelled, wall, setup = run_plan(plan, capture)
-    return Result(plan.spec, plan.machine, plan.workload, plan.hardware, plan.cost, plan.data, plan.feasible,
-                  plan.reason, metrics, modelled, wall, plan.era, plan.iommu, plan.cpus, setup)
+    return Result(
+        plan.spec,
+        plan.machine,
+        plan.workload,
+        plan.hardware,
+        plan.cost,
+        plan.data,
+        plan.feasible,
+        plan.reason,
+        metrics,
+        modelled,
+        wall,
+        plan.era,
+        plan.iommu,
+        plan.cpus,
+        setup,
+    )
 
 
 def compare(options, machine: Machine, workload: Workload | None = None, **kwargs) -> list[Result]:
@@ -140,5 +186,6 @@ def compare(options, machine: Machine, workload: Workload | None = None, **kwarg
     for name, value in own.items():
         if value is not None and not any(s.design.param(name) for s in specs):
             Spec.of(specs[0], **{name: value})  # the error that names the option that takes it
-    return [run(Spec.of(s, **{k: v for k, v in own.items() if s.design.param(k)}), machine, workload, **rest)
-            for s in specs]
+    return [
+        run(Spec.of(s, **{k: v for k, v in own.items() if s.design.param(k)}), machine, workload, **rest) for s in specs
+    ]

@@ -22,8 +22,16 @@ from daxsim.model.hardware import DEFAULT_HARDWARE, HARDWARE, hardware_profile
 from daxsim.paths.registry import designs
 from daxsim.study.spec import Spec
 
-__all__ = ["AXES", "DEFAULT_GRID", "DESIGNS", "emulation_key", "normalise_grid", "point_key", "points",
-           "read_grid_file"]
+__all__ = [
+    "AXES",
+    "DEFAULT_GRID",
+    "DESIGNS",
+    "emulation_key",
+    "normalise_grid",
+    "point_key",
+    "points",
+    "read_grid_file",
+]
 
 #: the design options (``ideal``, the bound, can be asked for but is not in the default grid)
 DESIGNS = designs()
@@ -31,10 +39,19 @@ DESIGNS = designs()
 #: the grid's axes, in the order their product is taken (the last varies fastest)
 AXES = ("option", "pmem", "dram", "memmap", "hardware", "kernel", "workload", "ios", "truncate_rate", "seed", "data")
 
-DEFAULT_GRID = {"option": list(DESIGNS), "pmem": ["400G"], "dram": ["16G"], "memmap": ["dram"],
-                "hardware": [DEFAULT_HARDWARE], "kernel": [DEFAULT_ERA], "workload": [DEFAULT_PRESET], "ios": [1000],
-                "truncate_rate": [0.0], "seed": [0], "data": [True]}
-
+DEFAULT_GRID = {
+    "option": list(DESIGNS),
+    "pmem": ["400G"],
+    "dram": ["16G"],
+    "memmap": ["dram"],
+    "hardware": [DEFAULT_HARDWARE],
+    "kernel": [DEFAULT_ERA],
+    "workload": [DEFAULT_PRESET],
+    "ios": [1000],
+    "truncate_rate": [0.0],
+    "seed": [0],
+    "data": [True],
+}
 
 
 def _as_list(key, values) -> list:
@@ -73,8 +90,10 @@ def _check_value(key: str, v):
         return era(str(v)).name
     if key == "workload":
         if not isinstance(v, str) or (v not in PRESETS and ":" not in v):
-            raise ValueError(f"workload: {v!r} is not a preset; accepted: {', '.join(PRESETS)} "
-                             "or an operation string like 'w0:8k,r8k:4k'")
+            raise ValueError(
+                f"workload: {v!r} is not a preset; accepted: {', '.join(PRESETS)} "
+                "or an operation string like 'w0:8k,r8k:4k'"
+            )
         if v not in PRESETS:
             Workload(ops=v)  # validates the operation string
         return v
@@ -124,9 +143,11 @@ def points(grid: dict | list | None) -> list[dict]:
         ops = [w for w in g["workload"] if w not in PRESETS]
         rates = [r for r in g["truncate_rate"] if r]
         if ops and rates:
-            raise ValueError(f"truncate_rate: {rates[0]!r} does not apply to the operation string {ops[0]!r}, which "
-                             "spells its own truncates (t0:4k); accepted: truncate_rate 0 with operation strings "
-                             "(give them a grid of their own in a list of grids)")
+            raise ValueError(
+                f"truncate_rate: {rates[0]!r} does not apply to the operation string {ops[0]!r}, which "
+                "spells its own truncates (t0:4k); accepted: truncate_rate 0 with operation strings "
+                "(give them a grid of their own in a list of grids)"
+            )
         for values in itertools.product(*(g[k] for k in AXES)):
             p = dict(zip(AXES, values))
             out.setdefault(point_key(p), p)
@@ -136,9 +157,19 @@ def points(grid: dict | list | None) -> list[dict]:
 def point_key(p: dict) -> tuple:
     """A point's identity, as comparable values (so a row read back from a file matches:
     a row's ``spec`` column is the point's ``option``)."""
-    return (str(p["spec"] if "spec" in p else p["option"]), int(p["pmem"]), int(p["dram"]), str(p["memmap"]),
-            str(p["hardware"]), str(p["kernel"]),
-            str(p["workload"]), int(p["ios"]), float(p["truncate_rate"]), int(p["seed"]), as_bool(p["data"]))
+    return (
+        str(p["spec"] if "spec" in p else p["option"]),
+        int(p["pmem"]),
+        int(p["dram"]),
+        str(p["memmap"]),
+        str(p["hardware"]),
+        str(p["kernel"]),
+        str(p["workload"]),
+        int(p["ios"]),
+        float(p["truncate_rate"]),
+        int(p["seed"]),
+        as_bool(p["data"]),
+    )
 
 
 def as_bool(v) -> bool:
@@ -172,14 +203,17 @@ def read_grid_file(path) -> dict:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"grid: {str(path)!r} is not a text file (byte {e.start} is not UTF-8); accepted: a TOML "
-                         "or YAML file of parameter = values") from None
+        raise ValueError(
+            f"grid: {str(path)!r} is not a text file (byte {e.start} is not UTF-8); accepted: a TOML "
+            "or YAML file of parameter = values"
+        ) from None
     except OSError as e:
         raise ValueError(f"grid: {str(path)!r} cannot be read ({e.strerror})") from None
     if "\x00" in text:
         raise ValueError(f"grid: {str(path)!r} is not a text file (it contains NUL bytes)")
     if suffix == ".toml":
         import tomllib
+
         try:
             grid = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -187,8 +221,10 @@ def read_grid_file(path) -> dict:
     else:
         grid = _read_yaml(path, text)
     if not isinstance(grid, dict):
-        raise ValueError(f"grid: {str(path)!r} must map parameters to values, "  # noqa: TRY004 (input error)
-                         'e.g. pmem = ["8G", "6T"]')
+        raise ValueError(
+            f"grid: {str(path)!r} must map parameters to values, "  # noqa: TRY004 (input error)
+            'e.g. pmem = ["8G", "6T"]'
+        )
     return grid
 
 
@@ -196,8 +232,10 @@ def _read_yaml(path: Path, text: str):
     try:
         import yaml
     except ImportError:
-        raise ValueError(f"grid: {str(path)!r}: reading YAML needs PyYAML, which is not installed; accepted: a "
-                         ".toml grid, or pip install pyyaml") from None
+        raise ValueError(
+            f"grid: {str(path)!r}: reading YAML needs PyYAML, which is not installed; accepted: a "
+            ".toml grid, or pip install pyyaml"
+        ) from None
     try:
         return yaml.load(text, Loader=_yaml12_loader())  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
@@ -224,8 +262,12 @@ def _yaml12_loader():
         ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", list("~nN") + [""]),
         ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
         ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
-        ("tag:yaml.org,2002:float", r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-                                    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", list("-+.0123456789")),
+        (
+            "tag:yaml.org,2002:float",
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            list("-+.0123456789"),
+        ),
     ]
     for tag, pattern, first in core:
         Loader.add_implicit_resolver(tag, re.compile(pattern), first)
@@ -243,8 +285,11 @@ def _yaml12_loader():
             key = loader.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"{key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
-                    key_node.start_mark)
+                    None,
+                    None,
+                    f"{key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
             seen[key] = key_node.start_mark.line
         return yaml.SafeLoader.construct_mapping(loader, node, deep)
 

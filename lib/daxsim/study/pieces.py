@@ -170,8 +170,17 @@ class Pieces:
     pages to fill (first used in it) and the pages the pieces so far finished (handed to
     ``finished``, as indices into ``touched.fpages``)."""
 
-    def __init__(self, booted, touched: Touched, qd: int, pmem_starts: np.ndarray, op, length, finished=None,
-                 piece_bytes: int = PIECE_BYTES):
+    def __init__(
+        self,
+        booted,
+        touched: Touched,
+        qd: int,
+        pmem_starts: np.ndarray,
+        op,
+        length,
+        finished=None,
+        piece_bytes: int = PIECE_BYTES,
+    ):
         self.b, self.t, self.qd, self.pmem_starts, self.finished = booted, touched, int(qd), pmem_starts, finished
         self.stops = stops(op, length, piece_bytes)
         self.by_first = np.argsort(touched.first, kind="stable")
@@ -187,17 +196,20 @@ class Pieces:
         if self.finished is not None:
             j = int(np.searchsorted(self.done_sorted, next_e, side="right"))
             if j > self.taken:
-                self.finished(self.by_done[self.taken:j])
+                self.finished(self.by_done[self.taken : j])
                 self.taken = j
         # a batch that starts before stop may run qd - 1 events past it
-        j = len(self.first_sorted) if stop >= self.t.events else \
-            int(np.searchsorted(self.first_sorted, stop + self.qd, side="left"))
+        j = (
+            len(self.first_sorted)
+            if stop >= self.t.events
+            else int(np.searchsorted(self.first_sorted, stop + self.qd, side="left"))
+        )
         if j > self.filled:
-            idx = np.sort(self.by_first[self.filled:j])
+            idx = np.sort(self.by_first[self.filled : j])
             fill_pattern(self.b.pmem, self.pmem_starts[idx], 0x1)
             fill_pattern(self.b.device, self.t.fpages[idx[self.t.io[idx]]] * PAGE_SIZE, 0x2)
             self.filled = j
 
     def remaining(self) -> np.ndarray:
         """The pages not yet handed to ``finished`` (indices into ``touched.fpages``, sorted)."""
-        return np.sort(self.by_done[self.taken:])
+        return np.sort(self.by_done[self.taken :])

@@ -41,9 +41,11 @@ from daxsim.model.eras import DEFAULT_ERA, era
 from daxsim.study.stages import run_events, warm
 
 #: durability domains: what a power loss keeps (see the module docstring)
-DOMAINS = {"adr": "ADR, DDIO off: DMA reaches the memory controller, a completed I/O is durable",
-           "adr-ddio": "ADR with DDIO on: a read's DMA sits in the LLC, outside the domain, until evicted",
-           "eadr": "eADR: the CPU caches are inside the domain"}
+DOMAINS = {
+    "adr": "ADR, DDIO off: DMA reaches the memory controller, a completed I/O is durable",
+    "adr-ddio": "ADR with DDIO on: a read's DMA sits in the LLC, outside the domain, until evicted",
+    "eadr": "eADR: the CPU caches are inside the domain",
+}
 #: bytes of inbound DMA the LLC holds with DDIO: 2 of 11 ways of a 38.5 MiB LLC (assumption)
 DDIO_BYTES = 7 * 2**20
 
@@ -69,12 +71,14 @@ def _check(option: str, machine: Machine, workload: Workload) -> tuple:
 
 
 def _boot(option, machine, workload):
-    return Booted(machine, machine.layout(design(option).struct_pages), workload.file_size, workload.extent_size,
-                  workload.seed)
+    return Booted(
+        machine, machine.layout(design(option).struct_pages), workload.file_size, workload.extent_size, workload.seed
+    )
 
 
-def crash(option, machine: Machine, workload: Workload, stop_after: int, kernel=DEFAULT_ERA,
-          domain: str = "adr") -> dict:
+def crash(
+    option, machine: Machine, workload: Workload, stop_after: int, kernel=DEFAULT_ERA, domain: str = "adr"
+) -> dict:
     """Run events [0, stop_after) and stop dead; return what the run reported completed.
     What the ``domain`` would lose is then dropped from the pmem file, as the power cut would."""
     option = str(option)
@@ -89,8 +93,18 @@ def crash(option, machine: Machine, workload: Workload, stop_after: int, kernel=
     fill_pattern(b.pmem, b.pmem_index(0) + b.file.pfn_of(fpages) * PAGE_SIZE, 0x1)
     fill_pattern(b.device, fpages * PAGE_SIZE, 0x2)
     counters = new_counters()
-    run_events(b, option, op[:stop_after], off[:stop_after], length[:stop_after], workload.queue_depth, True,
-               counters, drain=False, kernel=kernel)
+    run_events(
+        b,
+        option,
+        op[:stop_after],
+        off[:stop_after],
+        length[:stop_after],
+        workload.queue_depth,
+        True,
+        counters,
+        drain=False,
+        kernel=kernel,
+    )
     c = counters_dict(counters)
     completed = c["ios_completed"] - c["inflight_lost"]
     lost_reads = _in_llc(op[:completed], length[:completed]) if domain == "adr-ddio" else []
@@ -98,8 +112,13 @@ def crash(option, machine: Machine, workload: Workload, stop_after: int, kernel=
         _drop(b, option, workload, op, off, length, completed, lost_reads, fpages, kernel)
     msync(b.pmem)  # what survived is in the files
     msync(b.device)
-    return {"submitted": c["ios_completed"], "completed": completed, "inflight_lost": c["inflight_lost"],
-            "domain": domain, "dma_bytes_in_llc": int(length[lost_reads].sum()) if lost_reads else 0}
+    return {
+        "submitted": c["ios_completed"],
+        "completed": completed,
+        "inflight_lost": c["inflight_lost"],
+        "domain": domain,
+        "dma_bytes_in_llc": int(length[lost_reads].sum()) if lost_reads else 0,
+    }
 
 
 def _in_llc(op, length) -> list[int]:
@@ -123,12 +142,21 @@ def _drop(b: Booted, option, workload, op, off, length, completed, lost, fpages,
     starts = shadow.pmem_index(0) + shadow.file.pfn_of(fpages) * PAGE_SIZE
     fill_pattern(shadow.pmem, starts, 0x1)
     fill_pattern(shadow.device, fpages * PAGE_SIZE, 0x2)
-    run_events(shadow, "ideal", op[:completed][keep], off[:completed][keep], length[:completed][keep], 1, True,
-               new_counters(), kernel=kernel)
+    run_events(
+        shadow,
+        "ideal",
+        op[:completed][keep],
+        off[:completed][keep],
+        length[:completed][keep],
+        1,
+        True,
+        new_counters(),
+        kernel=kernel,
+    )
     for e in lost:
         for fp in range(int(off[e]) // PAGE_SIZE, -(-int(off[e] + length[e]) // PAGE_SIZE)):
             s = b.pmem_index(0) + int(b.file.pfn_of(np.array([fp]))[0]) * PAGE_SIZE
-            b.pmem[s:s + PAGE_SIZE] = shadow.pmem[s:s + PAGE_SIZE]
+            b.pmem[s : s + PAGE_SIZE] = shadow.pmem[s : s + PAGE_SIZE]
 
 
 def recover(option, machine: Machine, workload: Workload, completed: int, kernel=DEFAULT_ERA) -> dict:
@@ -151,9 +179,16 @@ def recover(option, machine: Machine, workload: Workload, completed: int, kernel
     twin = Booted(machine.replace(pmem_file=None), layout, workload.file_size, workload.extent_size, workload.seed)
     fill_pattern(twin.pmem, pmem_starts, 0x1)
     fill_pattern(twin.device, fpages * PAGE_SIZE, 0x2)
-    run_events(twin, "ideal", op[:completed], off[:completed], length[:completed], 1, True, new_counters(),
-               kernel=kernel)
+    run_events(
+        twin, "ideal", op[:completed], off[:completed], length[:completed], 1, True, new_counters(), kernel=kernel
+    )
     lost = int(count_diff(b.pmem, twin.pmem, pmem_starts) + count_diff(b.device, twin.device, fpages * PAGE_SIZE))
-    return {"completed_checked": completed, "bytes_checked": 2 * len(fpages) * PAGE_SIZE, "bytes_lost": lost,
-            "stale_struct_pages": stale, "memmap_reinit_s": reinit_s,
-            "memmap_reinit_struct_pages": len(b.memmap), "dram_state": "gone: a fresh page allocator and page tables"}
+    return {
+        "completed_checked": completed,
+        "bytes_checked": 2 * len(fpages) * PAGE_SIZE,
+        "bytes_lost": lost,
+        "stale_struct_pages": stale,
+        "memmap_reinit_s": reinit_s,
+        "memmap_reinit_struct_pages": len(b.memmap),
+        "dram_state": "gone: a fresh page allocator and page tables",
+    }

@@ -21,17 +21,62 @@ from daxsim.study.stages import CHECKS
 __all__ = ["COLUMNS", "METRICS", "MODELLED", "PARAMS", "STATUSES", "frame", "row", "status"]
 
 #: the parameters of a run, as columns
-PARAMS = ("option", "spec", "label", "description", "pmem", "dram", "memmap", "align", "hardware", "kernel", "iommu", "cpus",
-          "workload", "ios", "io_size", "queue_depth", "file_size", "truncate_rate", "seed", "data", "pool_pages", "guard",
-          "page_size", "memmap_variant", "dirty_granularity", "bounce_node")
-ACCOUNTING = ("dirty_tracking_bytes", "memmap_dram_bytes", "memmap_pmem_bytes", "pmem_capacity_lost_bytes",
-              "struct_pages_boot", "dram_managed_bytes")
+PARAMS = (
+    "option",
+    "spec",
+    "label",
+    "description",
+    "pmem",
+    "dram",
+    "memmap",
+    "align",
+    "hardware",
+    "kernel",
+    "iommu",
+    "cpus",
+    "workload",
+    "ios",
+    "io_size",
+    "queue_depth",
+    "file_size",
+    "truncate_rate",
+    "seed",
+    "data",
+    "pool_pages",
+    "guard",
+    "page_size",
+    "memmap_variant",
+    "dirty_granularity",
+    "bounce_node",
+)
+ACCOUNTING = (
+    "dirty_tracking_bytes",
+    "memmap_dram_bytes",
+    "memmap_pmem_bytes",
+    "pmem_capacity_lost_bytes",
+    "struct_pages_boot",
+    "dram_managed_bytes",
+)
 DERIVED = ("bytes_dma", "bytes_cpu_copied", "struct_pages_initialised", "dram_held_bytes")
 #: every metric of a run (``run --json``'s "metrics", and the DRAM held)
 METRICS = (*ACCOUNTING, *COUNTERS, *CHECKS, *DERIVED)
 #: the modelled time: per I/O and its parts (``ns_<part>``), memmap init, truncate waits, stores, fsync
-MODELLED = ("per_io_ns", *(f"ns_{p}" for p in PARTS), "memmap_init_s", "truncate_wait_ns", "store_ns", "fsync_ns",
-            "media_bytes", "cpu_ns", "device_ns", "iops", "gbps", "latency_ns", "bound", "op_ns")
+MODELLED = (
+    "per_io_ns",
+    *(f"ns_{p}" for p in PARTS),
+    "memmap_init_s",
+    "truncate_wait_ns",
+    "store_ns",
+    "fsync_ns",
+    "media_bytes",
+    "cpu_ns",
+    "device_ns",
+    "iops",
+    "gbps",
+    "latency_ns",
+    "bound",
+    "op_ns",
+)
 #: a row's status, in the order charts list them
 STATUSES = ("feasible", "hazard: corrupted data", "infeasible")
 #: every column, in order
@@ -52,13 +97,35 @@ def row(result) -> dict:
     r, w, m, s = result, result.workload, result.metrics, result.spec
     huge = r.huge or {}
     out = {
-        "option": r.option, "spec": s.key, "label": s.label, "description": s.design.description,
-        "pmem": r.machine.pmem, "dram": r.machine.dram, "memmap": r.machine.memmap, "align": r.machine.align,
-        "hardware": r.hardware.name, "kernel": r.kernel.name, "iommu": bool(r.iommu), "cpus": int(r.cpus), "workload": w.preset or w.ops or "custom", "ios": w.ios, "io_size": w.io_size,
-        "queue_depth": w.queue_depth, "file_size": w.file_size, "truncate_rate": w.truncate_rate, "seed": w.seed,
-        "data": bool(r.data), "pool_pages": r.pool_pages, "guard": r.guard, "page_size": huge.get("page_size"),
-        "memmap_variant": huge.get("memmap_variant", ""), "dirty_granularity": huge.get("dirty_granularity", ""),
-        "bounce_node": r.bounce_node, "feasible": bool(r.feasible), "reason": r.reason, "status": status(r),
+        "option": r.option,
+        "spec": s.key,
+        "label": s.label,
+        "description": s.design.description,
+        "pmem": r.machine.pmem,
+        "dram": r.machine.dram,
+        "memmap": r.machine.memmap,
+        "align": r.machine.align,
+        "hardware": r.hardware.name,
+        "kernel": r.kernel.name,
+        "iommu": bool(r.iommu),
+        "cpus": int(r.cpus),
+        "workload": w.preset or w.ops or "custom",
+        "ios": w.ios,
+        "io_size": w.io_size,
+        "queue_depth": w.queue_depth,
+        "file_size": w.file_size,
+        "truncate_rate": w.truncate_rate,
+        "seed": w.seed,
+        "data": bool(r.data),
+        "pool_pages": r.pool_pages,
+        "guard": r.guard,
+        "page_size": huge.get("page_size"),
+        "memmap_variant": huge.get("memmap_variant", ""),
+        "dirty_granularity": huge.get("dirty_granularity", ""),
+        "bounce_node": r.bounce_node,
+        "feasible": bool(r.feasible),
+        "reason": r.reason,
+        "status": status(r),
     }
     unknown = [k for k in m if k not in METRICS]
     if unknown:
@@ -67,10 +134,21 @@ def row(result) -> dict:
     out["dram_held_bytes"] = int(dram_held_bytes(m))
     mo = r.modelled
     if mo is not None:
-        out.update(per_io_ns=mo.per_io_ns, memmap_init_s=mo.memmap_init_s, truncate_wait_ns=mo.truncate_wait_ns,
-                   store_ns=mo.store_ns, fsync_ns=mo.fsync_ns, media_bytes=mo.media_bytes, cpu_ns=mo.cpu_ns,
-                   device_ns=mo.device_ns, iops=mo.iops, gbps=mo.gbps, latency_ns=mo.latency_ns, bound=mo.bound,
-                   op_ns=mo.op_ns)
+        out.update(
+            per_io_ns=mo.per_io_ns,
+            memmap_init_s=mo.memmap_init_s,
+            truncate_wait_ns=mo.truncate_wait_ns,
+            store_ns=mo.store_ns,
+            fsync_ns=mo.fsync_ns,
+            media_bytes=mo.media_bytes,
+            cpu_ns=mo.cpu_ns,
+            device_ns=mo.device_ns,
+            iops=mo.iops,
+            gbps=mo.gbps,
+            latency_ns=mo.latency_ns,
+            bound=mo.bound,
+            op_ns=mo.op_ns,
+        )
         out.update({f"ns_{k}": v for k, v in mo.breakdown.items()})
     for k in MODELLED:
         out.setdefault(k, "" if k == "bound" else math.nan)

@@ -71,8 +71,10 @@ class Spec:
                     raise ValueError(f"{name}: no option takes it")
                 if _is_neutral(value, DESIGNS[owners[0]].param(name).neutral):
                     continue
-                raise ValueError(f"{name}: only option {' or '.join(owners)} takes it "
-                                 f"({DESIGNS[owners[0]].param(name).help}); got option {d.key}")
+                raise ValueError(
+                    f"{name}: only option {' or '.join(owners)} takes it "
+                    f"({DESIGNS[owners[0]].param(name).help}); got option {d.key}"
+                )
             values[name] = p.check(value)
         return cls(d.key, tuple(values.items()))
 
@@ -82,8 +84,10 @@ class Spec:
         if isinstance(text, Spec):
             return text
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f"option: {text!r} is not an option spec; accepted: an option "
-                             f"({', '.join(DESIGNS)}) followed by +name=value for its parameters, e.g. 2+guard")
+            raise ValueError(
+                f"option: {text!r} is not an option spec; accepted: an option "
+                f"({', '.join(DESIGNS)}) followed by +name=value for its parameters, e.g. 2+guard"
+            )
         option, *rest = [t.strip() for t in text.strip().split("+")]
         d = design(option)
         given = {}
@@ -94,8 +98,9 @@ class Spec:
                 value = True
             elif not eq or not value:
                 accepted = ", ".join(f"+{q.name}" if q.flag else f"+{q.name}={q.metavar or 'VALUE'}" for q in d.params)
-                raise ValueError(f"option: {text!r}: {item!r} is not a parameter of option {d.key}; "
-                                 f"accepted: {accepted or 'none'}")
+                raise ValueError(
+                    f"option: {text!r}: {item!r} is not a parameter of option {d.key}; accepted: {accepted or 'none'}"
+                )
             if name in given:
                 raise ValueError(f"option: {text!r} gives {name} twice")
             given[name] = value

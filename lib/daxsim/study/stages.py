@@ -26,7 +26,14 @@ from daxsim.emu.daxfs import S_BUMP, S_NMAPPED, S_NVICTIM
 from daxsim.emu.machine import Booted, Machine, NamespaceLayout
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, format_size
 from daxsim.emu.workload import (
-    DEFAULT_PRESET, OP_MUNMAP, OP_READ, OP_STORE, OP_TRUNC, OP_WRITE, Workload, touched_file_pages,
+    DEFAULT_PRESET,
+    OP_MUNMAP,
+    OP_READ,
+    OP_STORE,
+    OP_TRUNC,
+    OP_WRITE,
+    Workload,
+    touched_file_pages,
 )
 from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, HARDWARE, CostModel, HardwareProfile, hardware_profile
 from daxsim.model.counters import counters_dict, new_counters
@@ -39,8 +46,22 @@ from daxsim.paths.state import M_POOL_USED
 from daxsim.paths.writeback import dirty_state
 from daxsim.study.spec import Spec
 
-__all__ = ["Emulation", "Expected", "InvariantError", "Plan", "accounting", "boot", "cost", "emulate", "expect",
-           "metrics_of", "prepare", "run_events", "verify", "warm"]
+__all__ = [
+    "Emulation",
+    "Expected",
+    "InvariantError",
+    "Plan",
+    "accounting",
+    "boot",
+    "cost",
+    "emulate",
+    "expect",
+    "metrics_of",
+    "prepare",
+    "run_events",
+    "verify",
+    "warm",
+]
 
 
 class InvariantError(RuntimeError):
@@ -83,8 +104,11 @@ def huge_params(spec: Spec) -> dict | None:
     p = spec.params
     if "page_size" not in p:
         return None
-    return {"page_size": p["page_size"], "memmap_variant": p["memmap_variant"],
-            "dirty_granularity": p["dirty_granularity"]}
+    return {
+        "page_size": p["page_size"],
+        "memmap_variant": p["memmap_variant"],
+        "dirty_granularity": p["dirty_granularity"],
+    }
 
 
 def accounting(option, machine: Machine, huge: dict | None = None, kernel=None) -> tuple[NamespaceLayout, dict]:
@@ -105,17 +129,23 @@ def accounting(option, machine: Machine, huge: dict | None = None, kernel=None) 
     extra = {}
     if huge:
         cost_bytes = hugepages.memmap_cost(machine.pmem, huge["page_size"], huge["memmap_variant"], sp)
-        layout = dataclasses.replace(layout, memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
-                                     memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0)
+        layout = dataclasses.replace(
+            layout,
+            memmap_dram_bytes=cost_bytes if layout.map == "mem" else 0,
+            memmap_pmem_bytes=cost_bytes if layout.map == "dev" else 0,
+        )
         # dirty tracking at 4 KiB inside a huge mapping needs a bit per 4 KiB page
-        extra["dirty_tracking_bytes"] = (machine.pmem // PAGE_SIZE // 8
-                                         if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0)
-    return layout, {**extra,
-                    "memmap_dram_bytes": layout.memmap_dram_bytes,
-                    "memmap_pmem_bytes": layout.memmap_pmem_bytes,
-                    "pmem_capacity_lost_bytes": layout.capacity_lost,
-                    "struct_pages_boot": layout.struct_pages_initialised,
-                    "dram_managed_bytes": machine.managed_dram(layout, sp)}
+        extra["dirty_tracking_bytes"] = (
+            machine.pmem // PAGE_SIZE // 8 if huge["dirty_granularity"] == "4k" and huge["page_size"] > PAGE_SIZE else 0
+        )
+    return layout, {
+        **extra,
+        "memmap_dram_bytes": layout.memmap_dram_bytes,
+        "memmap_pmem_bytes": layout.memmap_pmem_bytes,
+        "pmem_capacity_lost_bytes": layout.capacity_lost,
+        "struct_pages_boot": layout.struct_pages_initialised,
+        "dram_managed_bytes": machine.managed_dram(layout, sp),
+    }
 
 
 def pages_per_io(off, length) -> np.ndarray:
@@ -132,9 +162,18 @@ def max_window_pages(pages, qd) -> int:
     return int((c[w:] - c[:-w]).max())
 
 
-def prepare(option, machine: Machine, workload: Workload | None = None, hardware=DEFAULT_HARDWARE,
-            cost: CostModel | None = None, data: bool = True, kernel=DEFAULT_ERA, iommu: bool = False,
-            cpus: int = 1, **params) -> Plan:
+def prepare(
+    option,
+    machine: Machine,
+    workload: Workload | None = None,
+    hardware=DEFAULT_HARDWARE,
+    cost: CostModel | None = None,
+    data: bool = True,
+    kernel=DEFAULT_ERA,
+    iommu: bool = False,
+    cpus: int = 1,
+    **params,
+) -> Plan:
     """Check the request and plan the run: a :class:`Plan`, or a ValueError that names the
     parameter, the value and what is accepted. ``kernel`` is the era the run models
     (:mod:`daxsim.model.eras`); ``params`` are the option's own (see :class:`~daxsim.study.spec.Spec`)."""
@@ -155,8 +194,10 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     huge = huge_params(spec)
     if huge and huge["page_size"] > machine.align:
         size = format_size(huge["page_size"])
-        raise ValueError(f"page_size: {size} pages need the namespace aligned to {size} "
-                         f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})")
+        raise ValueError(
+            f"page_size: {size} pages need the namespace aligned to {size} "
+            f"(Machine(align={size!r}); it is aligned to {format_size(machine.align)})"
+        )
     if d.memmap:
         machine = machine.replace(memmap=d.memmap)
     if huge and huge["memmap_variant"] in ("hvo", "devdax-dedup"):
@@ -171,18 +212,24 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     _check_namespace(machine, machine.layout(True), layout, workload)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if huge and workload.file_size % huge["page_size"]:
-        raise ValueError(f"file_size: {format_size(workload.file_size)} is not a whole number of "
-                         f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages")
+        raise ValueError(
+            f"file_size: {format_size(workload.file_size)} is not a whole number of "
+            f"{format_size(huge['page_size'])} pages; a huge mapping covers the file in whole pages"
+        )
     if workload.file_size > layout.npfns * PAGE_SIZE:
-        raise ValueError(f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
-                         f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem")
+        raise ValueError(
+            f"file_size: {format_size(workload.file_size)} does not fit in the namespace's "
+            f"{format_size(layout.npfns * PAGE_SIZE)} of data pages on {format_size(machine.pmem)} of pmem"
+        )
     op, off, length = workload.generate()
     io = (op == OP_READ) | (op == OP_WRITE)
     pages = pages_per_io(off[io], length[io])
     most = int(pages.max(initial=1))
     if "pool_pages" in spec.params and spec.params["pool_pages"] < most:
-        raise ValueError(f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
-                         f"accepted: an integer >= {most}")
+        raise ValueError(
+            f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
+            f"accepted: an integer >= {most}"
+        )
     feasible, reason = machine.feasibility(layout, kernel.struct_page_bytes)
     window = max_window_pages(pages, workload.queue_depth)
     check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
@@ -192,8 +239,22 @@ def prepare(option, machine: Machine, workload: Workload | None = None, hardware
     if feasible:
         why = _dram_shortfall(d, spec, machine, acct, window)
         feasible, reason = (False, why) if why else (True, "")
-    return Plan(spec, machine, workload, hw, cost, bool(data), layout, acct, (op, off, length), feasible, reason,
-                kernel, bool(iommu), int(cpus))
+    return Plan(
+        spec,
+        machine,
+        workload,
+        hw,
+        cost,
+        bool(data),
+        layout,
+        acct,
+        (op, off, length),
+        feasible,
+        reason,
+        kernel,
+        bool(iommu),
+        int(cpus),
+    )
 
 
 def dram_needs(design, params: dict, accounting: dict, window_pages: int) -> dict[str, int]:
@@ -204,8 +265,9 @@ def dram_needs(design, params: dict, accounting: dict, window_pages: int) -> dic
     reserved = getattr(mod, "reserved_dram", None)
     if reserved is not None:  # option 1b: the pool and its hash table, reserved whole at setup
         r = reserved(params)
-        needs[f"the pool of {params['pool_pages']:,} transient struct pages and its hash table"] = \
-            r["pool_reserved_bytes"]
+        needs[f"the pool of {params['pool_pages']:,} transient struct pages and its hash table"] = r[
+            "pool_reserved_bytes"
+        ]
     if accounting.get("dirty_tracking_bytes"):
         needs["the 4 KiB dirty-tracking bitmap"] = accounting["dirty_tracking_bytes"]
     needs["the descriptors of the I/Os in flight"] = window_pages * mod.ENTRY_BYTES
@@ -221,8 +283,10 @@ def _dram_shortfall(design, spec: Spec, machine: Machine, acct: dict, window_pag
     if total <= managed:
         return ""
     parts = ", ".join(f"{k} ({format_size(v)})" for k, v in needs.items() if v)
-    return (f"{parts} need {format_size(total)} of DRAM, but only {format_size(managed)} of the "
-            f"{format_size(machine.dram)} of DRAM is managed once the memmaps are placed")
+    return (
+        f"{parts} need {format_size(total)} of DRAM, but only {format_size(managed)} of the "
+        f"{format_size(machine.dram)} of DRAM is managed once the memmaps are placed"
+    )
 
 
 def _check_namespace(machine: Machine, fsdax: NamespaceLayout, layout: NamespaceLayout, workload: Workload) -> None:
@@ -234,25 +298,33 @@ def _check_namespace(machine: Machine, fsdax: NamespaceLayout, layout: Namespace
         return
     lost = format_size(machine.pmem - data)
     if machine.align > PMD_SIZE and machine.replace(align=PMD_SIZE).layout(True).npfns * PAGE_SIZE >= need:
-        raise ValueError(f"align: {format_size(machine.align)} leaves {format_size(data)} of data pages in the "
-                         f"{format_size(machine.pmem)} namespace (the info block, the memmap and the padding to the "
-                         f"alignment take {lost}); accepted: align 2M or 4K, or more pmem")
+        raise ValueError(
+            f"align: {format_size(machine.align)} leaves {format_size(data)} of data pages in the "
+            f"{format_size(machine.pmem)} namespace (the info block, the memmap and the padding to the "
+            f"alignment take {lost}); accepted: align 2M or 4K, or more pmem"
+        )
     if workload._auto_file_size:
-        raise ValueError(f"pmem: {format_size(machine.pmem)} leaves {format_size(data)} of data pages once the "
-                         f"namespace is laid out ({lost} for the info block, the memmap and the alignment); "
-                         "accepted: more pmem")
+        raise ValueError(
+            f"pmem: {format_size(machine.pmem)} leaves {format_size(data)} of data pages once the "
+            f"namespace is laid out ({lost} for the info block, the memmap and the alignment); "
+            "accepted: more pmem"
+        )
 
 
 def _check_variant(variant: str, machine: Machine, kernel: Era) -> None:
     """The memmap-sharing variants exist only where the kernel has them."""
     if machine.memmap == "pmem":
-        raise ValueError(f"memmap_variant: {variant!r} does not apply with the memmap on pmem (--map=dev): the kernel "
-                         "skips the vmemmap optimisation when an altmap holds the memmap (vmemmap_can_optimize()); "
-                         "accepted: base or superpage, or memmap='dram'")
+        raise ValueError(
+            f"memmap_variant: {variant!r} does not apply with the memmap on pmem (--map=dev): the kernel "
+            "skips the vmemmap optimisation when an altmap holds the memmap (vmemmap_can_optimize()); "
+            "accepted: base or superpage, or memmap='dram'"
+        )
     if kernel.name in ("4.0", "4.19"):
         first = "5.19 (device-dax compound pages, 5.17)" if variant == "devdax-dedup" else "5.14"
-        raise ValueError(f"memmap_variant: {variant!r} does not exist in Linux {kernel.name} (first in {first}); "
-                         "accepted there: base or superpage")
+        raise ValueError(
+            f"memmap_variant: {variant!r} does not exist in Linux {kernel.name} (first in {first}); "
+            "accepted there: base or superpage"
+        )
 
 
 # --- 2. emulate ----------------------------------------------------------------------------
@@ -317,8 +389,19 @@ def dirty_shift(huge: dict | None) -> int:
     return PAGE_SHIFT
 
 
-def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True, kernel=None,
-               pieces: Pieces | None = None):
+def run_events(
+    b: Booted,
+    spec,
+    op,
+    off,
+    length,
+    qd: int,
+    data: bool,
+    counters,
+    drain: bool = True,
+    kernel=None,
+    pieces: Pieces | None = None,
+):
     """Prefault, then run the events through the option's event loop on booted machine
     ``b``, as the ``kernel`` era does it; returns the wall time of the loop and the path's state.
     With ``pieces`` (:class:`~daxsim.study.pieces.Pieces`) the loop runs piece by piece,
@@ -328,24 +411,52 @@ def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, 
     kernel = era(kernel)
     io = (op == OP_READ) | (op == OP_WRITE)
     used = io | (op == OP_STORE)  # MAP_POPULATE: the buffer's pages are mapped before the run
-    boot_prefault(touched_file_pages(off[used], length[used]), b.fs, b.pmem, b.pmem_base_pfn, b.memmap_words,
-                  b.vmemmap_populated, b.memmap_base_pfn, counters, kernel.idle_refcount)
+    boot_prefault(
+        touched_file_pages(off[used], length[used]),
+        b.fs,
+        b.pmem,
+        b.pmem_base_pfn,
+        b.memmap_words,
+        b.vmemmap_populated,
+        b.memmap_base_pfn,
+        counters,
+        kernel.idle_refcount,
+    )
     pages = pages_per_io(off[io], length[io])
     maxp = int(pages.max(initial=1))
     ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
     bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
     st = d.make_state(b, {**spec.params, "era": kernel, "window_pages": max_window_pages(pages, qd)})
     nstores = int((op == OP_STORE).sum())
-    dirty = dirty_state(len(b.device), dirty_shift(huge_params(spec)), 2 * nstores,
-                        int(((length[op == OP_STORE] + 127) // 64).sum()))
+    dirty = dirty_state(
+        len(b.device), dirty_shift(huge_params(spec)), 2 * nstores, int(((length[op == OP_STORE] + 127) // 64).sum())
+    )
     mod = d.module
-    args = (op, off, length, qd, b.fs, b.pmem, b.pmem_base_pfn, b.device, data, counters,
-            np.zeros(ring, np.int64), np.zeros(ring, np.int64), maxp, bv, mod.ENTRY_BYTES,
-            getattr(mod, "ENTRY_TRANSIENT", 0), st, dirty, drain)
+    args = (
+        op,
+        off,
+        length,
+        qd,
+        b.fs,
+        b.pmem,
+        b.pmem_base_pfn,
+        b.device,
+        data,
+        counters,
+        np.zeros(ring, np.int64),
+        np.zeros(ring, np.int64),
+        maxp,
+        bv,
+        mod.ENTRY_BYTES,
+        getattr(mod, "ENTRY_TRANSIENT", 0),
+        st,
+        dirty,
+        drain,
+    )
     loop = event_loop(d.key, io_only=io_only(op))
     resume = np.zeros(4, np.int64)  # head, in flight, their entries, next event
     wall = 0.0
-    for stop in (pieces.stops if pieces is not None else (len(op),)):
+    for stop in pieces.stops if pieces is not None else (len(op),):
         if pieces is not None:
             pieces.before(int(resume[3]), stop)
         t0 = time.perf_counter()
@@ -376,28 +487,42 @@ def emulate(plan: Plan, expected: Expected | None = None, release: bool = True) 
     b.populate(t.fpages, False, refills)
     if plan.data and refills:  # the fresh blocks truncate faults refill
         b.populate(np.zeros(0, np.int64), True, refills)
-    pmem_starts = b.pmem_index(0) + b.file.pfn_of(t.fpages) * PAGE_SIZE  # truncated blocks too: others' data lands there
+    pmem_starts = (
+        b.pmem_index(0) + b.file.pfn_of(t.fpages) * PAGE_SIZE
+    )  # truncated blocks too: others' data lands there
     dev_starts = fpages * PAGE_SIZE
     differ: list = []
     pieces = None
     if plan.data:
         finished = None
         if expected is not None and release:
+
             def finished(idx):
                 pm, dv = pmem_starts[idx], t.fpages[idx[t.io[idx]]] * PAGE_SIZE
                 differ.append(_check_pages(b, expected, pm, dv, True))
+
         pieces = Pieces(b, t, plan.workload.queue_depth, pmem_starts, op, length, finished)
     counters = new_counters()
-    wall, st = run_events(b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters,
-                          kernel=plan.era, pieces=pieces)
+    wall, st = run_events(
+        b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters, kernel=plan.era, pieces=pieces
+    )
     setup = time.perf_counter() - t0 - wall
     return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, setup, t, pieces, expected, differ)
 
 
 # --- 3. verify -----------------------------------------------------------------------------
 
-CHECKS = ("corrupted_bytes", "corrupted_victim_bytes", "corrupted_device_bytes", "corrupted_buffer_bytes",
-          "files_corrupted", "leaked_pages", "verified_bytes", "pool_table_bytes", "pool_reserved_bytes")
+CHECKS = (
+    "corrupted_bytes",
+    "corrupted_victim_bytes",
+    "corrupted_device_bytes",
+    "corrupted_buffer_bytes",
+    "files_corrupted",
+    "leaked_pages",
+    "verified_bytes",
+    "pool_table_bytes",
+    "pool_reserved_bytes",
+)
 
 
 @dataclass(frozen=True)
@@ -436,13 +561,16 @@ def _twin(plan: Plan, keep: tuple | None = None):
                 starts = starts[~np.isin(starts, keep[0] if is_pmem else keep[1])]
             release(buf, starts)
 
-    pieces = Pieces(twin, t, 1, pmem_starts, op, length,
-                    lambda idx: record(pmem_starts[idx], t.fpages[idx[t.io[idx]]] * PAGE_SIZE))
+    pieces = Pieces(
+        twin, t, 1, pmem_starts, op, length, lambda idx: record(pmem_starts[idx], t.fpages[idx[t.io[idx]]] * PAGE_SIZE)
+    )
     run_events(twin, "ideal", op, off, length, 1, True, new_counters(), kernel=plan.era, pieces=pieces)
     rest = pieces.remaining()
     if keep is not None:
-        for buf, starts, kept in ((twin.pmem, pmem_starts[rest], keep[0]),
-                                  (twin.device, t.fpages[rest[t.io[rest]]] * PAGE_SIZE, keep[1])):
+        for buf, starts, kept in (
+            (twin.pmem, pmem_starts[rest], keep[0]),
+            (twin.device, t.fpages[rest[t.io[rest]]] * PAGE_SIZE, keep[1]),
+        ):
             release(buf, starts[~np.isin(starts, kept)])
         return twin
     record(np.concatenate((pmem_starts[rest], _bump_starts(twin))), t.fpages[rest[t.io[rest]]] * PAGE_SIZE)
@@ -503,10 +631,19 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
         rest = emu.pieces.remaining() if emu.pieces is not None else np.arange(len(t.fpages))
         if capture is not None:
             capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((emu.pmem_starts, _bump_starts(b))), b)
-            capture["dev_pages"] = {int(fp): b.device[s:s + PAGE_SIZE].tobytes()
-                                    for fp, s in zip(emu.fpages, emu.dev_starts)}
-        differ = [*emu.differ, _check_pages(b, expected, np.concatenate((emu.pmem_starts[rest], _bump_starts(b))),
-                                            t.fpages[rest[t.io[rest]]] * PAGE_SIZE, True)]
+            capture["dev_pages"] = {
+                int(fp): b.device[s : s + PAGE_SIZE].tobytes() for fp, s in zip(emu.fpages, emu.dev_starts)
+            }
+        differ = [
+            *emu.differ,
+            _check_pages(
+                b,
+                expected,
+                np.concatenate((emu.pmem_starts[rest], _bump_starts(b))),
+                t.fpages[rest[t.io[rest]]] * PAGE_SIZE,
+                True,
+            ),
+        ]
         bad_pmem = np.unique(np.concatenate([x[0] for x in differ]))
         bad_dev = np.unique(np.concatenate([x[1] for x in differ]))
         if len(bad_pmem) or len(bad_dev):
@@ -515,8 +652,10 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
         checks["verified_bytes"] = int(length[io].sum())  # every I/O's bytes, on both sides, were checked
     munmapped = bool((plan.events[0] == OP_MUNMAP).any())
     if checks["leaked_pages"] or (checks["corrupted_bytes"] and not hazardous(d, plan.era, munmapped)):
-        raise InvariantError(f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
-                             f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}")
+        raise InvariantError(
+            f"option {d.key}: {checks['corrupted_bytes']} corrupted bytes, "
+            f"{checks['leaked_pages']} leaked pages on {plan.machine!r} with {plan.workload!r}"
+        )
     return checks
 
 
@@ -524,8 +663,9 @@ def hazardous(design, kernel: Era, munmapped: bool = True) -> bool:
     """Can this option corrupt data in this era? Option 2 by design; the options that hold
     page references where the era's truncate does not wait for them (before 4.18), or skips
     the wait once nothing maps the file (4.18 to 6.14) and the workload munmaps its buffer."""
-    return bool(design.hazard) or (bool(design.module.PINS) and (
-        not kernel.truncate_wait or (kernel.truncate_needs_mapping and munmapped)))
+    return bool(design.hazard) or (
+        bool(design.module.PINS) and (not kernel.truncate_wait or (kernel.truncate_needs_mapping and munmapped))
+    )
 
 
 def _bump_starts(b: Booted) -> np.ndarray:
@@ -535,7 +675,7 @@ def _bump_starts(b: Booted) -> np.ndarray:
 
 
 def _pages_of(buf, starts, b: Booted) -> dict:
-    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s:s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
+    return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s : s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
 
 
 def _count_corrupted(plan: Plan, b: Booted, bad_pmem, bad_dev, checks: dict) -> None:
@@ -543,18 +683,22 @@ def _count_corrupted(plan: Plan, b: Booted, bad_pmem, bad_dev, checks: dict) -> 
     twin keeps just those pages), attributed to the buffer, the device or another file."""
     twin = _twin(plan, keep=(bad_pmem, bad_dev))
     nv = int(b.fs.state[S_NVICTIM])
-    victims = b.fs.victim[:2 * nv].reshape(-1, 2)
+    victims = b.fs.victim[: 2 * nv].reshape(-1, 2)
     victim_starts = (victims[:, 0] - b.pmem_base_pfn) * PAGE_SIZE
     is_victim = np.isin(bad_pmem, victim_starts)
     checks["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, bad_pmem[is_victim]))
     checks["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, bad_pmem[~is_victim]))
     checks["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, bad_dev))
-    checks["corrupted_bytes"] = (checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"]
-                                 + checks["corrupted_device_bytes"])
+    checks["corrupted_bytes"] = (
+        checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"] + checks["corrupted_device_bytes"]
+    )
     if checks["corrupted_victim_bytes"]:
         bad = set(bad_pmem.tolist())
-        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts)
-               if int(s) in bad and count_diff(b.pmem, twin.pmem, np.array([s]))}
+        hit = {
+            int(ev)
+            for (pfn, ev), s in zip(victims, victim_starts)
+            if int(s) in bad and count_diff(b.pmem, twin.pmem, np.array([s]))
+        }
         checks["files_corrupted"] = len(hit)
     del twin
 
@@ -575,9 +719,17 @@ def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> 
 # --- 4. cost -------------------------------------------------------------------------------
 
 
-def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | None = None,
-         machine: Machine | None = None, workload: Workload | None = None, kernel=None,
-         iommu: bool | None = None, cpus: int | None = None) -> Modelled:
+def cost(
+    plan_or_spec,
+    metrics: dict,
+    hardware=None,
+    cost_model: CostModel | None = None,
+    machine: Machine | None = None,
+    workload: Workload | None = None,
+    kernel=None,
+    iommu: bool | None = None,
+    cpus: int | None = None,
+) -> Modelled:
     """The cost model over a run's metrics: the only stage that sees the hardware profile.
 
     Given a :class:`Plan`, its hardware, cost figures, machine and workload are the
@@ -598,9 +750,21 @@ def cost(plan_or_spec, metrics: dict, hardware=None, cost_model: CostModel | Non
     huge = huge_params(spec)
     miss = hugepages.tlb_miss_rate(huge["page_size"] if huge else PAGE_SIZE, workload.file_size)
     bounce = hw if spec.params.get("bounce_node") == "pmem" else DDR4
-    return model(metrics, d, machine.memmap if d.struct_pages else None, hw, cost_model,
-                 metrics["struct_pages_initialised"], miss, 1 << dirty_shift(huge), bounce, era(kernel), bool(iommu),
-                 int(workload.queue_depth), int(cpus or 1))
+    return model(
+        metrics,
+        d,
+        machine.memmap if d.struct_pages else None,
+        hw,
+        cost_model,
+        metrics["struct_pages_initialised"],
+        miss,
+        1 << dirty_shift(huge),
+        bounce,
+        era(kernel),
+        bool(iommu),
+        int(workload.queue_depth),
+        int(cpus or 1),
+    )
 
 
 def run_plan(plan: Plan, capture: dict | None = None):

@@ -42,14 +42,35 @@ from daxsim.emu.workload import PRESETS, Workload
 from daxsim.model.hardware import hardware_profile
 from daxsim.study.api import Result, run
 from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's too)
-    AXES, DEFAULT_GRID, DESIGNS, as_bool, emulation_key, normalise_grid, point_key, points, read_grid_file,
+    AXES,
+    DEFAULT_GRID,
+    DESIGNS,
+    as_bool,
+    emulation_key,
+    normalise_grid,
+    point_key,
+    points,
+    read_grid_file,
 )
 from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
 from daxsim.study.stages import cost, io_only, prepare, warm
 
-__all__ = ["AXES", "COLUMNS", "DEFAULT_GRID", "DESIGNS", "METRICS", "MODELLED", "SweepInterrupted", "check_scheduler",
-           "normalise_grid",
-           "points", "read_grid_file", "read_table", "remodel", "sweep"]
+__all__ = [
+    "AXES",
+    "COLUMNS",
+    "DEFAULT_GRID",
+    "DESIGNS",
+    "METRICS",
+    "MODELLED",
+    "SweepInterrupted",
+    "check_scheduler",
+    "normalise_grid",
+    "points",
+    "read_grid_file",
+    "read_table",
+    "remodel",
+    "sweep",
+]
 
 
 # --------------------------------------------------------------------------- one point
@@ -64,8 +85,17 @@ def remodel(result: Result, hardware) -> Result:
     hw = hardware_profile(hardware)
     if not result.feasible:
         return dataclasses.replace(result, hardware=hw)
-    modelled = cost(result.spec, result.metrics, hw, result.cost, result.machine, result.workload, result.kernel,
-                    result.iommu, result.cpus)
+    modelled = cost(
+        result.spec,
+        result.metrics,
+        hw,
+        result.cost,
+        result.machine,
+        result.workload,
+        result.kernel,
+        result.iommu,
+        result.cpus,
+    )
     return dataclasses.replace(result, hardware=hw, modelled=modelled)
 
 
@@ -73,8 +103,10 @@ def _workload(p: dict) -> Workload:
     if p["workload"] in PRESETS:
         return Workload.from_preset(p["workload"], ios=p["ios"], seed=p["seed"], truncate_rate=p["truncate_rate"])
     if p["truncate_rate"]:
-        raise ValueError(f"truncate_rate: {p['truncate_rate']!r} applies to presets only; an operation string "
-                         f"({p['workload']!r}) spells its truncates itself (t0:4k)")
+        raise ValueError(
+            f"truncate_rate: {p['truncate_rate']!r} applies to presets only; an operation string "
+            f"({p['workload']!r}) spells its truncates itself (t0:4k)"
+        )
     return Workload(ops=p["workload"], seed=p["seed"])
 
 
@@ -90,8 +122,14 @@ def _run_group(group: list[dict]) -> list[dict]:
     """Emulate once for the group's first point, re-model for each hardware profile."""
     p = group[0]
     t0 = time.perf_counter()
-    r = run(p["option"], Machine(p["pmem"], p["dram"], memmap=p["memmap"]), _workload(p), hardware=p["hardware"],
-            data=p["data"], kernel=p["kernel"])  # p["option"] is a spec
+    r = run(
+        p["option"],
+        Machine(p["pmem"], p["dram"], memmap=p["memmap"]),
+        _workload(p),
+        hardware=p["hardware"],
+        data=p["data"],
+        kernel=p["kernel"],
+    )  # p["option"] is a spec
     wall = time.perf_counter() - t0
     return [_row(q, r if q["hardware"] == p["hardware"] else remodel(r, q["hardware"]), wall) for q in group]
 
@@ -116,8 +154,10 @@ def check_out(out) -> Path:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
-            raise ValueError(f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
-                             "accepted: a .csv file, or pip install pyarrow") from None
+            raise ValueError(
+                f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
+                "accepted: a .csv file, or pip install pyarrow"
+            ) from None
     if out.is_dir():
         raise ValueError(f"out: {str(out)!r} is a directory; accepted: a .csv or .parquet file")
     if not out.parent.is_dir():
@@ -133,8 +173,9 @@ def check_out(out) -> Path:
                 with open(f, "ab"):
                     pass
     except OSError as e:
-        raise ValueError(f"out: {str(out)!r} cannot be written ({e.strerror}); accepted: a file in a folder you "
-                         "can write") from None
+        raise ValueError(
+            f"out: {str(out)!r} cannot be written ({e.strerror}); accepted: a file in a folder you can write"
+        ) from None
     _check_own_table(out)
     return out
 
@@ -148,12 +189,15 @@ def _check_own_table(out: Path) -> None:
         if f.suffix.lower() == ".parquet":
             try:
                 import pyarrow.parquet as pq
+
                 names = pq.read_schema(f).names
             except Exception:  # noqa: BLE001 (any reader error: not our table)
                 names = []
             if not set(COLUMNS) <= set(names):
-                raise ValueError(f"out: {str(f)!r} exists and is not a table written by daxsim sweep; accepted: a "
-                                 "new file, or one from an earlier sweep")
+                raise ValueError(
+                    f"out: {str(f)!r} exists and is not a table written by daxsim sweep; accepted: a "
+                    "new file, or one from an earlier sweep"
+                )
             continue
         with open(f, "rb") as fh:
             first = fh.read(len(header) + 2).split(b"\n")[0].rstrip(b"\r")
@@ -162,9 +206,11 @@ def _check_own_table(out: Path) -> None:
         except UnicodeDecodeError:
             text = None
         if text is None or not (text == header or (header.startswith(text) and f.stat().st_size == len(first))):
-            raise ValueError(f"out: {str(f)!r} exists and is not a table written by this version of daxsim sweep "
-                             "(its first line is not the table's header); accepted: a new file, or one from an "
-                             "earlier sweep")
+            raise ValueError(
+                f"out: {str(f)!r} exists and is not a table written by this version of daxsim sweep "
+                "(its first line is not the table's header); accepted: a new file, or one from an "
+                "earlier sweep"
+            )
 
 
 def _journal(out: Path) -> Path:
@@ -172,20 +218,37 @@ def _journal(out: Path) -> Path:
     return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
 
 
-_DTYPES = {"option": str, "spec": str, "kernel": str, "bound": str, "label": str, "description": str, "memmap": str, "hardware": str,
-           "workload": str, "reason": str, "status": str, "memmap_variant": str, "dirty_granularity": str,
-           "bounce_node": str}
+_DTYPES = {
+    "option": str,
+    "spec": str,
+    "kernel": str,
+    "bound": str,
+    "label": str,
+    "description": str,
+    "memmap": str,
+    "hardware": str,
+    "workload": str,
+    "reason": str,
+    "status": str,
+    "memmap_variant": str,
+    "dirty_granularity": str,
+    "bounce_node": str,
+}
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
     """A sweep CSV; a last line cut short by an interruption is dropped."""
     text = path.read_text()
     if text and not text.endswith("\n"):
-        text = text[:text.rfind("\n") + 1]
+        text = text[: text.rfind("\n") + 1]
     if not text.strip():
         return pd.DataFrame(columns=list(COLUMNS))
-    return pd.read_csv(io.StringIO(text), dtype=_DTYPES, keep_default_na=False,
-                       na_values={c: [""] for c in COLUMNS if c not in _DTYPES})
+    return pd.read_csv(
+        io.StringIO(text),
+        dtype=_DTYPES,
+        keep_default_na=False,
+        na_values={c: [""] for c in COLUMNS if c not in _DTYPES},
+    )
 
 
 def _read_done(out: Path) -> pd.DataFrame:
@@ -200,8 +263,10 @@ def _read_done(out: Path) -> pd.DataFrame:
     for f in frames:
         missing = [c for c in COLUMNS if c not in f.columns]
         if missing:
-            raise ValueError(f"out: {str(out)!r} was not written by this version of daxsim sweep "
-                             f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep")
+            raise ValueError(
+                f"out: {str(out)!r} was not written by this version of daxsim sweep "
+                f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep"
+            )
     df = pd.concat(frames, ignore_index=True)[list(COLUMNS)]
     df["data"] = [as_bool(v) for v in df["data"]]
     df["feasible"] = [as_bool(v) for v in df["feasible"]]
@@ -254,8 +319,9 @@ class _Progress:
             return
         frac = self.done / self.total if self.total else 1.0
         bar = "#" * int(30 * frac) + "." * (30 - int(30 * frac))
-        sys.stderr.write(f"\rsweep: {self.done}/{self.total} points ({frac:.0%}) [{bar}] "
-                         f"{time.perf_counter() - self.t0:.0f} s")
+        sys.stderr.write(
+            f"\rsweep: {self.done}/{self.total} points ({frac:.0%}) [{bar}] {time.perf_counter() - self.t0:.0f} s"
+        )
         if self.done >= self.total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -270,10 +336,14 @@ class SweepInterrupted(KeyboardInterrupt):
 
     def __str__(self) -> str:
         if self.out is None:
-            return (f"sweep: interrupted after {self.computed} of {self.total} points; none saved (no --out); "
-                    "give --out FILE to keep finished points and resume")
-        return (f"sweep: interrupted; {self.saved} of {self.total} points are saved in {str(self.out)!r}; run the "
-                f"same command again to compute the other {self.total - self.saved}")
+            return (
+                f"sweep: interrupted after {self.computed} of {self.total} points; none saved (no --out); "
+                "give --out FILE to keep finished points and resume"
+            )
+        return (
+            f"sweep: interrupted; {self.saved} of {self.total} points are saved in {str(self.out)!r}; run the "
+            f"same command again to compute the other {self.total - self.saved}"
+        )
 
 
 def _worker_init(parent: int) -> None:
@@ -295,8 +365,14 @@ def check_points(pts: list[dict]) -> None:
     ValueError naming the parameter and the point, before the first point runs."""
     for p in pts:
         try:
-            prepare(p["option"], Machine(p["pmem"], p["dram"], memmap=p["memmap"]), _workload(p),
-                    hardware=p["hardware"], data=p["data"], kernel=p["kernel"])
+            prepare(
+                p["option"],
+                Machine(p["pmem"], p["dram"], memmap=p["memmap"]),
+                _workload(p),
+                hardware=p["hardware"],
+                data=p["data"],
+                kernel=p["kernel"],
+            )
         except ValueError as e:
             where = " ".join(f"{k}={p[k]}" for k in AXES)
             raise ValueError(f"{e} (at the grid point {where})") from None
@@ -320,8 +396,10 @@ def check_scheduler(scheduler) -> str | None:
     try:
         import distributed  # noqa: F401
     except ImportError:
-        raise ValueError(f"scheduler: {scheduler!r}: a Dask cluster needs the distributed package, which is not "
-                         "installed; accepted: pip install 'daxsim[dask]', or no --scheduler (local processes)") from None
+        raise ValueError(
+            f"scheduler: {scheduler!r}: a Dask cluster needs the distributed package, which is not "
+            "installed; accepted: pip install 'daxsim[dask]', or no --scheduler (local processes)"
+        ) from None
     return scheduler.strip()
 
 
@@ -343,8 +421,13 @@ def _on_dask(scheduler: str, groups: list, finished) -> None:
             raise
 
 
-def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, progress: bool = False,
-          scheduler: str | None = None) -> pd.DataFrame:
+def sweep(
+    grid: dict | list | None = None,
+    jobs: int | None = None,
+    out=None,
+    progress: bool = False,
+    scheduler: str | None = None,
+) -> pd.DataFrame:
     """Run every point of ``grid``; return the tidy table (one row per point, grid order).
 
     Parameters
@@ -408,8 +491,9 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
             for option, data, io in dict.fromkeys(_kernels(p) for p in todo):
                 warm(option, data, io)  # compiled (or loaded) once here, inherited by every forked worker
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx,
-                                          initializer=_worker_init, initargs=(os.getpid(),))
+            pool = cf.ProcessPoolExecutor(
+                max_workers=min(jobs, len(groups)), mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            )
             futures = [pool.submit(_run_group, g) for g in groups.values()]
             try:
                 for f in cf.as_completed(futures):
@@ -438,6 +522,6 @@ def sweep(grid: dict | list | None = None, jobs: int | None = None, out=None, pr
     df["data"] = df["data"].astype(bool)
     if out is not None:
         _write_final(out, df)
-    df = df.iloc[:len(pts)].reset_index(drop=True)
+    df = df.iloc[: len(pts)].reset_index(drop=True)
     df.attrs.update(computed=len(todo), reused=len(pts) - len(todo), emulations=len(groups))
     return df

@@ -42,8 +42,11 @@ def safe(r: Result) -> bool:
     """The one safety rule: feasible, no byte corrupted, and a design (and era) that pins what
     it DMAs to (option 2 is unsafe whenever a truncate can race with its I/O, raced or not)."""
     munmapped = bool((r.workload.generate()[0] == OP_MUNMAP).any())
-    return bool(r.feasible and not r.metrics["corrupted_bytes"]
-                and not (hazardous(r.spec.design, r.kernel, munmapped) and not r.guard))
+    return bool(
+        r.feasible
+        and not r.metrics["corrupted_bytes"]
+        and not (hazardous(r.spec.design, r.kernel, munmapped) and not r.guard)
+    )
 
 
 def ranged_figures(cost: CostModel, medium: HardwareProfile) -> dict[str, tuple[str, float, float]]:
@@ -64,8 +67,11 @@ def ranged_figures(cost: CostModel, medium: HardwareProfile) -> dict[str, tuple[
 def _with(cost: CostModel, medium: HardwareProfile, values: dict) -> tuple[CostModel, HardwareProfile]:
     """The cost model and medium with some figures at other values (their labels kept)."""
     c = {k: dataclasses.replace(getattr(cost, k), value=float(v)) for k, v in values.items() if "." not in k}
-    m = {k.split(".", 1)[1]: dataclasses.replace(getattr(medium, k.split(".", 1)[1]), value=float(v))
-         for k, v in values.items() if "." in k}
+    m = {
+        k.split(".", 1)[1]: dataclasses.replace(getattr(medium, k.split(".", 1)[1]), value=float(v))
+        for k, v in values.items()
+        if "." in k
+    }
     return dataclasses.replace(cost, **c), dataclasses.replace(medium, **m)
 
 
@@ -82,12 +88,27 @@ class Verdict:
     figures: list  #: the figures drawn
 
     def to_dict(self) -> dict:
-        opts = {row.option: {"feasible": bool(row.feasible), "safe": bool(row.safe), "dram_held_bytes": int(row.dram_held_bytes),
-                             "ns_p5": _num(row.ns_p5), "ns_median": _num(row.ns_median), "ns_p95": _num(row.ns_p95),
-                             "wins": float(row.wins)}
-                for row in self.options.itertuples()}
-        return {"winner": self.winner, "tie": self.tie, "share": self.share, "draws": self.draws, "seed": self.seed,
-                "figures": self.figures, "options": opts}
+        opts = {
+            row.option: {
+                "feasible": bool(row.feasible),
+                "safe": bool(row.safe),
+                "dram_held_bytes": int(row.dram_held_bytes),
+                "ns_p5": _num(row.ns_p5),
+                "ns_median": _num(row.ns_median),
+                "ns_p95": _num(row.ns_p95),
+                "wins": float(row.wins),
+            }
+            for row in self.options.itertuples()
+        }
+        return {
+            "winner": self.winner,
+            "tie": self.tie,
+            "share": self.share,
+            "draws": self.draws,
+            "seed": self.seed,
+            "figures": self.figures,
+            "options": opts,
+        }
 
     @property
     def answer(self) -> str:
@@ -102,9 +123,21 @@ def _num(x):
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
-def verdict(machine, workload: Workload, options=None, hardware=DEFAULT_HARDWARE, kernel=DEFAULT_ERA,
-            cost: CostModel | None = None, draws: int = 2000, seed: int = 0, share: float = 0.9, cpus: int = 1,
-            iommu: bool = False, data: bool = False, results: list | None = None) -> Verdict:
+def verdict(
+    machine,
+    workload: Workload,
+    options=None,
+    hardware=DEFAULT_HARDWARE,
+    kernel=DEFAULT_ERA,
+    cost: CostModel | None = None,
+    draws: int = 2000,
+    seed: int = 0,
+    share: float = 0.9,
+    cpus: int = 1,
+    iommu: bool = False,
+    data: bool = False,
+    results: list | None = None,
+) -> Verdict:
     """Run ``options`` (default: every design) once, re-cost them ``draws`` times over the
     figures' ranges (seeded), and name the winner or the tie (module docstring)."""
     if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or not 1 <= draws <= 1_000_000:
@@ -115,8 +148,10 @@ def verdict(machine, workload: Workload, options=None, hardware=DEFAULT_HARDWARE
     medium = hardware_profile(hardware)
     if results is None:
         options = list(designs()) if options is None else [str(o) for o in options]
-        results = [run(o, machine, workload, hardware=medium, cost=cost, kernel=kernel, cpus=cpus, iommu=iommu,
-                       data=data) for o in options]
+        results = [
+            run(o, machine, workload, hardware=medium, cost=cost, kernel=kernel, cpus=cpus, iommu=iommu, data=data)
+            for o in options
+        ]
     figs = ranged_figures(cost, medium)
     rng = np.random.default_rng(seed)
     names = list(figs)
@@ -130,8 +165,7 @@ def verdict(machine, workload: Workload, options=None, hardware=DEFAULT_HARDWARE
         c, m = _with(cost, medium, dict(zip(names, values[d])))
         for j, r in enumerate(results):
             if r.feasible:
-                times[d, j] = cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu,
-                                      r.cpus).op_ns
+                times[d, j] = cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu, r.cpus).op_ns
     wins = np.zeros(len(results))
     safe_idx = [j for j, s in enumerate(ok) if s]
     if safe_idx:
@@ -144,15 +178,19 @@ def verdict(machine, workload: Workload, options=None, hardware=DEFAULT_HARDWARE
     lead = int(order[0])
     winner = labels[lead] if safe_idx and wins[lead] >= share else None
     tie = [] if winner or not safe_idx else [labels[j] for j in order if wins[j] > 0]
-    df = pd.DataFrame({
-        "option": labels, "feasible": [r.feasible for r in results], "safe": ok,
-        "hazard": [bool(r.spec.design.hazard) for r in results],
-        "dram_held_bytes": [int(dram_held_bytes(r.metrics)) for r in results],
-        "ns_p5": [np.nanpercentile(times[:, j], 5) if r.feasible else np.nan for j, r in enumerate(results)],
-        "ns_median": [np.nanmedian(times[:, j]) if r.feasible else np.nan for j, r in enumerate(results)],
-        "ns_p95": [np.nanpercentile(times[:, j], 95) if r.feasible else np.nan for j, r in enumerate(results)],
-        "wins": wins,
-    })
+    df = pd.DataFrame(
+        {
+            "option": labels,
+            "feasible": [r.feasible for r in results],
+            "safe": ok,
+            "hazard": [bool(r.spec.design.hazard) for r in results],
+            "dram_held_bytes": [int(dram_held_bytes(r.metrics)) for r in results],
+            "ns_p5": [np.nanpercentile(times[:, j], 5) if r.feasible else np.nan for j, r in enumerate(results)],
+            "ns_median": [np.nanmedian(times[:, j]) if r.feasible else np.nan for j, r in enumerate(results)],
+            "ns_p95": [np.nanpercentile(times[:, j], 95) if r.feasible else np.nan for j, r in enumerate(results)],
+            "wins": wins,
+        }
+    )
     return Verdict(winner, tie, float(wins[lead]) if safe_idx else 0.0, int(draws), int(seed), df, names)
 
 
@@ -165,8 +203,11 @@ def sensitivity(results: list, hardware=DEFAULT_HARDWARE, cost: CostModel | None
     ok = [safe(r) and r.feasible for r in results]
 
     def rank(c, m):
-        t = {r.spec.key: cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu, r.cpus).op_ns
-             for r, s in zip(results, ok) if s}
+        t = {
+            r.spec.key: cost_of(r.spec, r.metrics, m, c, r.machine, r.workload, r.kernel, r.iommu, r.cpus).op_ns
+            for r, s in zip(results, ok)
+            if s
+        }
         if not t:
             return None, 0.0
         order = sorted(t, key=t.get)
@@ -180,12 +221,22 @@ def sensitivity(results: list, hardware=DEFAULT_HARDWARE, cost: CostModel | None
         w_hi, l_hi = rank(*_with(cost, medium, {name: hi}))
         signed_lo = l_lo if w_lo == base_winner else -l_lo
         signed_hi = l_hi if w_hi == base_winner else -l_hi
-        rows.append({"figure": name, "low": lo, "high": hi, "winner at low": w_lo, "winner at high": w_hi,
-                     "lead at low": signed_lo, "lead at high": signed_hi, "default winner": base_winner,
-                     "default lead": base_lead, "flips": w_lo != base_winner or w_hi != base_winner,
-                     "swing": abs(signed_hi - signed_lo)})
+        rows.append(
+            {
+                "figure": name,
+                "low": lo,
+                "high": hi,
+                "winner at low": w_lo,
+                "winner at high": w_hi,
+                "lead at low": signed_lo,
+                "lead at high": signed_hi,
+                "default winner": base_winner,
+                "default lead": base_lead,
+                "flips": w_lo != base_winner or w_hi != base_winner,
+                "swing": abs(signed_hi - signed_lo),
+            }
+        )
     df = pd.DataFrame(rows)
     if len(df):
         df = df.sort_values(["flips", "swing"], ascending=False).reset_index(drop=True)
     return df
-

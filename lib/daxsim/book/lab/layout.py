@@ -10,9 +10,22 @@ from daxsim.book.lab.logs import MEMREMAP_COMPAT_ALIGN, RESULTS_DIR, LabLogError
 from daxsim.emu.machine import namespace_layout
 from daxsim.emu.units import KiB, MiB, PAGE_SIZE, PMD_SIZE, SECTION_SIZE, STRUCT_PAGE_SIZE, align_up, parse_size
 
-__all__ = ["kernel_layout", "kmem_layout", "kmem_measured", "kmem_predictions", "kmem_table", "model_layout", "ns_cost_long", "ns_cost_table", "odirect_table", "pin_table", "predictions"]
+__all__ = [
+    "kernel_layout",
+    "kmem_layout",
+    "kmem_measured",
+    "kmem_predictions",
+    "kmem_table",
+    "model_layout",
+    "ns_cost_long",
+    "ns_cost_table",
+    "odirect_table",
+    "pin_table",
+    "predictions",
+]
 
 # --- daxsim's predictions, and what the kernel adds to them ---------------------------
+
 
 def model_layout(size: int, mode: str, map_: str, align: int):
     """daxsim's own model (``namespace_layout``); devdax is laid out as fsdax is."""
@@ -39,8 +52,12 @@ def kernel_layout(size: int, mode: str, map_: str, align: int) -> dict:
         vmemmap_pages = 2 * (size // align)
         page_tables = (size // SECTION_SIZE) * PAGE_SIZE
         dram = vmemmap_pages * PAGE_SIZE + page_tables
-    return {"memmap_dram_bytes": dram, "memmap_pmem_bytes": lay.memmap_pmem_bytes,
-            "capacity_lost": lay.capacity_lost, "dataoff": lay.dataoff}
+    return {
+        "memmap_dram_bytes": dram,
+        "memmap_pmem_bytes": lay.memmap_pmem_bytes,
+        "capacity_lost": lay.capacity_lost,
+        "dataoff": lay.dataoff,
+    }
 
 
 def predictions(params: dict) -> dict:
@@ -49,8 +66,12 @@ def predictions(params: dict) -> dict:
     size, align = parse_size(params["size"]), parse_size(params["align"])
     m = model_layout(size, params["mode"], params["map"], align)
     return {
-        "model": {"memmap_dram_bytes": m.memmap_dram_bytes, "memmap_pmem_bytes": m.memmap_pmem_bytes,
-                  "capacity_lost": m.capacity_lost, "dataoff": m.dataoff},
+        "model": {
+            "memmap_dram_bytes": m.memmap_dram_bytes,
+            "memmap_pmem_bytes": m.memmap_pmem_bytes,
+            "capacity_lost": m.capacity_lost,
+            "dataoff": m.dataoff,
+        },
         "kernel": kernel_layout(size, params["mode"], params["map"], align),
     }
 
@@ -71,7 +92,8 @@ def kmem_measured(parsed: dict) -> dict:
     return {
         "namespace_size": int(parsed["attrs"]["namespace0.0"]["size"]),
         "namespace_start": int(parsed["attrs"]["namespace0.0"]["resource"], 16),
-        "dax_size": dax_size, "dax_start": int(dax.get("start", "0"), 16),
+        "dax_size": dax_size,
+        "dax_start": int(dax.get("start", "0"), 16),
         "block_size": parsed.get("block_size"),
         "memmap_on_memory": parsed.get("memmap_on_memory"),
         "ram_added": added,
@@ -87,8 +109,9 @@ def kmem_measured(parsed: dict) -> dict:
     }
 
 
-def kmem_layout(size: int, map_: str, start: int, block_size: int, align: int = PMD_SIZE,
-                memmap_on_memory: bool = False) -> dict:
+def kmem_layout(
+    size: int, map_: str, start: int, block_size: int, align: int = PMD_SIZE, memmap_on_memory: bool = False
+) -> dict:
     """System RAM that dax_kmem adds for a devdax namespace at physical ``start``.
 
     dev_dax_kmem_probe() trims the device range to whole memory blocks (start rounded up,
@@ -104,39 +127,54 @@ def kmem_layout(size: int, map_: str, start: int, block_size: int, align: int = 
     last = dax_end // block_size * block_size
     added = max(0, last - first)
     memmap = 0 if memmap_on_memory else added // PAGE_SIZE * STRUCT_PAGE_SIZE
-    return {"dax_size": dax_end - dax_start, "ram_added": added, "blocks_added": added // block_size,
-            "lost_to_block_rounding": dax_end - dax_start - added, "memmap_dram_bytes": memmap,
-            "devdax_memmap_freed": lay["memmap_dram_bytes"],
-            "dram_consumed": memmap - lay["memmap_dram_bytes"]}
+    return {
+        "dax_size": dax_end - dax_start,
+        "ram_added": added,
+        "blocks_added": added // block_size,
+        "lost_to_block_rounding": dax_end - dax_start - added,
+        "memmap_dram_bytes": memmap,
+        "devdax_memmap_freed": lay["memmap_dram_bytes"],
+        "dram_consumed": memmap - lay["memmap_dram_bytes"],
+    }
 
 
 def kmem_predictions(params: dict, measured: dict) -> dict:
     """The kmem prediction for an experiment, given where the kernel placed the region
     (``namespace_start``) and its memory block size: inputs, not results."""
-    return {"kernel": kmem_layout(parse_size(params["size"]), params["map"], measured["namespace_start"],
-                                  measured["block_size"])}
+    return {
+        "kernel": kmem_layout(
+            parse_size(params["size"]), params["map"], measured["namespace_start"], measured["block_size"]
+        )
+    }
 
 
 # --- the committed results as tables (the chapter) -----------------------------------
 
+
 def ns_cost_table(results: Path | str = RESULTS_DIR):
     """One row per memmap-cost experiment: measured, daxsim's model, model + kernel (MiB)."""
     import pandas as pd
+
     rows = []
     for r in load_results(results).values():
         if r["test"] != "ns_cost":
             continue
         p, m, pr = r["params"], r["measured"], r["predicted"]
-        rows.append({
-            "mode": p["mode"], "map": p["map"], "size": p["size"], "align": p["align"],
-            "DRAM measured": m["dram_consumed"] / MiB,
-            "DRAM daxsim": pr["model"]["memmap_dram_bytes"] / MiB,
-            "DRAM daxsim+kernel": pr["kernel"]["memmap_dram_bytes"] / MiB,
-            "lost measured": m["capacity_lost"] / MiB,
-            "lost daxsim": pr["model"]["capacity_lost"] / MiB,
-            "lost daxsim+kernel": pr["kernel"]["capacity_lost"] / MiB,
-            "create (ms, TCG)": m["create_ms"],
-        })
+        rows.append(
+            {
+                "mode": p["mode"],
+                "map": p["map"],
+                "size": p["size"],
+                "align": p["align"],
+                "DRAM measured": m["dram_consumed"] / MiB,
+                "DRAM daxsim": pr["model"]["memmap_dram_bytes"] / MiB,
+                "DRAM daxsim+kernel": pr["kernel"]["memmap_dram_bytes"] / MiB,
+                "lost measured": m["capacity_lost"] / MiB,
+                "lost daxsim": pr["model"]["capacity_lost"] / MiB,
+                "lost daxsim+kernel": pr["kernel"]["capacity_lost"] / MiB,
+                "create (ms, TCG)": m["create_ms"],
+            }
+        )
     return pd.DataFrame(rows).sort_values(["mode", "map", "align", "size"], ignore_index=True)
 
 
@@ -144,36 +182,47 @@ def ns_cost_long(results: Path | str = RESULTS_DIR):
     """:func:`ns_cost_table` in long form for a chart: one row per experiment, quantity
     (DRAM consumed, pmem capacity lost) and source (measured, daxsim, daxsim+kernel)."""
     import pandas as pd
+
     t = ns_cost_table(results)
     rows = []
     for _, r in t.iterrows():
         config = f"{r['mode']} {r['map']} {r['align']}"
         for q, label in (("DRAM", "DRAM consumed"), ("lost", "pmem capacity lost")):
             for src in ("measured", "daxsim", "daxsim+kernel"):
-                rows.append({"namespace": config, "size": r["size"], "quantity": label,
-                             "source": "kernel (measured)" if src == "measured" else src,
-                             "MiB": round(r[f"{q} {src}"], 3)})
+                rows.append(
+                    {
+                        "namespace": config,
+                        "size": r["size"],
+                        "quantity": label,
+                        "source": "kernel (measured)" if src == "measured" else src,
+                        "MiB": round(r[f"{q} {src}"], 3),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def kmem_table(results: Path | str = RESULTS_DIR):
     """One row per kmem experiment: measured against predicted (MiB)."""
     import pandas as pd
+
     rows = []
     for r in load_results(results).values():
         if r["test"] != "kmem":
             continue
         m, pk = r["measured"], r["predicted"]["kernel"]
-        rows.append({
-            "devdax": f"--map={r['params']['map']} {r['params']['size']}",
-            "memmap_on_memory": m["memmap_on_memory"],
-            "RAM added measured": m["ram_added"] / MiB, "RAM added predicted": pk["ram_added"] / MiB,
-            "lost to blocks measured": m["lost_to_block_rounding"] / MiB,
-            "lost to blocks predicted": pk["lost_to_block_rounding"] / MiB,
-            "DRAM taken measured": round(m["dram_consumed"] / MiB, 2),
-            "DRAM taken predicted": round(pk["dram_consumed"] / MiB, 2),
-            "online (ms, TCG)": m["online_ms"],
-        })
+        rows.append(
+            {
+                "devdax": f"--map={r['params']['map']} {r['params']['size']}",
+                "memmap_on_memory": m["memmap_on_memory"],
+                "RAM added measured": m["ram_added"] / MiB,
+                "RAM added predicted": pk["ram_added"] / MiB,
+                "lost to blocks measured": m["lost_to_block_rounding"] / MiB,
+                "lost to blocks predicted": pk["lost_to_block_rounding"] / MiB,
+                "DRAM taken measured": round(m["dram_consumed"] / MiB, 2),
+                "DRAM taken predicted": round(pk["dram_consumed"] / MiB, 2),
+                "online (ms, TCG)": m["online_ms"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -181,16 +230,29 @@ def odirect_table(results: Path | str = RESULTS_DIR):
     """O_DIRECT outcome per buffer (rows) and target (columns): 'ok' when both directions
     completed and verified, else the errors."""
     import pandas as pd
+
     r = load_results(results)["odirect"]["measured"]
-    rows = [{"buffer": c["buf"], "target": c["target"],
-             "result": "ok" if all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify"))
-             else f"write={c['write']}/{c['wverify']} read={c['read']}/{c['rverify']}"} for c in r["odirect"]]
+    rows = [
+        {
+            "buffer": c["buf"],
+            "target": c["target"],
+            "result": "ok"
+            if all(c[k] == "ok" for k in ("write", "wverify", "read", "rverify"))
+            else f"write={c['write']}/{c['wverify']} read={c['read']}/{c['rverify']}",
+        }
+        for c in r["odirect"]
+    ]
     return pd.DataFrame(rows).pivot(index="buffer", columns="target", values="result")
 
 
 def pin_table(results: Path | str = RESULTS_DIR):
     """Long-term pins (FOLL_LONGTERM) of each buffer: AF_XDP umem and io_uring fixed buffers."""
     import pandas as pd
+
     r = load_results(results)["odirect"]["measured"]["pin"]
-    return pd.DataFrame([{"buffer": b, "AF_XDP umem (XDP_UMEM_REG)": v["xdp"],
-                          "io_uring fixed buffer": v["uring"]} for b, v in r.items()]).set_index("buffer")
+    return pd.DataFrame(
+        [
+            {"buffer": b, "AF_XDP umem (XDP_UMEM_REG)": v["xdp"], "io_uring fixed buffer": v["uring"]}
+            for b, v in r.items()
+        ]
+    ).set_index("buffer")

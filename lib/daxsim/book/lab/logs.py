@@ -11,7 +11,20 @@ from pathlib import Path
 from daxsim.book import checkout
 from daxsim.emu.units import KiB, PAGE_SIZE, PMD_SIZE
 
-__all__ = ["EXPERIMENTS", "KERNELS", "LAB_DIR", "MEMREMAP_COMPAT_ALIGN", "RESULTS_DIR", "SMOKE", "LabLogError", "free_kb", "load_results", "ns_cost_measured", "parse_log", "persistence_measured"]
+__all__ = [
+    "EXPERIMENTS",
+    "KERNELS",
+    "LAB_DIR",
+    "MEMREMAP_COMPAT_ALIGN",
+    "RESULTS_DIR",
+    "SMOKE",
+    "LabLogError",
+    "free_kb",
+    "load_results",
+    "ns_cost_measured",
+    "parse_log",
+    "persistence_measured",
+]
 
 LAB_DIR = checkout("lab")
 RESULTS_DIR = LAB_DIR / "results"
@@ -25,16 +38,15 @@ MEMREMAP_COMPAT_ALIGN = PMD_SIZE
 
 # --- the experiments ------------------------------------------------------------------
 
+
 def _ns(mode, map_, size, align):
     name = f"ns_cost-{mode}-{map_}-{size}-{align}"
-    return {"name": name, "test": "ns_cost",
-            "params": {"mode": mode, "map": map_, "size": size, "align": align}}
+    return {"name": name, "test": "ns_cost", "params": {"mode": mode, "map": map_, "size": size, "align": align}}
 
 
 #: memmap cost (option 1a / nvram): a small matrix, one boot each
 EXPERIMENTS = [
-    *[_ns(mode, map_, size, "2M") for mode in ("fsdax", "devdax") for map_ in ("mem", "dev")
-      for size in ("1G", "2G")],
+    *[_ns(mode, map_, size, "2M") for mode in ("fsdax", "devdax") for map_ in ("mem", "dev") for size in ("1G", "2G")],
     _ns("fsdax", "mem", "1G", "4K"),
     _ns("fsdax", "dev", "1G", "4K"),
     _ns("devdax", "mem", "1G", "4K"),
@@ -45,14 +57,24 @@ EXPERIMENTS = [
 EXPERIMENTS += [
     {"name": "kmem-devdax-dev-2G", "test": "kmem", "params": {"map": "dev", "size": "2G"}},
     {"name": "kmem-devdax-mem-2G", "test": "kmem", "params": {"map": "mem", "size": "2G"}},
-    {"name": "kmem-devdax-dev-2G-memmap_on_memory", "test": "kmem", "params": {"map": "dev", "size": "2G"},
-     "cmdline": ["memory_hotplug.memmap_on_memory=1"]},
+    {
+        "name": "kmem-devdax-dev-2G-memmap_on_memory",
+        "test": "kmem",
+        "params": {"map": "dev", "size": "2G"},
+        "cmdline": ["memory_hotplug.memmap_on_memory=1"],
+    },
 ]
 #: O_DIRECT with a DAX mapping as the user buffer, and long-term pins of it (one boot)
 EXPERIMENTS += [{"name": "odirect", "test": "odirect", "params": {}}]
 #: persistence: data stored through DAX mappings survives a power-off with no sync
-EXPERIMENTS += [{"name": "persistence", "test": "persistence", "params": {},
-                 "boots": [("persist_write", ["kl.nosync=1"]), ("persist_read", [])]}]
+EXPERIMENTS += [
+    {
+        "name": "persistence",
+        "test": "persistence",
+        "params": {},
+        "boots": [("persist_write", ["kl.nosync=1"]), ("persist_read", [])],
+    }
+]
 #: the mechanisms, on each kernel (``kernel``: lab/work for Debian 12's, lab/work/backports
 #: for bookworm-backports'; the name ends with the kernel series the guest must report)
 KERNELS = {"6.1": "debian", "6.12": "backports"}
@@ -78,8 +100,17 @@ def parse_log(text: str) -> dict:
     ``errors`` and the raw ``kl`` lines. Raises :class:`LabLogError` when the log has
     no ``KL: begin`` or no ``KL: end`` line (the guest did not finish).
     """
-    out: dict = {"meminfo": {}, "times_ms": [], "attrs": {}, "blockdev": {}, "daxdev": {},
-                 "errors": [], "kl": [], "ns": None, "status": None}
+    out: dict = {
+        "meminfo": {},
+        "times_ms": [],
+        "attrs": {},
+        "blockdev": {},
+        "daxdev": {},
+        "errors": [],
+        "kl": [],
+        "ns": None,
+        "status": None,
+    }
     case: dict = {}
     ended = False
     for line in text.splitlines():
@@ -125,7 +156,8 @@ def parse_log(text: str) -> dict:
                 out["memmap_on_memory"] = rest
             elif key == "odirect":
                 out.setdefault("odirect", []).append(
-                    {"buf": f[0], "target": f[1], **dict(kv.split("=", 1) for kv in f[2:])})
+                    {"buf": f[0], "target": f[1], **dict(kv.split("=", 1) for kv in f[2:])}
+                )
             elif key == "pin":
                 out.setdefault("pin", {})[f[0]] = dict(kv.split("=", 1) for kv in f[1:])
             elif key == "devices":
