@@ -428,9 +428,16 @@ def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:
     off, length = off[keep], length[keep]
     first = off // PAGE_SIZE
     last = (off + length - 1) // PAGE_SIZE
-    counts = last - first + 1
-    if counts.max(initial=0) == 1:
+    if len(first) == 0 or (last == first).all():
         return np.unique(first)
-    starts = np.repeat(first, counts)
+    # the union of the page ranges, merged on the events (not on every page they touch)
+    order = np.argsort(first, kind="stable")
+    first, last = first[order], last[order]
+    reach = np.maximum.accumulate(last)
+    new = np.ones(len(first), bool)
+    new[1:] = first[1:] > reach[:-1] + 1
+    lo = first[new]
+    hi = np.maximum.reduceat(last, np.flatnonzero(new))
+    counts = hi - lo + 1
     steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.unique(starts + steps)
+    return np.repeat(lo, counts) + steps

@@ -62,6 +62,25 @@ class Touched:
         _spans(op, off, length, fpages, first, last, last_io, io, cut, io_event)
         return cls(fpages, first, last, last_io, io, cut, io_event, len(op))
 
+    def peak_pages(self, op, length, qd: int, piece_bytes: int = PIECE_BYTES) -> int:
+        """The most pmem and device data pages a run in pieces (:class:`Pieces`) holds on the
+        host at once: a page is filled before the piece of its first event and given back
+        before the first piece that starts once it is final."""
+        if not len(self.fpages):
+            return 0
+        ends = np.asarray(stops(op, length, piece_bytes), np.int64)
+        starts = np.concatenate(([0], ends[:-1]))
+        # the piece a page is filled for: the first whose stop + qd passes its first event
+        filled = np.searchsorted(ends + qd, self.first, side="right")
+        filled = np.minimum(filled, len(ends) - 1)
+        # the piece before which it is given back: the first that starts at or after done_at
+        freed = np.searchsorted(starts, self.done_at(qd), side="left")
+        weight = 1 + self.io.astype(np.int64)  # its pmem page, and its device page for an I/O
+        held = np.zeros(len(ends) + 2, np.int64)
+        np.add.at(held, filled, weight)
+        np.add.at(held, np.maximum(freed, filled + 1), -weight)
+        return int(np.cumsum(held).max())
+
     def done_at(self, qd: int) -> np.ndarray:
         """Per page: the first event a piece may start at once the page is final, in a run
         with ``qd`` I/Os in flight (``events + 1``: only at the end)."""

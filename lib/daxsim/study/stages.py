@@ -24,6 +24,7 @@ from daxsim.emu import hugepages
 from daxsim.emu.buddy import B_ALLOCATED
 from daxsim.emu.daxfs import S_BUMP, S_NMAPPED, S_NVICTIM
 from daxsim.emu.machine import Booted, Machine, NamespaceLayout
+from daxsim.emu.memory import host_available_bytes
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, format_size
 from daxsim.emu.workload import (
     DEFAULT_PRESET,
@@ -230,6 +231,7 @@ def prepare(
             f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
             f"accepted: an integer >= {most}"
         )
+    _check_host(workload, op, off, length, bool(data))
     feasible, reason = machine.feasibility(layout, kernel.struct_page_bytes)
     window = max_window_pages(pages, workload.queue_depth)
     check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
@@ -255,6 +257,33 @@ def prepare(
         bool(iommu),
         int(cpus),
     )
+
+
+#: host bytes per touched file page besides its data: its PTE, its block's struct page, the
+#: twin's digests of its pmem and device pages, and the bookkeeping of the run in pieces
+HOST_BYTES_PER_PAGE = 8 + 64 + 2 * 16 + 64
+
+
+def host_bytes(workload: Workload, op, off, length, data: bool = True) -> int:
+    """About the most host memory a run of these events holds at once, above the
+    interpreter: the data pages still in use (a run in pieces gives each back once no later
+    event touches it, see :mod:`daxsim.study.pieces`), each touched page's metadata, and
+    the event arrays."""
+    t = Touched.of(op, off, length)
+    held = t.peak_pages(op, length, int(workload.queue_depth)) * PAGE_SIZE if data else 0
+    return held + len(t.fpages) * HOST_BYTES_PER_PAGE + workload.event_bytes()
+
+
+def _check_host(workload: Workload, op, off, length, data: bool) -> None:
+    """A run whose memory would not fit this host is refused before it starts, with the figures."""
+    need, avail = host_bytes(workload, op, off, length, data), host_available_bytes()
+    if need > avail:
+        what = workload.ops if workload.ops is not None else f"{workload.ios:,} I/Os of {format_size(workload.io_size)}"
+        raise ValueError(
+            f"ios: {what!r} would hold about {format_size(need)} of host memory at once (the pmem and device "
+            f"pages still in use and each touched page's metadata), but this host has {format_size(avail)} "
+            "available (MemAvailable); accepted: fewer I/Os, a smaller file_size, or data=False (--no-data)"
+        )
 
 
 def dram_needs(design, params: dict, accounting: dict, window_pages: int) -> dict[str, int]:
