@@ -499,11 +499,12 @@ def sweep(
                 for f in cf.as_completed(futures):
                     finished(f.result())
             except BaseException:
-                for f in futures:
-                    f.cancel()
-                for proc in list(getattr(pool, "_processes", {}).values()):  # do not wait for running points
+                # do not wait for running points: end the workers; the pool's manager then fails
+                # every future (BrokenProcessPool) and stops. (Cancelling futures first makes it
+                # raise InvalidStateError in its thread on Python 3.11.)
+                for proc in list(getattr(pool, "_processes", {}).values()):
                     proc.terminate()
-                pool.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown(wait=True)
                 raise
             pool.shutdown()
     except KeyboardInterrupt:
