@@ -30,14 +30,23 @@ SMALL = ["--pmem", "64M", "--dram", "64M", "--ios", "4"]
 @pytest.mark.parametrize(
     "args, needle",
     [
-        (["run", "--option", "1a", "--ios", "1000000000000", "--pmem", "64M", "--dram", "64M"], "ios: 1000000000000 I/Os need"),
+        (
+            ["run", "--option", "1a", "--ios", "1000000000000", "--pmem", "64M", "--dram", "64M"],
+            "ios: 1000000000000 I/Os need",
+        ),
         (["run", "--option", "1a", "--pmem-file", "/", *SMALL], "pmem_file: '/' is a directory"),
         (["run", "--option", "1a", "--pmem-file", "/nonexistent/x", *SMALL], "pmem_file: '/nonexistent/x'"),
         (["compare", "--options", "", *SMALL], "options: ''"),
-        (["run", "--option", "1a", "--workload", "w0:4k,r0:4k", "--truncate-rate", "0.1", *SMALL], "truncate_rate: 0.1"),
+        (
+            ["run", "--option", "1a", "--workload", "w0:4k,r0:4k", "--truncate-rate", "0.1", *SMALL],
+            "truncate_rate: 0.1",
+        ),
         (["run", "--option", "1a", "--workload", "w0:4k", "--store-fraction", "0.1", *SMALL], "store_fraction: 0.1"),
         (["run", "--option", "1a", "--workload", "f0:0", *SMALL], "ops: 'f0:0' has no I/O"),
-        (["run", "--option", "1a", "--align", "1G", "--pmem", "1G", "--dram", "64M", "--ios", "4"], "align: 1 GiB leaves"),
+        (
+            ["run", "--option", "1a", "--align", "1G", "--pmem", "1G", "--dram", "64M", "--ios", "4"],
+            "align: 1 GiB leaves",
+        ),
         (["run", "--option", "2", "--align", "1G", *SMALL], "align: '1G' does not apply to option 2"),
         (["compare", "--options", "0,2", "--memmap", "pmem", *SMALL], "memmap: 'pmem' does not apply"),
     ],
@@ -223,3 +232,16 @@ def _state(pid: int) -> str:
 def test_numpy_sizes_in_a_grid():
     pts = sw.points({"option": "2", "pmem": [np.int64(64 << 20)], "dram": "64M", "ios": np.int64(4)})
     assert pts[0]["pmem"] == 64 << 20 and pts[0]["ios"] == 4
+
+
+@pytest.mark.parametrize("error", [MemoryError(), OSError(28, "No space left on device", "/tmp/x.csv")])
+def test_host_failures_are_one_line_and_exit_2(monkeypatch, capsys, error):
+    import daxsim.cli as cli_module
+
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(cli_module, "run", fail)
+    assert cli_module.main(["run", "--option", "2", *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("daxsim: error: ") and "Traceback" not in err

@@ -384,6 +384,17 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:  # a sweep says what it saved; a run has nothing to keep
         print("daxsim: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # what the checks before the run could not foresee: one line, exit 2
+        print(
+            "daxsim: error: the host ran out of memory for this run; accepted: fewer I/Os, a smaller "
+            "file_size, or --no-data",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"daxsim: error: the host refused an operation: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
 
 
 def _main(argv=None) -> int:

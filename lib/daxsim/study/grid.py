@@ -239,7 +239,11 @@ def _read_yaml(path: Path, text: str):
     try:
         return yaml.load(text, Loader=_yaml12_loader())  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
-        raise ValueError(f"grid: {str(path)!r} is not valid YAML ({' '.join(str(e).split())})") from None
+        problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+        why = f"{problem}, line {mark.line + 1}" if problem and mark else " ".join(str(e).split())
+        raise ValueError(f"grid: {str(path)!r} is not valid YAML ({why})") from None
+    except (TypeError, RecursionError) as e:  # an unhashable key (a list or table as a key), a nest too deep
+        raise ValueError(f"grid: {str(path)!r} is not a grid of parameter: values ({e})") from None
 
 
 _LOADER = None
