@@ -508,7 +508,16 @@ def sweep(
                 raise
             pool.shutdown()
     except KeyboardInterrupt:
-        saved = len(pts) - len(todo) + len(new) if out is not None else 0
+        saved = 0
+        if out is not None:  # what the file holds now (an interrupt may fall between a row and its write)
+            if fh is not None:
+                fh.close()
+                fh = None
+            try:
+                keys = {point_key(r) for r in _read_done(out).to_dict("records")}
+                saved = sum(point_key(p) in keys for p in pts)
+            except (OSError, ValueError):
+                saved = len(pts) - len(todo) + len(new)
         raise SweepInterrupted(len(pts), saved, len(new), out) from None
     finally:
         if fh is not None:
