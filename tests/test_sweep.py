@@ -307,7 +307,7 @@ def test_bad_grid_file_names_the_parameter(tmp_path):
     g.write_text('pmem = ["8G"]\ncolour = ["blue"]\n')
     p = cli("--grid", str(g))
     assert p.returncode == 2 and "grid: unknown parameter 'colour'" in p.stderr and p.stderr.count("\n") == 1
-    with pytest.raises(ValueError, match="truncate_rate: .* presets only"):
+    with pytest.raises(ValueError, match="truncate_rate: .* does not apply to the operation string"):
         sw.sweep({"option": "2", "workload": "w0:4k", "truncate_rate": 0.1}, jobs=1)
     with pytest.raises(ValueError, match="option: an empty list"):
         sw.points({"option": []})

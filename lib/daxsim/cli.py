@@ -33,10 +33,14 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--memmap",
         choices=MEMMAP_PLACEMENTS,
-        default="dram",
-        help="where option 1a's memmap lives: dram (--map=mem) or pmem (--map=dev)",
+        default=None,
+        help="where a permanent memmap lives (options 1a, huge): dram (--map=mem, the default) or pmem (--map=dev)",
     )
-    p.add_argument("--align", default="2M", help="namespace alignment: 4K, 2M or 1G (default 2M)")
+    p.add_argument(
+        "--align",
+        default=None,
+        help="namespace alignment of an fsdax namespace (options 1a, huge, nvram): 4K, 2M or 1G (default 2M)",
+    )
     p.add_argument(
         "--workload",
         default=DEFAULT_PRESET,
@@ -198,6 +202,7 @@ def _sweep_list(axis: str, text: str) -> list:
 def sweep_main(a) -> int:
     """``python -m daxsim sweep``: the grid from --grid and the flags, the table to --out or stdout."""
     from daxsim.study.sweep import (
+        SweepInterrupted,
         check_jobs,
         check_out,
         check_scheduler,
@@ -229,6 +234,9 @@ def sweep_main(a) -> int:
     except ValueError as e:
         print(f"daxsim: error: {e}", file=sys.stderr)
         return 2
+    except SweepInterrupted as e:
+        print(("\n" if not a.quiet else "") + str(e), file=sys.stderr)
+        return 130
     print(
         f"sweep: {df.attrs['computed']} points computed ({df.attrs['emulations']} emulations), "
         f"{df.attrs['reused']} already in {a.out}"
@@ -296,7 +304,7 @@ def verdict_main(a) -> int:
 
     try:
         specs = specs_from_args(a)
-        machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
+        machine = machine_from_args(a, specs)
         workload = workload_from_args(a)
         results = [
             run(
@@ -347,7 +355,49 @@ def verdict_main(a) -> int:
     return 0
 
 
+def machine_from_args(a, specs: list[Spec]) -> Machine:
+    """The Machine the flags describe. --memmap and --align must matter to one of the
+    options: a permanent memmap whose placement the machine decides (1a, huge), an fsdax
+    namespace to align (1a, huge, nvram)."""
+    if a.memmap is not None:
+        takers = [s for s in specs if s.design.struct_pages and s.design.memmap in (None, a.memmap)]
+        if not takers:
+            which = ", ".join(s.key for s in specs)
+            raise ValueError(
+                f"memmap: {a.memmap!r} does not apply to option {which} (no permanent memmap whose "
+                "placement the machine decides); accepted: leave --memmap out, or an option with one "
+                f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages and not d.memmap)})"
+            )
+    if a.align is not None and not any(s.design.struct_pages for s in specs):
+        which = ", ".join(s.key for s in specs)
+        raise ValueError(
+            f"align: {a.align!r} does not apply to option {which} (a raw namespace, without a memmap "
+            "to align); accepted: leave --align out, or an option with struct pages "
+            f"({', '.join(k for k, d in DESIGNS.items() if d.struct_pages)})"
+        )
+    return Machine(a.pmem, a.dram, memmap=a.memmap or "dram", align=a.align or "2M", pmem_file=a.pmem_file)
+
+
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # a sweep says what it saved; a run has nothing to keep
+        print("daxsim: interrupted", file=sys.stderr)
+        return 130
+    except MemoryError:  # what the checks before the run could not foresee: one line, exit 2
+        print(
+            "daxsim: error: the host ran out of memory for this run; accepted: fewer I/Os, a smaller "
+            "file_size, or --no-data",
+            file=sys.stderr,
+        )
+        return 2
+    except OSError as e:
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"daxsim: error: the host refused an operation: {e.strerror or e}{where}", file=sys.stderr)
+        return 2
+
+
+def _main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     if a.command == "sweep":
         return sweep_main(a)
@@ -355,7 +405,7 @@ def main(argv=None) -> int:
         return verdict_main(a)
     try:
         specs = specs_from_args(a)
-        machine = Machine(a.pmem, a.dram, memmap=a.memmap, align=a.align, pmem_file=a.pmem_file)
+        machine = machine_from_args(a, specs)
         workload = workload_from_args(a)
         results = [
             run(

@@ -136,7 +136,7 @@ class Machine:
         set_("align", parse_size(self.align, "align"))
         if self.align not in ALIGNMENTS:
             raise ValueError(f"align: {format_size(self.align)} is not one of 4 KiB, 2 MiB, 1 GiB")
-        if self.memmap not in MEMMAP_PLACEMENTS:
+        if not isinstance(self.memmap, str) or self.memmap not in MEMMAP_PLACEMENTS:
             raise ValueError(f"memmap: {self.memmap!r} is not one of {', '.join(MEMMAP_PLACEMENTS)}")
         if self.pmem % PMD_SIZE or self.pmem < 16 * MiB:
             raise ValueError(f"pmem: {format_size(self.pmem)} must be a multiple of 2 MiB and at least 16 MiB")
@@ -148,7 +148,13 @@ class Machine:
                 f"(the emulator accepts up to {format_size(HOST_VIRTUAL_LIMIT)} of emulated memory in all)"
             )
         if self.pmem_file is not None:
+            if not isinstance(self.pmem_file, (str, os.PathLike)) or not isinstance(os.fspath(self.pmem_file), str):
+                raise ValueError(
+                    f"pmem_file: {self.pmem_file!r} is not a path; accepted: a file path (created if missing) or None"
+                )
             set_("pmem_file", os.fspath(self.pmem_file))
+            check_writable_file("pmem_file", self.pmem_file)
+            check_writable_file("pmem_file", self.pmem_file + ".device", "the block device's file beside it, ")
 
     def __repr__(self) -> str:
         extra = "" if self.align == PMD_SIZE else f", align={format_size(self.align)!r}"
@@ -213,6 +219,26 @@ class Machine:
         return max(0, self.dram - self.own_memmap(struct_page_size) - layout.memmap_dram_bytes)
 
 
+def check_writable_file(name: str, path: str, what: str = "") -> None:
+    """Can ``path`` be opened for writing, or created? A ValueError names ``name`` if not
+    (a directory, a missing folder, no permission, a read-only filesystem)."""
+    if not path:
+        raise ValueError(f"{name}: {path!r} is empty; accepted: a file path (created if missing)")
+    if os.path.isdir(path):
+        raise ValueError(f"{name}: {what}{path!r} is a directory; accepted: a file path (created if missing)")
+    parent = os.path.dirname(path) or "."
+    if not os.path.isdir(parent):
+        raise ValueError(f"{name}: {what}{path!r}: the folder {parent!r} does not exist")
+    try:
+        if os.path.exists(path):
+            os.close(os.open(path, os.O_RDWR))
+        else:
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644))
+            os.unlink(path)
+    except OSError as e:
+        raise ValueError(f"{name}: {what}{path!r} cannot be opened for writing ({e.strerror})") from None
+
+
 class Booted:
     """A booted machine: memory arrays, the pmem memmap, the page allocator, the DAX file.
 
@@ -231,6 +257,7 @@ class Booted:
         extent_size,
         seed: int,
         truncated_pages: int = 0,
+        memmap: bool = True,
     ):
         self.machine = machine
         self.layout = layout
@@ -247,7 +274,10 @@ class Booted:
         # huge-page memmap variant (hvo, devdax-dedup) shrinks what is accounted, not the
         # array the path indexes (its struct pages are the compound pages' heads).
         full = namespace_layout(machine.pmem, "fsdax", layout.map, machine.align) if layout.map else layout
-        if layout.map == "dev":  # the altmap: struct pages stored on pmem after the info block
+        if not memmap:  # the same layout, no struct pages built (the verification's twin needs none)
+            self.memmap_base_pfn = ns_pfn
+            self.memmap = struct_pages(np.zeros(0, np.uint8))
+        elif layout.map == "dev":  # the altmap: struct pages stored on pmem after the info block
             self.memmap_base_pfn = ns_pfn + INFO_BLOCK_SIZE // PAGE_SIZE
             raw = self.pmem[INFO_BLOCK_SIZE : INFO_BLOCK_SIZE + full.memmap_pmem_bytes]
             self.memmap = struct_pages(raw)
@@ -275,12 +305,12 @@ class Booted:
         self.host_thp: dict[str, bool] = {}  #: which arrays advise_host_hugepages() backed with huge pages
 
     def advise_host_hugepages(self, touched_bytes: int) -> None:
-        """Back the file's working set with host huge pages when the run touches much of it
+        """Back the file's working set with host huge pages when the run touches most of it
         (a host speed hint; see memory.HOST_THP_LIMIT)."""
         f = self.file
         lo = int(f.ext_pfn.min())
         span = (self.bump_start - lo) * PAGE_SIZE
-        if touched_bytes * 8 >= span:
+        if touched_bytes * 3 >= span * 2:  # huge pages back the whole span: at most 1.5 times the bytes touched
             t = self.host_thp
             t["pmem"] = advise_hugepages(self.pmem, self.pmem_index(lo), span)
             t["device"] = advise_hugepages(self.device)

@@ -68,11 +68,18 @@ def sparse_array(nbytes: int, dtype=np.uint8, path: str | os.PathLike | None = N
                 f"cannot reserve {nbytes} bytes of host address space for the emulated memory: {e}"
             ) from None
         return np.frombuffer(mm, dtype=dtype)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise ValueError(f"pmem_file: {os.fspath(path)!r} cannot be opened for writing ({e.strerror})") from None
     try:
         if os.fstat(fd).st_size < nbytes + offset:
             os.ftruncate(fd, nbytes + offset)
         mm = mmap.mmap(fd, nbytes + offset, flags=mmap.MAP_SHARED)
+    except OSError as e:
+        raise ValueError(
+            f"pmem_file: {os.fspath(path)!r} cannot hold {nbytes + offset} bytes as a sparse file ({e.strerror})"
+        ) from None
     finally:
         os.close(fd)
     return np.frombuffer(mm, dtype=dtype, count=nbytes // dtype.itemsize, offset=offset)
@@ -98,6 +105,19 @@ def host_rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def host_available_bytes() -> int:
+    """Memory this host can still give a process (MemAvailable in /proc/meminfo; without
+    it, the physical memory)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
 def host_peak_rss_bytes() -> int:
     """Peak resident memory of this process so far (VmHWM; ru_maxrss would include a parent's)."""
     with open("/proc/self/status") as f:
@@ -107,7 +127,15 @@ def host_peak_rss_bytes() -> int:
     return 0
 
 
-__all__ = ["PAGE_SIZE", "STRUCT_PAGE", "host_peak_rss_bytes", "host_rss_bytes", "sparse_array", "struct_pages"]
+__all__ = [
+    "PAGE_SIZE",
+    "STRUCT_PAGE",
+    "host_available_bytes",
+    "host_peak_rss_bytes",
+    "host_rss_bytes",
+    "sparse_array",
+    "struct_pages",
+]
 
 
 MADV_HUGEPAGE = 14

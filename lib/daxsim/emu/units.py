@@ -7,7 +7,10 @@ same; a plain integer is a byte count.
 
 from __future__ import annotations
 
+import math
 import re
+
+import numpy as np
 
 PAGE_SHIFT = 12
 PAGE_SIZE = 1 << PAGE_SHIFT  #: a base page, 4 KiB
@@ -26,38 +29,45 @@ _SUFFIX = {"": 1, "K": KiB, "M": MiB, "G": GiB, "T": TiB, "P": PiB, "E": 1 << 60
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtpe]?)(?:i?b)?\s*$", re.IGNORECASE)
 
 
-def parse_size(value, name: str = "size") -> int:
+def parse_size(value, name: str = "size", minimum: int = 1) -> int:
     """Return ``value`` in bytes, read like the kernel's memparse (binary suffixes).
 
-    Accepts an int, or a string such as ``"8G"``, ``"400 GiB"``, ``"6T"``, ``"64k"``,
-    ``"1.5G"`` (a fraction must come out as a whole number of bytes). ``name`` is the
-    parameter the value belongs to; it appears in the error message.
+    Accepts an integer (a Python or numpy one), or a string such as ``"8G"``,
+    ``"400 GiB"``, ``"6T"``, ``"64k"``, ``"1.5G"`` (a fraction must come out as a whole
+    number of bytes). ``name`` is the parameter the value belongs to; it appears in the
+    error message. ``minimum`` is the smallest size accepted (0 for an offset).
 
     >>> parse_size("8G") == 8 * GiB
     True
+    >>> parse_size("0k", "offset", minimum=0)
+    0
     """
-    if isinstance(value, bool):
-        raise ValueError(f"{name}: {value!r} is not a size; give bytes or a string like '8G'")  # noqa: TRY004 (bad input: ValueError)
-    if isinstance(value, int):
-        n = value
-    elif isinstance(value, float) and value.is_integer():
+    accepted = "a byte count or a number with a binary suffix K, M, G, T, P (e.g. '8G', '400 GiB', '6T')"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: {value!r} is not a size; accepted: {accepted}")
+    if isinstance(value, (int, np.integer)):
+        n = int(value)
+    elif isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer():
         n = int(value)
     elif isinstance(value, str):
         m = _SIZE_RE.match(value)
         if not m:
-            raise ValueError(
-                f"{name}: {value!r} is not a size; accepted: a byte count or a number "
-                "with a binary suffix K, M, G, T, P (e.g. '8G', '400 GiB', '6T')"
-            )
+            raise ValueError(f"{name}: {value!r} is not a size; accepted: {accepted}")
         number, suffix = m.groups()
-        scaled = float(number) * _SUFFIX[suffix.upper()]
-        if not scaled.is_integer():
-            raise ValueError(f"{name}: {value!r} is not a whole number of bytes")
-        n = int(number) * _SUFFIX[suffix.upper()] if "." not in number else int(scaled)
+        scale = _SUFFIX[suffix.upper()]
+        if "." in number:
+            whole, frac = number.split(".")
+            num, den = int(whole + frac), 10 ** len(frac)  # exact: no float rounding
+            if num * scale % den:
+                raise ValueError(f"{name}: {value!r} is not a whole number of bytes")
+            n = num * scale // den
+        else:
+            n = int(number) * scale
     else:
-        raise ValueError(f"{name}: {value!r} is not a size; give bytes or a string like '8G'")
-    if n <= 0:
-        raise ValueError(f"{name}: {value!r} must be larger than zero")
+        raise ValueError(f"{name}: {value!r} is not a size; accepted: {accepted}")
+    if n < minimum:
+        least = "larger than zero" if minimum == 1 else f"at least {minimum}"
+        raise ValueError(f"{name}: {value!r} must be {least}; accepted: {accepted}")
     return n
 
 

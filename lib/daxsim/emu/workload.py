@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from daxsim.emu.memory import host_available_bytes
 from daxsim.emu.units import GiB, PAGE_SIZE, SECTOR_SIZE, format_size, parse_size
 
 OP_READ = 0  #: device -> pmem buffer
@@ -78,6 +79,41 @@ def queue_file_size(io_size: int, queue_depth: int) -> int:
     """The smallest file in which ``queue_depth`` random I/Os of ``io_size`` can be in
     flight together without overlapping: twice their bytes, so a redraw finds a free slot."""
     return 2 * int(queue_depth) * int(io_size)
+
+
+#: the most events a workload may have (a bound on the arrays numpy is asked for)
+MAX_EVENTS = 1 << 40
+#: host bytes per event while a workload is generated: op (1), offset and length (8 + 8), and
+#: the generator's temporaries (random draws, masks, the truncates' insertion)
+EVENT_HOST_BYTES = 64
+
+_OPS_SPELLS = {
+    "io_size": "each event has its own length",
+    "read_fraction": "r and w events",
+    "pattern": "each event has its own offset",
+    "truncate_rate": "t events",
+    "store_fraction": "s events",
+    "store_size": "each s event has its own length",
+    "fsync_every": "f0:0 events",
+}
+
+
+def _integer(name: str, v, lo: int, hi: int, what: str) -> int:
+    """``v`` as an int in [lo, hi] (Python or numpy integers), or a ValueError naming ``name``."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+        raise ValueError(f"{name}: {v!r} is not an integer from {lo} to {hi:,} ({what})")
+    return int(v)
+
+
+def _fraction(name: str, v) -> float:
+    """``v`` as a float in [0, 1], or a ValueError naming ``name``."""
+    if (
+        isinstance(v, (bool, np.bool_))
+        or not isinstance(v, (int, float, np.integer, np.floating))
+        or not 0.0 <= float(v) <= 1.0
+    ):
+        raise ValueError(f"{name}: {v!r} is not a number between 0 and 1")
+    return float(v)
 
 
 _OP_RE = re.compile(r"^\s*([rwtsfu])\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*:\s*([0-9.]+\s*[kmgtKMGT]?(?:i?[bB])?)\s*$")
@@ -123,6 +159,10 @@ class Workload:
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)
+        if self.ops is not None and not isinstance(self.ops, str):
+            raise ValueError(f"ops: {self.ops!r} is not an operation string; accepted: events like 'w0:8k,r8k:4k'")
+        if self.preset is not None and not isinstance(self.preset, str):
+            raise ValueError(f"preset: {self.preset!r} is not a preset name; accepted: {', '.join(PRESETS)}")
         set_("io_size", parse_size(self.io_size, "io_size"))
         object.__setattr__(self, "_auto_file_size", self.file_size is None)
         set_("file_size", DEFAULT_FILE_SIZE if self.file_size is None else parse_size(self.file_size, "file_size"))
@@ -138,43 +178,65 @@ class Workload:
             raise ValueError(
                 f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}"
             )
-        if isinstance(self.ios, bool) or not isinstance(self.ios, (int, np.integer)) or self.ios < 1:
-            raise ValueError(f"ios: {self.ios!r} must be a positive integer")
-        if not 0.0 <= float(self.read_fraction) <= 1.0:
-            raise ValueError(f"read_fraction: {self.read_fraction!r} must be between 0 and 1")
-        if not 0.0 <= float(self.truncate_rate) <= 1.0:
-            raise ValueError(f"truncate_rate: {self.truncate_rate!r} must be between 0 and 1")
-        if not 0.0 <= float(self.store_fraction) <= 1.0:
-            raise ValueError(f"store_fraction: {self.store_fraction!r} must be between 0 and 1")
-        if (
-            isinstance(self.store_size, bool)
-            or not isinstance(self.store_size, (int, np.integer))
-            or not 1 <= self.store_size <= PAGE_SIZE
-        ):
-            raise ValueError(f"store_size: {self.store_size!r} must be an integer from 1 to 4096 bytes")
-        if (
-            isinstance(self.fsync_every, bool)
-            or not isinstance(self.fsync_every, (int, np.integer))
-            or self.fsync_every < 0
-        ):
-            raise ValueError(f"fsync_every: {self.fsync_every!r} must be a non-negative integer")
-        if self.pattern not in PATTERNS:
+        set_("ios", _integer("ios", self.ios, 0 if self.ops is not None else 1, MAX_EVENTS, "the number of I/Os"))
+        for name in ("read_fraction", "truncate_rate", "store_fraction"):
+            set_(name, _fraction(name, getattr(self, name)))
+        set_("store_size", _integer("store_size", self.store_size, 1, PAGE_SIZE, "bytes per store"))
+        set_("fsync_every", _integer("fsync_every", self.fsync_every, 0, MAX_EVENTS, "events between fsyncs"))
+        if not isinstance(self.pattern, str) or self.pattern not in PATTERNS:
             raise ValueError(f"pattern: {self.pattern!r} is not one of {', '.join(PATTERNS)}")
-        if (
-            isinstance(self.queue_depth, bool)
-            or not isinstance(self.queue_depth, (int, np.integer))
-            or not 1 <= self.queue_depth <= 4096
-        ):
-            raise ValueError(f"queue_depth: {self.queue_depth!r} must be an integer from 1 to 4096")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise ValueError(f"seed: {self.seed!r} must be a non-negative integer")
+        set_("queue_depth", _integer("queue_depth", self.queue_depth, 1, 4096, "I/Os in flight"))
+        set_("seed", _integer("seed", self.seed, 0, 2**63 - 1, "seed"))
         if self.ops is not None:
-            set_("ios", int(np.isin(self.generate()[0], (OP_READ, OP_WRITE)).sum()))  # validates the string, too
+            self._check_ops_alone()
+            op = self.generate()[0]  # validates the string, too
+            n = int(np.isin(op, (OP_READ, OP_WRITE)).sum())
+            if n == 0 and not (op == OP_STORE).any():
+                raise ValueError(
+                    f"ops: {self.ops!r} has no I/O and no store, so nothing to measure; accepted: at "
+                    "least one r, w or s event, e.g. 'w0:4k,f0:0'"
+                )
+            if self.ios not in (Workload.ios, n):
+                raise ValueError(
+                    f"ios: {self.ios!r} does not apply to an operation string ({self.ops!r} has {n} "
+                    f"I/O{'s' if n != 1 else ''}); accepted: leave ios out, or use a preset"
+                )
+            set_("ios", n)
+
+    def _check_ops_alone(self) -> None:
+        """An operation string spells every event: the settings of a generated workload do not apply."""
+        for name in (
+            "io_size",
+            "read_fraction",
+            "pattern",
+            "truncate_rate",
+            "store_fraction",
+            "store_size",
+            "fsync_every",
+        ):
+            default = getattr(Workload, name)
+            if getattr(self, name) != default:
+                raise ValueError(
+                    f"{name}: {getattr(self, name)!r} does not apply to an operation string "
+                    f"({self.ops!r} spells its own events: {_OPS_SPELLS[name]}); accepted: leave "
+                    f"{name} out, or use a preset"
+                )
+
+    def event_bytes(self) -> int:
+        """Host bytes the event arrays of this workload take while they are generated (an
+        upper bound: op, offset and length, and the generator's temporaries)."""
+        if self.ops is not None:
+            return 0
+        n = int(self.ios)
+        n += int(n * float(self.truncate_rate)) + 1  # the truncates
+        if self.fsync_every:
+            n += n // int(self.fsync_every) + 1
+        return n * EVENT_HOST_BYTES
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> Workload:
         """A workload from a named preset (see :data:`PRESETS`), with some settings changed."""
-        if name not in PRESETS:
+        if not isinstance(name, str) or name not in PRESETS:
             raise ValueError(
                 f"workload: {name!r} is not a preset; accepted: {', '.join(PRESETS)} "
                 "or an operation string like 'w0:8k,r8k:4k'"
@@ -184,6 +246,8 @@ class Workload:
     def replace(self, **changes) -> Workload:
         if self._auto_file_size and "file_size" not in changes:
             changes["file_size"] = None
+        if changes.get("ops", self.ops) is not None and "ios" not in changes:
+            changes["ios"] = Workload.ios  # an operation string counts its own I/Os
         return dataclasses.replace(self, **changes)
 
     def fitted(self, data_bytes: int) -> Workload:
@@ -204,12 +268,21 @@ class Workload:
             op, off, length = parse_ops(self.ops, self.file_size)
             bad = first_conflict(op, off, length, qd)
             if bad is not None:
+                items = [t.strip() for t in self.ops.split(",")]
                 raise ValueError(
-                    f"ops: I/Os {bad[0] + 1} and {bad[1] + 1} overlap while in flight together "
-                    f"(queue_depth={self.queue_depth}) and one of them is a read; "
-                    "accepted: overlapping I/Os in one queue only if all are writes"
+                    f"ops: {items[bad[0]]!r} (event {bad[0] + 1}) and {items[bad[1]]!r} (event "
+                    f"{bad[1] + 1}) overlap while in flight together (queue_depth={self.queue_depth}) "
+                    "and one of them is a read; accepted: overlapping I/Os in one queue only if all "
+                    "are writes, or a smaller queue_depth"
                 )
             return op, off, length
+        need, avail = self.event_bytes(), host_available_bytes()
+        if need > avail:
+            raise ValueError(
+                f"ios: {self.ios} I/Os need {format_size(need)} of host memory for their events, "
+                f"but this host has {format_size(avail)} available (MemAvailable); accepted: at most "
+                f"about {avail // EVENT_HOST_BYTES // (1 + int(self.truncate_rate > 0)):,} I/Os here"
+            )
         rng = np.random.default_rng(self.seed)
         n = int(self.ios)
         slots = self.file_size // self.io_size
@@ -307,11 +380,11 @@ def parse_ops(ops: str, file_size: int) -> tuple[np.ndarray, np.ndarray, np.ndar
                 f"ops: {item.strip()!r} is not an event; accepted: r|w|t|s|u OFFSET:LENGTH or f0:0, e.g. 'w0:8k'"
             )
         kind, off_s, len_s = m.groups()
-        off = 0 if off_s.strip() in ("0", "0.0") else parse_size(off_s, "ops offset")
+        off = parse_size(off_s.strip(), f"ops: {item.strip()!r}: offset", minimum=0)
         if kind == "f":
             out.append((OP_FSYNC, 0, 0))
             continue
-        length = parse_size(len_s, "ops length")
+        length = parse_size(len_s.strip(), f"ops: {item.strip()!r}: length")
         if kind == "s":
             if length > PAGE_SIZE or off + length > file_size:
                 raise ValueError(f"ops: {item.strip()!r}: a store is 1 byte to 4 KiB inside the file")
@@ -355,9 +428,16 @@ def touched_file_pages(off: np.ndarray, length: np.ndarray) -> np.ndarray:
     off, length = off[keep], length[keep]
     first = off // PAGE_SIZE
     last = (off + length - 1) // PAGE_SIZE
-    counts = last - first + 1
-    if counts.max(initial=0) == 1:
+    if len(first) == 0 or (last == first).all():
         return np.unique(first)
-    starts = np.repeat(first, counts)
+    # the union of the page ranges, merged on the events (not on every page they touch)
+    order = np.argsort(first, kind="stable")
+    first, last = first[order], last[order]
+    reach = np.maximum.accumulate(last)
+    new = np.ones(len(first), bool)
+    new[1:] = first[1:] > reach[:-1] + 1
+    lo = first[new]
+    hi = np.maximum.reduceat(last, np.flatnonzero(new))
+    counts = hi - lo + 1
     steps = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return np.unique(starts + steps)
+    return np.repeat(lo, counts) + steps

@@ -75,6 +75,8 @@ def run(
     st,
     dirty,
     drain,
+    stop,
+    resume,
 ):
     """Run the events (I/Os, truncates, stores, fsyncs) through ``path``; count into ``counters``.
 
@@ -88,22 +90,34 @@ def run(
 
     With ``drain`` false the run stops dead after the last event, as at a power loss: the
     I/Os still in flight never complete (``inflight_lost``).
+
+    A run may be taken in pieces: it starts at event ``resume[3]`` with the queue that
+    ``resume`` describes (head slot, I/Os in flight, their entries) and returns at the
+    first event from ``stop`` on that no batch has taken, leaving the queue as it is and
+    ``resume`` saying where it stopped; the piece that reaches the last event ends the run.
+    The pieces submit and complete exactly what one call does (the verification releases
+    the host memory of pages no later event touches, in between).
     """
     pte = fs.pte
     b0, b1, b2, b3 = bv
     misc = st.misc
     ring = len(slot_io)
-    head = 0
-    count = 0
-    inflight_entries = 0
+    head = resume[0]
+    count = resume[1]
+    inflight_entries = resume[2]
+    start = resume[3]
+    e_next = len(op)
     ios = 0  # counted locally, stored once at the end (stores to counters[] in the loop cost)
     requested = 0
     desc_peak = counters[C_DESC_PEAK]
     held_peak = counters[C_TRANSIENT_PEAK]
-    skip = 0  # events before this one were run in a batch
-    for e in range(len(op)):
+    skip = start  # events before this one were run in a batch (or by an earlier piece)
+    for e in range(start, len(op)):
         if e < skip:
             continue
+        if e >= stop:  # this piece ends here; the queue stays as it is
+            e_next = e
+            break
         if (
             path.BATCH
             and misc[M_UNIT_BYTES] == 0
@@ -374,6 +388,15 @@ def run(
         desc = inflight_entries * entry_bytes
         desc_peak = max(desc_peak, desc)
         held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES])
+    if e_next < len(op):
+        resume[0], resume[1], resume[2], resume[3] = head, count, inflight_entries, e_next
+        store_fence()
+        counters[C_IOS] += ios
+        counters[C_BYTES_REQUESTED] += requested
+        counters[C_DESC_PEAK] = desc_peak
+        counters[C_TRANSIENT_PEAK] = held_peak
+        return
+    resume[3] = len(op)
     counters[C_INFLIGHT_LOST] += 0 if drain else count
     while drain and count > 0:
         path.complete(

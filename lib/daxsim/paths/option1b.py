@@ -60,8 +60,13 @@ def reserved_dram(params: dict) -> dict:
 
 
 def make_state(b, params: dict) -> PoolState:
-    """An empty pool of ``params["pool_pages"]`` transient struct pages and its hash table."""
-    pool_pages = params["pool_pages"]
+    """An empty pool of ``params["pool_pages"]`` transient struct pages and its hash table.
+
+    The emulator's arrays hold at most ``params["window_pages"]`` slots (the most pages
+    the run ever has in flight): a larger pool never fills, so its other slots would never
+    be used; the counters are the same, and host memory follows the I/O, not the pool.
+    The DRAM accounting (:func:`reserved_dram`) is the whole pool's."""
+    pool_pages = min(params["pool_pages"], max(int(params.get("window_pages", params["pool_pages"])), 1))
     slots = table_slots(pool_pages)
     misc = new_misc(b, params)
     misc[M_POOL_CAP], misc[M_HT_MASK] = pool_pages, slots - 1

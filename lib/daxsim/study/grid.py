@@ -55,8 +55,10 @@ DEFAULT_GRID = {
 
 
 def _as_list(key, values) -> list:
-    if isinstance(values, (str, bytes, int, float, bool)) or values is None:
+    if isinstance(values, (str, bytes, int, float, bool, np.generic)) or values is None:
         return [values]
+    if isinstance(values, dict):
+        raise ValueError(f"{key}: {values!r} is a table, not a value or a list of values")
     try:
         values = list(values)
     except TypeError:
@@ -138,6 +140,14 @@ def points(grid: dict | list | None) -> list[dict]:
         if one is not None and not isinstance(one, dict):
             raise ValueError(f"grid: {one!r} is not a dict of parameter -> values")
         g = normalise_grid(one)
+        ops = [w for w in g["workload"] if w not in PRESETS]
+        rates = [r for r in g["truncate_rate"] if r]
+        if ops and rates:
+            raise ValueError(
+                f"truncate_rate: {rates[0]!r} does not apply to the operation string {ops[0]!r}, which "
+                "spells its own truncates (t0:4k); accepted: truncate_rate 0 with operation strings "
+                "(give them a grid of their own in a list of grids)"
+            )
         for values in itertools.product(*(g[k] for k in AXES)):
             p = dict(zip(AXES, values))
             out.setdefault(point_key(p), p)
@@ -177,30 +187,117 @@ def emulation_key(p: dict) -> tuple:
 
 
 def read_grid_file(path) -> dict:
-    """A grid from a TOML (``.toml``) or YAML (``.yaml``, ``.yml``) file: axis = value or list."""
+    """A grid from a TOML (``.toml``) or YAML (``.yaml``, ``.yml``) file: axis = value or list.
+
+    Parsed strictly: a key given twice is an error (in TOML as in YAML), and YAML is read
+    with YAML 1.2's core schema, so ``1:30`` is the string ``"1:30"`` (not 90, as YAML 1.1
+    reads it), ``yes``/``no``/``on``/``off`` are strings, and ``0777`` is 777; only
+    ``true``/``false``, numbers and ``null`` are typed.
+    """
     path = Path(path)
     if not path.exists():
         raise ValueError(f"grid: {str(path)!r} does not exist")
     suffix = path.suffix.lower()
+    if suffix not in (".toml", ".yaml", ".yml"):
+        raise ValueError(f"grid: {str(path)!r} is neither .toml nor .yaml/.yml")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"grid: {str(path)!r} is not a text file (byte {e.start} is not UTF-8); accepted: a TOML "
+            "or YAML file of parameter = values"
+        ) from None
+    except OSError as e:
+        raise ValueError(f"grid: {str(path)!r} cannot be read ({e.strerror})") from None
+    if "\x00" in text:
+        raise ValueError(f"grid: {str(path)!r} is not a text file (it contains NUL bytes)")
     if suffix == ".toml":
         import tomllib
 
         try:
-            grid = tomllib.loads(path.read_text())
+            grid = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise ValueError(f"grid: {str(path)!r} is not valid TOML ({e})") from None
-    elif suffix in (".yaml", ".yml"):
-        import yaml
-
-        try:
-            grid = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as e:
-            raise ValueError(f"grid: {str(path)!r} is not valid YAML ({str(e).splitlines()[0]})") from None
+            raise ValueError(f"grid: {str(path)!r} is not valid TOML ({str(e).splitlines()[0]})") from None
     else:
-        raise ValueError(f"grid: {str(path)!r} is neither .toml nor .yaml/.yml")
+        grid = _read_yaml(path, text)
     if not isinstance(grid, dict):
         raise ValueError(
             f"grid: {str(path)!r} must map parameters to values, "  # noqa: TRY004 (input error)
             'e.g. pmem = ["8G", "6T"]'
         )
     return grid
+
+
+def _read_yaml(path: Path, text: str):
+    try:
+        import yaml
+    except ImportError:
+        raise ValueError(
+            f"grid: {str(path)!r}: reading YAML needs PyYAML, which is not installed; accepted: a "
+            ".toml grid, or pip install pyyaml"
+        ) from None
+    try:
+        return yaml.load(text, Loader=_yaml12_loader())  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as e:
+        problem, mark = getattr(e, "problem", None), getattr(e, "problem_mark", None)
+        why = f"{problem}, line {mark.line + 1}" if problem and mark else " ".join(str(e).split())
+        raise ValueError(f"grid: {str(path)!r} is not valid YAML ({why})") from None
+    except (TypeError, RecursionError) as e:  # an unhashable key (a list or table as a key), a nest too deep
+        raise ValueError(f"grid: {str(path)!r} is not a grid of parameter: values ({e})") from None
+
+
+_LOADER = None
+
+
+def _yaml12_loader():
+    """PyYAML's SafeLoader with YAML 1.2's core schema and duplicate keys refused."""
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {}  # drop YAML 1.1's (sexagesimal, yes/no, 0777 octal, 1_000, ...)
+    core = [
+        ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", list("~nN") + [""]),
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+        ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+        (
+            "tag:yaml.org,2002:float",
+            r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+            list("-+.0123456789"),
+        ),
+    ]
+    for tag, pattern, first in core:
+        Loader.add_implicit_resolver(tag, re.compile(pattern), first)
+
+    def construct_int(loader, node):
+        text = loader.construct_scalar(node)
+        if text.startswith("0o"):
+            return int(text[2:], 8)
+        return int(text, 16) if text.startswith("0x") else int(text, 10)
+
+    def construct_mapping(loader, node, deep=False):
+        loader.flatten_mapping(node)
+        seen = {}
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"{key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line
+        return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+    Loader.add_constructor("tag:yaml.org,2002:int", construct_int)
+    Loader.add_constructor("tag:yaml.org,2002:map", construct_mapping)
+    _LOADER = Loader
+    return Loader

@@ -24,7 +24,8 @@ from daxsim.emu import hugepages
 from daxsim.emu.buddy import B_ALLOCATED
 from daxsim.emu.daxfs import S_BUMP, S_NMAPPED, S_NVICTIM
 from daxsim.emu.machine import Booted, Machine, NamespaceLayout
-from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, format_size
+from daxsim.emu.memory import host_available_bytes
+from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, format_size
 from daxsim.emu.workload import (
     DEFAULT_PRESET,
     OP_MUNMAP,
@@ -35,24 +36,27 @@ from daxsim.emu.workload import (
     Workload,
     touched_file_pages,
 )
-from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, CostModel, HardwareProfile, hardware_profile
+from daxsim.model.hardware import DDR4, DEFAULT_HARDWARE, HARDWARE, CostModel, HardwareProfile, hardware_profile
 from daxsim.model.counters import counters_dict, new_counters
 from daxsim.model.cost import Modelled, model
 from daxsim.model.eras import DEFAULT_ERA, Era, era
-from daxsim.paths.common import boot_prefault, count_busy_pages, count_diff, fill_pattern
+from daxsim.paths.common import boot_prefault, count_busy_pages, count_diff
 from daxsim.paths.registry import announce_compile, compile_ideal_aside, event_loop
+from daxsim.study.pieces import Pieces, Touched, digests, release
 from daxsim.paths.state import M_POOL_USED
 from daxsim.paths.writeback import dirty_state
 from daxsim.study.spec import Spec
 
 __all__ = [
     "Emulation",
+    "Expected",
     "InvariantError",
     "Plan",
     "accounting",
     "boot",
     "cost",
     "emulate",
+    "expect",
     "metrics_of",
     "prepare",
     "run_events",
@@ -199,9 +203,14 @@ def prepare(
         machine = machine.replace(memmap=d.memmap)
     if huge and huge["memmap_variant"] in ("hvo", "devdax-dedup"):
         _check_variant(huge["memmap_variant"], machine, kernel)
+    if not isinstance(hardware, (str, HardwareProfile)):
+        raise ValueError(f"hardware: {hardware!r} is not a profile name; accepted: {', '.join(HARDWARE)}")
     hw = hardware_profile(hardware)
+    if cost is not None and not isinstance(cost, CostModel):
+        raise ValueError(f"cost: {cost!r} is not a daxsim CostModel; accepted: CostModel(...) or None")  # noqa: TRY004
     cost = cost if cost is not None else CostModel()
     layout, acct = accounting(spec, machine, kernel=kernel)
+    _check_namespace(machine, machine.layout(True), layout, workload)
     workload = workload.fitted(machine.layout(True).npfns * PAGE_SIZE)  # the same file for every option
     if huge and workload.file_size % huge["page_size"]:
         raise ValueError(
@@ -222,10 +231,15 @@ def prepare(
             f"pool_pages: {spec.params['pool_pages']!r} cannot hold one I/O of {most} pages; "
             f"accepted: an integer >= {most}"
         )
+    _check_host(workload, op, off, length, bool(data))
     feasible, reason = machine.feasibility(layout, kernel.struct_page_bytes)
+    window = max_window_pages(pages, workload.queue_depth)
     check = getattr(d.module, "infeasible", None)  # an option's own DRAM needs (option 0's bounce pages)
     if feasible and check is not None:
-        why = check(machine, acct, workload, max_window_pages(pages, workload.queue_depth), dict(spec.params))
+        why = check(machine, acct, workload, window, dict(spec.params))
+        feasible, reason = (False, why) if why else (True, "")
+    if feasible:
+        why = _dram_shortfall(d, spec, machine, acct, window)
         feasible, reason = (False, why) if why else (True, "")
     return Plan(
         spec,
@@ -243,6 +257,87 @@ def prepare(
         bool(iommu),
         int(cpus),
     )
+
+
+#: host bytes per touched file page besides its data: its PTE, its block's struct page, the
+#: twin's digests of its pmem and device pages, and the bookkeeping of the run in pieces
+HOST_BYTES_PER_PAGE = 8 + 64 + 2 * 16 + 64
+
+
+def host_bytes(workload: Workload, op, off, length, data: bool = True) -> int:
+    """About the most host memory a run of these events holds at once, above the
+    interpreter: the data pages still in use (a run in pieces gives each back once no later
+    event touches it, see :mod:`daxsim.study.pieces`), each touched page's metadata, and
+    the event arrays."""
+    t = Touched.of(op, off, length)
+    held = t.peak_pages(op, length, int(workload.queue_depth)) * PAGE_SIZE if data else 0
+    return held + len(t.fpages) * HOST_BYTES_PER_PAGE + workload.event_bytes()
+
+
+def _check_host(workload: Workload, op, off, length, data: bool) -> None:
+    """A run whose memory would not fit this host is refused before it starts, with the figures."""
+    need, avail = host_bytes(workload, op, off, length, data), host_available_bytes()
+    if need > avail:
+        what = workload.ops if workload.ops is not None else f"{workload.ios:,} I/Os of {format_size(workload.io_size)}"
+        raise ValueError(
+            f"ios: {what!r} would hold about {format_size(need)} of host memory at once (the pmem and device "
+            f"pages still in use and each touched page's metadata), but this host has {format_size(avail)} "
+            "available (MemAvailable); accepted: fewer I/Os, a smaller file_size, or data=False (--no-data)"
+        )
+
+
+def dram_needs(design, params: dict, accounting: dict, window_pages: int) -> dict[str, int]:
+    """What an option takes from the DRAM the page allocator manages, besides the memmaps:
+    by consumer (bytes). ``window_pages`` is the most pages in flight at once."""
+    mod = design.module
+    needs = {}
+    reserved = getattr(mod, "reserved_dram", None)
+    if reserved is not None:  # option 1b: the pool and its hash table, reserved whole at setup
+        r = reserved(params)
+        needs[f"the pool of {params['pool_pages']:,} transient struct pages and its hash table"] = r[
+            "pool_reserved_bytes"
+        ]
+    if accounting.get("dirty_tracking_bytes"):
+        needs["the 4 KiB dirty-tracking bitmap"] = accounting["dirty_tracking_bytes"]
+    needs["the descriptors of the I/Os in flight"] = window_pages * mod.ENTRY_BYTES
+    if getattr(mod, "ENTRY_TRANSIENT", 0) and params.get("bounce_node", "dram") == "dram":
+        needs["the bounce pages of the I/Os in flight"] = window_pages * mod.ENTRY_TRANSIENT
+    return needs
+
+
+def _dram_shortfall(design, spec: Spec, machine: Machine, acct: dict, window_pages: int) -> str:
+    """Why the option's DRAM consumers do not fit the managed DRAM, or ""."""
+    needs = dram_needs(design, dict(spec.params), acct, window_pages)
+    total, managed = sum(needs.values()), acct["dram_managed_bytes"]
+    if total <= managed:
+        return ""
+    parts = ", ".join(f"{k} ({format_size(v)})" for k, v in needs.items() if v)
+    return (
+        f"{parts} need {format_size(total)} of DRAM, but only {format_size(managed)} of the "
+        f"{format_size(machine.dram)} of DRAM is managed once the memmaps are placed"
+    )
+
+
+def _check_namespace(machine: Machine, fsdax: NamespaceLayout, layout: NamespaceLayout, workload: Workload) -> None:
+    """A namespace with no room for the file: blame the alignment when it is what takes the room."""
+    # a default file is fitted to the fsdax layout (the same file for every option)
+    data = (min(fsdax.npfns, layout.npfns) if workload._auto_file_size else layout.npfns) * PAGE_SIZE
+    need = workload.file_size if not workload._auto_file_size else max(2 * PAGE_SIZE, workload.io_size)
+    if data >= need:
+        return
+    lost = format_size(machine.pmem - data)
+    if machine.align > PMD_SIZE and machine.replace(align=PMD_SIZE).layout(True).npfns * PAGE_SIZE >= need:
+        raise ValueError(
+            f"align: {format_size(machine.align)} leaves {format_size(data)} of data pages in the "
+            f"{format_size(machine.pmem)} namespace (the info block, the memmap and the padding to the "
+            f"alignment take {lost}); accepted: align 2M or 4K, or more pmem"
+        )
+    if workload._auto_file_size:
+        raise ValueError(
+            f"pmem: {format_size(machine.pmem)} leaves {format_size(data)} of data pages once the "
+            f"namespace is laid out ({lost} for the info block, the memmap and the alignment); "
+            "accepted: more pmem"
+        )
 
 
 def _check_variant(variant: str, machine: Machine, kernel: Era) -> None:
@@ -272,10 +367,14 @@ class Emulation:
     counters: np.ndarray
     state: tuple
     wall_s: float  #: the event loop alone
-    pmem_starts: np.ndarray  #: pmem byte offsets of every file page the events touch
+    pmem_starts: np.ndarray  #: pmem byte offsets of every file page the events touch (``touched.fpages``)
     dev_starts: np.ndarray  #: device byte offsets of every file page the I/Os touch
     fpages: np.ndarray  #: the file pages the I/Os touch
     setup_s: float = 0.0  #: boot, host memory populated, patterns filled, PTEs prefaulted (before wall_s)
+    touched: Touched | None = None  #: the file pages the events use, and when
+    pieces: Pieces | None = None  #: how the run went in pieces (the pages not yet checked)
+    expected: Expected | None = None  #: the twin's digests the pages were checked against
+    differ: list = dataclasses.field(default_factory=list)  #: (pmem, device) offsets of pages that differ
 
 
 _WARM: set[tuple] = set()
@@ -302,14 +401,14 @@ def warm(option, data: bool = True, io: bool = False) -> None:
         run_plan(prepare(key[0], Machine("64M", "64M"), tiny, data=data))
 
 
-def boot(plan: Plan, machine: Machine | None = None) -> Booted:
-    """The plan's machine, booted: memory, memmap, page allocator, the DAX file."""
+def boot(plan: Plan, machine: Machine | None = None, memmap: bool = True) -> Booted:
+    """The plan's machine, booted: memory, memmap (unless not ``memmap``), page allocator, the DAX file."""
     op, _off, length = plan.events
     truncated = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
     w = plan.workload
     m = machine or plan.machine
     # the emulator's struct pages are 64-byte records whatever the era: lay the namespace out for them
-    return Booted(m, m.layout(plan.design.struct_pages), w.file_size, w.extent_size, w.seed, truncated)
+    return Booted(m, m.layout(plan.design.struct_pages), w.file_size, w.extent_size, w.seed, truncated, memmap)
 
 
 def dirty_shift(huge: dict | None) -> int:
@@ -319,9 +418,23 @@ def dirty_shift(huge: dict | None) -> int:
     return PAGE_SHIFT
 
 
-def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True, kernel=None):
+def run_events(
+    b: Booted,
+    spec,
+    op,
+    off,
+    length,
+    qd: int,
+    data: bool,
+    counters,
+    drain: bool = True,
+    kernel=None,
+    pieces: Pieces | None = None,
+):
     """Prefault, then run the events through the option's event loop on booted machine
-    ``b``, as the ``kernel`` era does it; returns the wall time of the loop and the path's state."""
+    ``b``, as the ``kernel`` era does it; returns the wall time of the loop and the path's state.
+    With ``pieces`` (:class:`~daxsim.study.pieces.Pieces`) the loop runs piece by piece,
+    ``pieces.before`` filling and checking pages in between; the counters are the same."""
     spec = Spec.of(spec)
     d = spec.design
     kernel = era(kernel)
@@ -338,10 +451,11 @@ def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, 
         counters,
         kernel.idle_refcount,
     )
-    maxp = int(pages_per_io(off[io], length[io]).max(initial=1))
+    pages = pages_per_io(off[io], length[io])
+    maxp = int(pages.max(initial=1))
     ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
     bv = tuple(np.zeros(ring * maxp, np.int64) for _ in range(4))
-    st = d.make_state(b, {**spec.params, "era": kernel})
+    st = d.make_state(b, {**spec.params, "era": kernel, "window_pages": max_window_pages(pages, qd)})
     nstores = int((op == OP_STORE).sum())
     dirty = dirty_state(
         len(b.device), dirty_shift(huge_params(spec)), 2 * nstores, int(((length[op == OP_STORE] + 127) // 64).sum())
@@ -369,35 +483,60 @@ def run_events(b: Booted, spec, op, off, length, qd: int, data: bool, counters, 
         drain,
     )
     loop = event_loop(d.key, io_only=io_only(op))
-    t0 = time.perf_counter()
-    loop(*args)
-    return time.perf_counter() - t0, st
+    resume = np.zeros(4, np.int64)  # head, in flight, their entries, next event
+    wall = 0.0
+    for stop in pieces.stops if pieces is not None else (len(op),):
+        if pieces is not None:
+            pieces.before(int(resume[3]), stop)
+        t0 = time.perf_counter()
+        loop(*args, stop, resume)
+        wall += time.perf_counter() - t0
+    return wall, st
 
 
-def emulate(plan: Plan) -> Emulation:
-    """Boot the machine and run the plan's events through the option's path."""
+def touched(plan: Plan) -> Touched:
+    return Touched.of(*plan.events)
+
+
+def emulate(plan: Plan, expected: Expected | None = None, release: bool = True) -> Emulation:
+    """Boot the machine and run the plan's events through the option's path. With the
+    twin's digests (:func:`expect`) and ``release``, each page is checked as soon as no
+    later event touches it, and its host memory given back when it matches."""
     if not plan.feasible:
         raise ValueError(f"option {plan.spec.key}: the machine cannot run it ({plan.reason})")
     op, off, length = plan.events
     warm(plan.spec.option, plan.data, io_only(op))
     t0 = time.perf_counter()
-    io = (op == OP_READ) | (op == OP_WRITE)
     b = boot(plan)
-    fpages = touched_file_pages(off[io], length[io])
+    t = touched(plan)
+    fpages = t.fpages[t.io]
     b.advise_host_hugepages(len(fpages) * PAGE_SIZE)
-    pmem_pages = touched_file_pages(off, length)  # truncated blocks too: others' data lands there
-    b.populate(pmem_pages, plan.data, int(length[op == OP_TRUNC].sum()) // PAGE_SIZE)
-    pmem_starts = b.pmem_index(0) + b.file.pfn_of(pmem_pages) * PAGE_SIZE
+    refills = int(length[op == OP_TRUNC].sum()) // PAGE_SIZE
+    # the host memory of PTEs and struct pages up front; the data pages piece by piece (Pieces)
+    b.populate(t.fpages, False, refills)
+    if plan.data and refills:  # the fresh blocks truncate faults refill
+        b.populate(np.zeros(0, np.int64), True, refills)
+    pmem_starts = (
+        b.pmem_index(0) + b.file.pfn_of(t.fpages) * PAGE_SIZE
+    )  # truncated blocks too: others' data lands there
     dev_starts = fpages * PAGE_SIZE
+    differ: list = []
+    pieces = None
     if plan.data:
-        fill_pattern(b.pmem, pmem_starts, 0x1)
-        fill_pattern(b.device, dev_starts, 0x2)
+        finished = None
+        if expected is not None and release:
+
+            def finished(idx):
+                pm, dv = pmem_starts[idx], t.fpages[idx[t.io[idx]]] * PAGE_SIZE
+                differ.append(_check_pages(b, expected, pm, dv, True))
+
+        pieces = Pieces(b, t, plan.workload.queue_depth, pmem_starts, op, length, finished)
     counters = new_counters()
     wall, st = run_events(
-        b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters, kernel=plan.era
+        b, plan.spec, op, off, length, plan.workload.queue_depth, plan.data, counters, kernel=plan.era, pieces=pieces
     )
     setup = time.perf_counter() - t0 - wall
-    return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, setup)
+    return Emulation(b, counters, st, wall, pmem_starts, dev_starts, fpages, setup, t, pieces, expected, differ)
 
 
 # --- 3. verify -----------------------------------------------------------------------------
@@ -415,14 +554,93 @@ CHECKS = (
 )
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What the ideal run leaves in every page a run touches: digests by byte offset."""
+
+    pmem_keys: np.ndarray  #: pmem byte offsets, sorted
+    pmem_digests: np.ndarray
+    dev_keys: np.ndarray  #: device byte offsets, sorted
+    dev_digests: np.ndarray
+    fs_state: np.ndarray  #: the block allocator's state after the run
+
+    def match(self, keys, digests, pmem: bool) -> np.ndarray:
+        """Which pages (by offset) have the digest the ideal run left (False for an unknown page)."""
+        k, dg = (self.pmem_keys, self.pmem_digests) if pmem else (self.dev_keys, self.dev_digests)
+        i = np.minimum(np.searchsorted(k, keys), max(len(k) - 1, 0))
+        if not len(k):
+            return np.zeros(len(keys), bool)
+        return (k[i] == keys) & (dg[i] == digests).all(axis=1)
+
+
+def _twin(plan: Plan, keep: tuple | None = None):
+    """Run the events through the ideal path on a twin of the machine (no memmap needed), in
+    pieces; record the digest of every page and give its memory back once it is final.
+    ``keep`` (pmem, device offsets): return the twin with these pages still held, too."""
+    op, off, length = plan.events
+    twin = boot(plan, plan.machine.replace(pmem_file=None), memmap=False)
+    t = touched(plan)
+    pmem_starts = twin.pmem_index(0) + twin.file.pfn_of(t.fpages) * PAGE_SIZE
+    log = {True: [], False: []}
+
+    def record(pm, dv):
+        for is_pmem, buf, starts in ((True, twin.pmem, pm), (False, twin.device, dv)):
+            log[is_pmem].append((starts, digests(buf, starts)))
+            if keep is not None:
+                starts = starts[~np.isin(starts, keep[0] if is_pmem else keep[1])]
+            release(buf, starts)
+
+    pieces = Pieces(
+        twin, t, 1, pmem_starts, op, length, lambda idx: record(pmem_starts[idx], t.fpages[idx[t.io[idx]]] * PAGE_SIZE)
+    )
+    run_events(twin, "ideal", op, off, length, 1, True, new_counters(), kernel=plan.era, pieces=pieces)
+    rest = pieces.remaining()
+    if keep is not None:
+        for buf, starts, kept in (
+            (twin.pmem, pmem_starts[rest], keep[0]),
+            (twin.device, t.fpages[rest[t.io[rest]]] * PAGE_SIZE, keep[1]),
+        ):
+            release(buf, starts[~np.isin(starts, kept)])
+        return twin
+    record(np.concatenate((pmem_starts[rest], _bump_starts(twin))), t.fpages[rest[t.io[rest]]] * PAGE_SIZE)
+    out = []
+    for is_pmem in (True, False):
+        keys = np.concatenate([k for k, _ in log[is_pmem]] or [np.zeros(0, np.int64)])
+        dig = np.concatenate([d for _, d in log[is_pmem]] or [np.zeros((0, 2), np.uint64)])
+        order = np.argsort(keys, kind="stable")
+        out += [keys[order], dig[order]]
+    return Expected(*out, twin.fs.state[:S_NMAPPED].copy())
+
+
+def expect(plan: Plan) -> Expected:
+    """Stage 2a: the ideal run of the plan's events on a twin machine, as page digests (its
+    memory given back as it goes: a twin holds only the pages still in use)."""
+    return _twin(plan)
+
+
+def _check_pages(b: Booted, expected: Expected, pm: np.ndarray, dv: np.ndarray, give_back: bool = True) -> tuple:
+    """Compare the run's pages at pmem offsets ``pm`` and device offsets ``dv`` with the
+    twin's digests; give the memory of those that match back; return those that differ."""
+    out = []
+    for is_pmem, buf, starts in ((True, b.pmem, pm), (False, b.device, dv)):
+        ok = expected.match(starts, digests(buf, starts), is_pmem)
+        if give_back:
+            release(buf, starts[ok])
+        out.append(starts[~ok])
+    return tuple(out)
+
+
 def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
     """The run's checks (:data:`CHECKS`): leaked references, pages and pool slots; with data,
-    every touched byte against the ideal path on a twin machine, what differs attributed to
-    the buffer, the device or another file. Raises :class:`InvariantError` on a leak, or on
-    corruption where the option's design does not allow the hazard.
+    every touched byte against the ideal path on a twin machine (pages already checked while
+    the run went, the rest now), what differs attributed to the buffer, the device or another
+    file. Raises :class:`InvariantError` on a leak, or on corruption where the option's design
+    does not allow the hazard. ``verified_bytes`` is the bytes of the I/Os checked (with data,
+    every I/O: ``bytes_requested``).
 
     ``capture``, a dict, receives the final bytes of the touched pages (``pmem_pages``:
-    pfn -> bytes, ``dev_pages``: file page -> bytes), for :mod:`daxsim.oracle`."""
+    pfn -> bytes, ``dev_pages``: file page -> bytes), for :mod:`daxsim.oracle`; give it to
+    :func:`emulate` too (``release=False``), or early-checked pages read as zeros."""
     d, b = plan.design, emu.booted
     checks = dict.fromkeys(CHECKS, 0)
     if counters_dict(emu.counters)["alloc_failures"]:
@@ -435,17 +653,32 @@ def verify(plan: Plan, emu: Emulation, capture: dict | None = None) -> dict:
         checks.update(reserved(dict(plan.spec.params)))
     if plan.data:
         op, off, length = plan.events
-        twin = boot(plan, plan.machine.replace(pmem_file=None))  # the oracle for every byte
-        fill_pattern(twin.pmem, emu.pmem_starts, 0x1)
-        fill_pattern(twin.device, emu.dev_starts, 0x2)
-        run_events(twin, "ideal", op, off, length, 1, True, new_counters(), kernel=plan.era)
-        _compare(b, twin, emu.pmem_starts, emu.dev_starts, checks)
+        expected = emu.expected if emu.expected is not None else expect(plan)
+        if not np.array_equal(b.fs.state[:S_NMAPPED], expected.fs_state):  # the block allocator's state
+            raise InvariantError("the filesystem handed out different blocks than in the ideal run")
+        t = emu.touched
+        rest = emu.pieces.remaining() if emu.pieces is not None else np.arange(len(t.fpages))
         if capture is not None:
             capture["pmem_pages"] = _pages_of(b.pmem, np.concatenate((emu.pmem_starts, _bump_starts(b))), b)
             capture["dev_pages"] = {
                 int(fp): b.device[s : s + PAGE_SIZE].tobytes() for fp, s in zip(emu.fpages, emu.dev_starts)
             }
-        del twin
+        differ = [
+            *emu.differ,
+            _check_pages(
+                b,
+                expected,
+                np.concatenate((emu.pmem_starts[rest], _bump_starts(b))),
+                t.fpages[rest[t.io[rest]]] * PAGE_SIZE,
+                True,
+            ),
+        ]
+        bad_pmem = np.unique(np.concatenate([x[0] for x in differ]))
+        bad_dev = np.unique(np.concatenate([x[1] for x in differ]))
+        if len(bad_pmem) or len(bad_dev):
+            _count_corrupted(plan, b, bad_pmem, bad_dev, checks)
+        io = (op == OP_READ) | (op == OP_WRITE)
+        checks["verified_bytes"] = int(length[io].sum())  # every I/O's bytes, on both sides, were checked
     munmapped = bool((plan.events[0] == OP_MUNMAP).any())
     if checks["leaked_pages"] or (checks["corrupted_bytes"] and not hazardous(d, plan.era, munmapped)):
         raise InvariantError(
@@ -474,25 +707,29 @@ def _pages_of(buf, starts, b: Booted) -> dict:
     return {int(s // PAGE_SIZE + b.pmem_base_pfn): buf[s : s + PAGE_SIZE].tobytes() for s in np.unique(starts)}
 
 
-def _compare(b: Booted, twin: Booted, pmem_starts, dev_starts, checks: dict) -> None:
-    """Compare every touched byte with the ideal run on the twin; attribute what differs."""
-    if not np.array_equal(b.fs.state[:S_NMAPPED], twin.fs.state[:S_NMAPPED]):  # the block allocator's state
-        raise InvariantError("the filesystem handed out different blocks than in the ideal run")
-    pmem_all = np.unique(np.concatenate((pmem_starts, _bump_starts(b))))
+def _count_corrupted(plan: Plan, b: Booted, bad_pmem, bad_dev, checks: dict) -> None:
+    """The bytes that differ from the ideal run in the pages whose digests differ (a second
+    twin keeps just those pages), attributed to the buffer, the device or another file."""
+    twin = _twin(plan, keep=(bad_pmem, bad_dev))
     nv = int(b.fs.state[S_NVICTIM])
     victims = b.fs.victim[: 2 * nv].reshape(-1, 2)
     victim_starts = (victims[:, 0] - b.pmem_base_pfn) * PAGE_SIZE
-    is_victim = np.isin(pmem_all, victim_starts)
-    checks["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[is_victim]))
-    checks["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, pmem_all[~is_victim]))
-    checks["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, dev_starts))
+    is_victim = np.isin(bad_pmem, victim_starts)
+    checks["corrupted_victim_bytes"] = int(count_diff(b.pmem, twin.pmem, bad_pmem[is_victim]))
+    checks["corrupted_buffer_bytes"] = int(count_diff(b.pmem, twin.pmem, bad_pmem[~is_victim]))
+    checks["corrupted_device_bytes"] = int(count_diff(b.device, twin.device, bad_dev))
     checks["corrupted_bytes"] = (
         checks["corrupted_victim_bytes"] + checks["corrupted_buffer_bytes"] + checks["corrupted_device_bytes"]
     )
     if checks["corrupted_victim_bytes"]:
-        hit = {int(ev) for (pfn, ev), s in zip(victims, victim_starts) if count_diff(b.pmem, twin.pmem, np.array([s]))}
+        bad = set(bad_pmem.tolist())
+        hit = {
+            int(ev)
+            for (pfn, ev), s in zip(victims, victim_starts)
+            if int(s) in bad and count_diff(b.pmem, twin.pmem, np.array([s]))
+        }
         checks["files_corrupted"] = len(hit)
-    checks["verified_bytes"] = (len(pmem_all) + len(dev_starts)) * PAGE_SIZE
+    del twin
 
 
 def metrics_of(plan: Plan, counters: np.ndarray | None, checks: dict | None) -> dict:
@@ -564,7 +801,8 @@ def run_plan(plan: Plan, capture: dict | None = None):
     only the metrics of the accounting. Returns (metrics, modelled or None, wall_s, setup_s)."""
     if not plan.feasible:
         return metrics_of(plan, None, None), None, 0.0, 0.0
-    emu = emulate(plan)
+    expected = expect(plan) if plan.data else None
+    emu = emulate(plan, expected, release=capture is None)
     checks = verify(plan, emu, capture)
     metrics = metrics_of(plan, emu.counters, checks)
     return metrics, cost(plan, metrics), emu.wall_s, emu.setup_s

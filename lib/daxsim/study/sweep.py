@@ -28,7 +28,9 @@ import dataclasses
 import io
 import multiprocessing
 import os
+import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +53,7 @@ from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's 
     read_grid_file,
 )
 from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
-from daxsim.study.stages import cost, io_only, warm
+from daxsim.study.stages import cost, io_only, prepare, warm
 
 __all__ = [
     "AXES",
@@ -60,6 +62,7 @@ __all__ = [
     "DESIGNS",
     "METRICS",
     "MODELLED",
+    "SweepInterrupted",
     "check_scheduler",
     "normalise_grid",
     "points",
@@ -140,6 +143,10 @@ def _kernels(p: dict) -> tuple:
 
 
 def check_out(out) -> Path:
+    """``out`` checked at start-up: a .csv or .parquet path in a folder this process can
+    write, and either new, empty, or a table an earlier sweep wrote (never a foreign file)."""
+    if not isinstance(out, (str, os.PathLike)):
+        raise ValueError(f"out: {out!r} is not a path; accepted: a .csv or .parquet file")
     out = Path(out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"out: {str(out)!r} must end in .csv or .parquet")
@@ -151,9 +158,59 @@ def check_out(out) -> Path:
                 f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
                 "accepted: a .csv file, or pip install pyarrow"
             ) from None
-    if not out.parent.exists():
+    if out.is_dir():
+        raise ValueError(f"out: {str(out)!r} is a directory; accepted: a .csv or .parquet file")
+    if not out.parent.is_dir():
         raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
+    for f in (out, _journal(out)):
+        if f.exists() and not f.is_file():
+            raise ValueError(f"out: {str(f)!r} is not a regular file; accepted: a .csv or .parquet file")
+    try:  # the sweep appends to the journal and finally replaces out by a file written beside it
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".check"):
+            pass
+        for f in (out, _journal(out)):
+            if f.exists():
+                with open(f, "ab"):
+                    pass
+    except OSError as e:
+        raise ValueError(
+            f"out: {str(out)!r} cannot be written ({e.strerror}); accepted: a file in a folder you can write"
+        ) from None
+    _check_own_table(out)
     return out
+
+
+def _check_own_table(out: Path) -> None:
+    """Refuse a non-empty file that is not a table of this sweep (its header, or Parquet columns)."""
+    header = ",".join(COLUMNS)
+    for f in dict.fromkeys((out, _journal(out))):
+        if not f.exists() or f.stat().st_size == 0:
+            continue
+        if f.suffix.lower() == ".parquet":
+            try:
+                import pyarrow.parquet as pq
+
+                names = pq.read_schema(f).names
+            except Exception:  # noqa: BLE001 (any reader error: not our table)
+                names = []
+            if not set(COLUMNS) <= set(names):
+                raise ValueError(
+                    f"out: {str(f)!r} exists and is not a table written by daxsim sweep; accepted: a "
+                    "new file, or one from an earlier sweep"
+                )
+            continue
+        with open(f, "rb") as fh:
+            first = fh.read(len(header) + 2).split(b"\n")[0].rstrip(b"\r")
+        try:
+            text = first.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or not (text == header or (header.startswith(text) and f.stat().st_size == len(first))):
+            raise ValueError(
+                f"out: {str(f)!r} exists and is not a table written by this version of daxsim sweep "
+                "(its first line is not the table's header); accepted: a new file, or one from an "
+                "earlier sweep"
+            )
 
 
 def _journal(out: Path) -> Path:
@@ -270,6 +327,57 @@ class _Progress:
         sys.stderr.flush()
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a sweep: how many points were saved (in ``out``) and how to resume."""
+
+    def __init__(self, total: int, saved: int, computed: int, out: Path | None):
+        super().__init__(total, saved, computed, out)
+        self.total, self.saved, self.computed, self.out = total, saved, computed, out
+
+    def __str__(self) -> str:
+        if self.out is None:
+            return (
+                f"sweep: interrupted after {self.computed} of {self.total} points; none saved (no --out); "
+                "give --out FILE to keep finished points and resume"
+            )
+        return (
+            f"sweep: interrupted; {self.saved} of {self.total} points are saved in {str(self.out)!r}; run the "
+            f"same command again to compute the other {self.total - self.saved}"
+        )
+
+
+def _worker_init(parent: int) -> None:
+    """A sweep worker: dies with its parent (PR_SET_PDEATHSIG), leaves Ctrl-C to the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the parent check below still holds at start
+        pass
+    if os.getppid() != parent:  # the parent died before the death signal was armed
+        os._exit(1)
+
+
+def check_points(pts: list[dict]) -> None:
+    """Prepare every point (no emulation): a combination the run would refuse (a page size
+    the alignment does not allow, a pmem too small, a run too large for this host) is a
+    ValueError naming the parameter and the point, before the first point runs."""
+    for p in pts:
+        try:
+            prepare(
+                p["option"],
+                Machine(p["pmem"], p["dram"], memmap=p["memmap"]),
+                _workload(p),
+                hardware=p["hardware"],
+                data=p["data"],
+                kernel=p["kernel"],
+            )
+        except ValueError as e:
+            where = " ".join(f"{k}={p[k]}" for k in AXES)
+            raise ValueError(f"{e} (at the grid point {where})") from None
+
+
 def check_jobs(jobs) -> int:
     if jobs is None:
         return os.cpu_count() or 1
@@ -350,6 +458,7 @@ def sweep(
     groups: dict[tuple, list[dict]] = {}
     for p in todo:
         groups.setdefault(emulation_key(p), []).append(p)
+    check_points([g[0] for g in groups.values()])  # a bad combination fails before the first point
     bar = _Progress(len(pts), len(pts) - len(todo), progress)
     new: dict[tuple, dict] = {}
 
@@ -382,15 +491,34 @@ def sweep(
             for option, data, io in dict.fromkeys(_kernels(p) for p in todo):
                 warm(option, data, io)  # compiled (or loaded) once here, inherited by every forked worker
             ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-            with cf.ProcessPoolExecutor(max_workers=min(jobs, len(groups)), mp_context=ctx) as pool:
-                futures = [pool.submit(_run_group, g) for g in groups.values()]
-                try:
-                    for f in cf.as_completed(futures):
-                        finished(f.result())
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
+            pool = cf.ProcessPoolExecutor(
+                max_workers=min(jobs, len(groups)), mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+            )
+            futures = [pool.submit(_run_group, g) for g in groups.values()]
+            try:
+                for f in cf.as_completed(futures):
+                    finished(f.result())
+            except BaseException:
+                # do not wait for running points: end the workers; the pool's manager then fails
+                # every future (BrokenProcessPool) and stops. (Cancelling futures first makes it
+                # raise InvalidStateError in its thread on Python 3.11.)
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.terminate()
+                pool.shutdown(wait=True)
+                raise
+            pool.shutdown()
+    except KeyboardInterrupt:
+        saved = 0
+        if out is not None:  # what the file holds now (an interrupt may fall between a row and its write)
+            if fh is not None:
+                fh.close()
+                fh = None
+            try:
+                keys = {point_key(r) for r in _read_done(out).to_dict("records")}
+                saved = sum(point_key(p) in keys for p in pts)
+            except (OSError, ValueError):
+                saved = len(pts) - len(todo) + len(new)
+        raise SweepInterrupted(len(pts), saved, len(new), out) from None
     finally:
         if fh is not None:
             fh.close()
