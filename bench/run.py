@@ -386,7 +386,7 @@ def bench_first_run(results, limit=8.0):
 
 def bench_voila(results, limit=8.0):
     """The live explorer's first render in Voila, timed by the browser test
-    (tests/test_voila.py::test_explorer_first_render_is_recorded), against a fixed limit."""
+    (tests/book/test_voila.py::test_explorer_first_render_is_recorded), against a fixed limit."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="daxsim-bench-voila-") as tmp:
@@ -399,7 +399,7 @@ def bench_voila(results, limit=8.0):
                 "-q",
                 "-p",
                 "no:cacheprovider",
-                "tests/test_voila.py::test_explorer_first_render_is_recorded",
+                "tests/book/test_voila.py::test_explorer_first_render_is_recorded",
             ],
             cwd=REPO_ROOT,
             capture_output=True,

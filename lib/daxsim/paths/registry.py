@@ -8,7 +8,7 @@ tells options apart (the CLI's choices, the explorer's specs, the sweep's grid, 
 history's tags, the cost model, the oracle's dispatch) reads it from here.
 
 Adding an option is a :func:`register` call with a new record, a path module and an
-oracle class; nothing else changes (``tests/test_registry.py`` shows it with a toy).
+oracle class; nothing else changes (``tests/paths/test_registry.py`` shows it with a toy).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from daxsim.book import charts, history
 from daxsim.book.history import EVENTS, Event
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BIB_KEYS = set(re.findall(r"^@\w+\{([^,\s]+),", (REPO_ROOT / "book" / "references.bib").read_text(), re.MULTILINE))
 
 

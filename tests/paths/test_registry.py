@@ -1,5 +1,5 @@
 """The design registry: every list of options derives from it, and a new option is a
-record, a path module and an oracle class (here a toy, in tests/toy_path.py)."""
+record, a path module and an oracle class (here a toy, in tests/paths/toy_path.py)."""
 
 import json
 

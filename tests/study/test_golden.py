@@ -1,6 +1,6 @@
 """Same seed, same JSON, bit for bit: every option's ``run --json`` against a recording.
 
-``tests/data/golden_runs.json`` was recorded (``python tests/test_golden.py``) before the
+``tests/study/data/golden_runs.json`` was recorded (``python tests/study/test_golden.py``) before the
 package was reorganised (issue 11); any later change to what a run reports shows here as
 a difference, and the recording is only renewed on purpose, with the reason in the commit.
 Wall-clock times (``wall_s``, ``setup_s``) are the fields left out. Renewals so far: the counter ``ios`` became

@@ -10,7 +10,7 @@ import re
 import daxsim
 import pytest
 from daxsim.book import benchresults, sources
-from test_book import PAGES
+from test_book import PAGES  # the same folder (pytest puts it on the path)
 
 # --------------------------------------------------------------------- bench results
 

@@ -1,4 +1,4 @@
-"""A toy option for tests/test_registry.py: option 2's PFN path, with a range lock that is
+"""A toy option for tests/paths/test_registry.py: option 2's PFN path, with a range lock that is
 always on (truncate waits for any in-flight I/O on its range). It shows what a new option
 needs: this path module, an oracle class, and a registry record."""
 

@@ -56,7 +56,7 @@ from daxsim.book.lab import (
 )
 from daxsim.emu.units import GiB, KiB, MiB, PAGE_SIZE, parse_size
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 DRAM_NOISE_BELOW = 256 * KiB
 DRAM_NOISE_ABOVE = 512 * KiB

@@ -5,7 +5,7 @@ import re
 
 from daxsim.book import answers
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def test_one_b_against_one_a_feasibility_dram_and_contention():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from daxsim.book import published
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 BIB_KEYS = set(re.findall(r"^@\w+\{([^,\s]+),", (REPO_ROOT / "book" / "references.bib").read_text(), re.MULTILINE))
 
 

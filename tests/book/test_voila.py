@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = os.environ.get("DAXSIM_VOILA_NOTEBOOK", "option-1a.ipynb").removeprefix("notebooks/")
 EXPLORER = "explorer.ipynb"
 
