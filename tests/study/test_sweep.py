@@ -97,6 +97,7 @@ def test_a_dask_cluster_gives_the_local_table_and_resumes_the_same_way(tmp_path)
     """``sweep --scheduler``: a LocalCluster of two worker processes, started here, computes
     the rows a local sweep computes; with --out it appends them and resumes as locally."""
     import distributed  # the dask extra, which make test installs
+
     local = sw.sweep(SMALL, jobs=1, out=tmp_path / "local.csv")  # also fills numba's cache for the workers
     out = tmp_path / "t.csv"
     sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)  # a sweep interrupted after option 2's points
