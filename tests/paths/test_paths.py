@@ -371,7 +371,7 @@ def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
     """These options' loops take a full queue of plain I/Os as one batch (daxsim/paths/loop.py);
     the same loop with batches off takes them one at a time. Same counters (peaks too), same bytes."""
     from daxsim.paths import registry
-    from daxsim.study import stages
+    from daxsim.study.stages import emulation
 
     m = daxsim.Machine("1G", "64M", align="2M")
     w = daxsim.Workload(
@@ -388,7 +388,7 @@ def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
     assert registry.event_loop(option, batch=False) is not registry.event_loop(option)
     batched, one_by_one = {}, {}
     rb = daxsim.run(option, m, w, capture=batched)
-    monkeypatch.setattr(stages, "event_loop", lambda o, **kw: registry.event_loop(o, batch=False, **kw))
+    monkeypatch.setattr(emulation, "event_loop", lambda o, **kw: registry.event_loop(o, batch=False, **kw))
     r1 = daxsim.run(option, m, w, capture=one_by_one)
     assert rb.metrics == r1.metrics
     assert rb.metrics["truncates"] > 0 and rb.metrics["stores"] > 0 and rb.metrics["ios_completed"] > 2900

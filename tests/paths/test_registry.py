@@ -102,11 +102,12 @@ def test_bad_specs_name_the_parameter(text, message):
 
 def test_a_flag_for_another_option_fails_before_any_work(monkeypatch):
     from daxsim.study import stages
+    from daxsim.study.stages import costing
 
-    def no_emulation(plan):
+    def no_emulation(plan, *args, **kwargs):
         raise AssertionError("emulated")
 
-    monkeypatch.setattr(stages, "emulate", no_emulation)
+    monkeypatch.setattr(costing, "emulate", no_emulation)  # where run_plan looks it up
     with pytest.raises(ValueError, match="^page_size: only option huge takes it"):
         daxsim.run("1a", daxsim.Machine("8G", "4G"), daxsim.Workload(ios=4), page_size="2M")
     plan = stages.prepare("1b+pool_pages=8", daxsim.Machine("8G", "4G"), daxsim.Workload(ios=4))

@@ -86,13 +86,13 @@ def test_verified_bytes_is_the_bytes_of_the_ios_checked():
 
 
 def test_a_run_larger_than_the_host_is_refused_with_the_figures(monkeypatch):
-    import daxsim.study.stages as stages
+    from daxsim.study.stages import planning
 
     w = daxsim.Workload(ios=64, io_size="1M", pattern="sequential", file_size="64M")
     plan = prepare("1a", daxsim.Machine("1G", "1G"), w)
     need = host_bytes(plan.workload, *plan.events)
     assert 64 << 20 <= need < 160 << 20  # the pages in use, not four copies of them
-    monkeypatch.setattr(stages, "host_available_bytes", lambda: need - 1)
+    monkeypatch.setattr(planning, "host_available_bytes", lambda: need - 1)
     with pytest.raises(ValueError, match=r"^ios: .* would hold about .* of host memory .* available"):
         prepare("1a", daxsim.Machine("1G", "1G"), w)
     prepare("1a", daxsim.Machine("1G", "1G"), w, data=False)  # metadata only holds no data pages
@@ -188,7 +188,9 @@ def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path):
     assert p.returncode == 130, err
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("ARG", "daxsim: compiling"))]
     assert len(lines) == 1 and "Traceback" not in err, err
-    saved = len(sw._read_csv(out))
+    from daxsim.study.sweepfiles import read_csv
+
+    saved = len(read_csv(out))
     assert f"sweep: interrupted; {saved} of 56 points are saved in {str(out)!r}" in lines[0]
     assert "run the same command again" in lines[0]
 

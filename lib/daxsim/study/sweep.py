@@ -25,12 +25,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
-import io
 import multiprocessing
 import os
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -54,6 +52,14 @@ from daxsim.study.grid import (  # noqa: F401 (the grid's names are the sweep's 
 )
 from daxsim.study.rows import COLUMNS, METRICS, MODELLED, row
 from daxsim.study.stages import cost, io_only, prepare, warm
+from daxsim.study.sweepfiles import (
+    append_rows,
+    check_out,
+    journal_of,
+    read_done,
+    read_table,
+    write_final,
+)
 
 __all__ = [
     "AXES",
@@ -137,167 +143,6 @@ def _run_group(group: list[dict]) -> list[dict]:
 def _kernels(p: dict) -> tuple:
     """What a point's run compiles: (option, data, reads and writes only)."""
     return p["option"], bool(p["data"]), io_only(_workload(p).generate()[0])
-
-
-# ------------------------------------------------------------------------------ files
-
-
-def check_out(out) -> Path:
-    """``out`` checked at start-up: a .csv or .parquet path in a folder this process can
-    write, and either new, empty, or a table an earlier sweep wrote (never a foreign file)."""
-    if not isinstance(out, (str, os.PathLike)):
-        raise ValueError(f"out: {out!r} is not a path; accepted: a .csv or .parquet file")
-    out = Path(out)
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"out: {str(out)!r} must end in .csv or .parquet")
-    if out.suffix.lower() == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise ValueError(
-                f"out: {str(out)!r}: writing Parquet needs pyarrow, which is not installed; "
-                "accepted: a .csv file, or pip install pyarrow"
-            ) from None
-    if out.is_dir():
-        raise ValueError(f"out: {str(out)!r} is a directory; accepted: a .csv or .parquet file")
-    if not out.parent.is_dir():
-        raise ValueError(f"out: the folder {str(out.parent)!r} does not exist")
-    for f in (out, _journal(out)):
-        if f.exists() and not f.is_file():
-            raise ValueError(f"out: {str(f)!r} is not a regular file; accepted: a .csv or .parquet file")
-    try:  # the sweep appends to the journal and finally replaces out by a file written beside it
-        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".check"):
-            pass
-        for f in (out, _journal(out)):
-            if f.exists():
-                with open(f, "ab"):
-                    pass
-    except OSError as e:
-        raise ValueError(
-            f"out: {str(out)!r} cannot be written ({e.strerror}); accepted: a file in a folder you can write"
-        ) from None
-    _check_own_table(out)
-    return out
-
-
-def _check_own_table(out: Path) -> None:
-    """Refuse a non-empty file that is not a table of this sweep (its header, or Parquet columns)."""
-    header = ",".join(COLUMNS)
-    for f in dict.fromkeys((out, _journal(out))):
-        if not f.exists() or f.stat().st_size == 0:
-            continue
-        if f.suffix.lower() == ".parquet":
-            try:
-                import pyarrow.parquet as pq
-
-                names = pq.read_schema(f).names
-            except Exception:  # noqa: BLE001 (any reader error: not our table)
-                names = []
-            if not set(COLUMNS) <= set(names):
-                raise ValueError(
-                    f"out: {str(f)!r} exists and is not a table written by daxsim sweep; accepted: a "
-                    "new file, or one from an earlier sweep"
-                )
-            continue
-        with open(f, "rb") as fh:
-            first = fh.read(len(header) + 2).split(b"\n")[0].rstrip(b"\r")
-        try:
-            text = first.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is None or not (text == header or (header.startswith(text) and f.stat().st_size == len(first))):
-            raise ValueError(
-                f"out: {str(f)!r} exists and is not a table written by this version of daxsim sweep "
-                "(its first line is not the table's header); accepted: a new file, or one from an "
-                "earlier sweep"
-            )
-
-
-def _journal(out: Path) -> Path:
-    """Where finished points go as they finish: the CSV itself, or a CSV beside a Parquet file."""
-    return out if out.suffix.lower() == ".csv" else out.with_name(out.name + ".partial.csv")
-
-
-_DTYPES = {
-    "option": str,
-    "spec": str,
-    "kernel": str,
-    "bound": str,
-    "label": str,
-    "description": str,
-    "memmap": str,
-    "hardware": str,
-    "workload": str,
-    "reason": str,
-    "status": str,
-    "memmap_variant": str,
-    "dirty_granularity": str,
-    "bounce_node": str,
-}
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    """A sweep CSV; a last line cut short by an interruption is dropped."""
-    text = path.read_text()
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    if not text.strip():
-        return pd.DataFrame(columns=list(COLUMNS))
-    return pd.read_csv(
-        io.StringIO(text),
-        dtype=_DTYPES,
-        keep_default_na=False,
-        na_values={c: [""] for c in COLUMNS if c not in _DTYPES},
-    )
-
-
-def _read_done(out: Path) -> pd.DataFrame:
-    frames = []
-    if out.suffix.lower() == ".parquet" and out.exists():
-        frames.append(pd.read_parquet(out))
-    if _journal(out).exists():
-        frames.append(_read_csv(_journal(out)))
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=list(COLUMNS))
-    for f in frames:
-        missing = [c for c in COLUMNS if c not in f.columns]
-        if missing:
-            raise ValueError(
-                f"out: {str(out)!r} was not written by this version of daxsim sweep "
-                f"(no column {missing[0]!r}); accepted: a new file, or one from an earlier sweep"
-            )
-    df = pd.concat(frames, ignore_index=True)[list(COLUMNS)]
-    df["data"] = [as_bool(v) for v in df["data"]]
-    df["feasible"] = [as_bool(v) for v in df["feasible"]]
-    return df.drop_duplicates(subset=["spec", *AXES[1:]], keep="last")
-
-
-def read_table(path) -> pd.DataFrame:
-    """A table a sweep wrote (``.csv`` or ``.parquet``), with its types: options as strings,
-    empty reasons as ``""``, booleans as booleans."""
-    path = Path(path)
-    df = pd.read_parquet(path) if path.suffix.lower() == ".parquet" else _read_csv(path)
-    for c in ("data", "feasible"):
-        df[c] = [as_bool(v) for v in df[c]]
-    return df
-
-
-def _append(fh, rows: list[dict], header: bool) -> None:
-    pd.DataFrame(rows, columns=list(COLUMNS)).to_csv(fh, header=header, index=False)
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _write_final(out: Path, df: pd.DataFrame) -> None:
-    tmp = out.with_name(out.name + ".tmp")
-    if out.suffix.lower() == ".parquet":
-        df.to_parquet(tmp, index=False)
-    else:
-        df.to_csv(tmp, index=False)
-    os.replace(tmp, out)
-    if _journal(out) != out and _journal(out).exists():
-        _journal(out).unlink()
 
 
 # ------------------------------------------------------------------------------ sweep
@@ -452,7 +297,7 @@ def sweep(
     jobs = check_jobs(jobs)
     scheduler = check_scheduler(scheduler)
     out = check_out(out) if out is not None else None
-    done = _read_done(out) if out is not None else pd.DataFrame(columns=list(COLUMNS))
+    done = read_done(out) if out is not None else pd.DataFrame(columns=list(COLUMNS))
     have = {point_key(r): i for i, r in enumerate(done.to_dict("records"))}
     todo = [p for p in pts if point_key(p) not in have]
     groups: dict[tuple, list[dict]] = {}
@@ -464,7 +309,7 @@ def sweep(
 
     fh, header = None, False
     if out is not None and todo:
-        journal = _journal(out)
+        journal = journal_of(out)
         header = not journal.exists() or journal.stat().st_size == 0
         fh = open(journal, "a", newline="")  # noqa: SIM115 (closed below, after the workers)
         if not header and not journal.read_text().endswith("\n"):
@@ -475,7 +320,7 @@ def sweep(
         for r in rows:
             new[point_key(r)] = r
         if fh is not None:
-            _append(fh, rows, header)
+            append_rows(fh, rows, header)
             header = False
         bar.add(len(rows))
 
@@ -514,7 +359,7 @@ def sweep(
                 fh.close()
                 fh = None
             try:
-                keys = {point_key(r) for r in _read_done(out).to_dict("records")}
+                keys = {point_key(r) for r in read_done(out).to_dict("records")}
                 saved = sum(point_key(p) in keys for p in pts)
             except (OSError, ValueError):
                 saved = len(pts) - len(todo) + len(new)
@@ -531,7 +376,7 @@ def sweep(
     df["feasible"] = df["feasible"].astype(bool)
     df["data"] = df["data"].astype(bool)
     if out is not None:
-        _write_final(out, df)
+        write_final(out, df)
     df = df.iloc[: len(pts)].reset_index(drop=True)
     df.attrs.update(computed=len(todo), reused=len(pts) - len(todo), emulations=len(groups))
     return df
