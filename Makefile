@@ -28,7 +28,7 @@ $(BIN)/python:
 
 # re-installs only when pyproject.toml is newer than the stamp
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[book,live,dask,test]"
+	$(BIN)/python -m pip install -e ".[book,live,dask,parquet,test]"
 	touch $@
 
 install: $(STAMP) ## create .venv and install daxsim with everything the book, the live app and the tests need

@@ -18,7 +18,7 @@ import time
 import daxsim
 import numba
 import numpy as np
-from daxsim.emu.machine import Booted
+from daxsim.emu.machine import IDLE_REFCOUNT, Booted
 from daxsim.model.counters import new_counters
 from daxsim.paths.common import populate_memmap
 from daxsim.emu.units import GiB, parse_size
@@ -181,7 +181,7 @@ def bench_memmap_populate(results):
     layout = m.layout(True)
     b = Booted(m, layout, 1 << 20, None, 0)
     populate_memmap(
-        b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn, new_counters()
+        b.memmap_words[:512].copy(), b.vmemmap_populated[:1].copy(), b.memmap_base_pfn, new_counters(), IDLE_REFCOUNT
     )  # compile or load the cache outside the timing
     b.memmap_words.fill(0)  # fault the whole memmap in
     t0 = time.perf_counter()

@@ -149,6 +149,21 @@ def test_a_grid_mixing_an_operation_string_and_a_truncate_rate_fails_before_the_
         sw.points({"option": "2", "workload": ["rand-4k", "w0:4k"], "truncate_rate": [0.0, 0.1]})
 
 
+def test_ios_given_with_an_operation_string_is_refused_even_at_the_preset_default():
+    ops = "w0:4k,r0:4k,f0:0"
+    assert daxsim.Workload(ops=ops).ios == 2
+    assert daxsim.Workload(ops=ops, ios=2).ios == 2  # its own count is accepted
+    for ios in (1000, 3, 0):
+        with pytest.raises(ValueError, match=rf"^ios: {ios} does not apply to an operation string"):
+            daxsim.Workload(ops=ops, ios=ios)
+    assert daxsim.Workload().ios == 1000 and daxsim.Workload(ops=ops).replace(seed=1).ios == 2
+    with pytest.raises(ValueError, match=r"^ios: \[1000\] does not apply to the operation string"):
+        sw.points({"option": "2", "workload": ["w0:4k"], "ios": [1000]})
+    assert len(sw.points({"option": "2", "workload": ["w0:4k", "rand-4k"]})) == 2
+    p = cli("run", "--option", "2", "--workload", ops, "--ios", "1000", "--pmem", "64M", "--dram", "64M")
+    assert p.returncode == 2 and p.stderr.startswith("daxsim: error: ios: 1000 does not apply"), p.stderr
+
+
 def test_a_foreign_out_is_refused_and_left_alone(tmp_path):
     out = tmp_path / "mine.csv"
     out.write_text("a,b\n1,2\n")
@@ -170,16 +185,23 @@ def _rows(out):
     return max(0, len(out.read_text().splitlines()) - 1) if out.exists() else 0
 
 
-def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path):
-    out = tmp_path / "s.csv"
+def _saved(out):
+    from daxsim.study.sweepfiles import journal_of, read_done
+
+    return len(read_done(out)) if journal_of(out).exists() or out.exists() else 0
+
+
+@pytest.mark.parametrize("jobs, name", [("2", "s.csv"), ("1", "s.parquet")])
+def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path, jobs, name):
+    out = tmp_path / name
     p = subprocess.Popen(
-        [sys.executable, "-m", "daxsim", *SLOW, "--jobs", "2", "--out", str(out)],
+        [sys.executable, "-m", "daxsim", *SLOW, "--jobs", jobs, "--out", str(out)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.time() + 300
-    while time.time() < deadline and _rows(out) < 2 and p.poll() is None:
+    while time.time() < deadline and _rows(sw.journal_of(out)) < 2 and p.poll() is None:
         time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
@@ -188,9 +210,8 @@ def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path):
     assert p.returncode == 130, err
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("ARG", "daxsim: compiling"))]
     assert len(lines) == 1 and "Traceback" not in err, err
-    from daxsim.study.sweepfiles import read_csv
-
-    saved = len(read_csv(out))
+    saved = _saved(out)
+    assert saved >= 2
     assert f"sweep: interrupted; {saved} of 56 points are saved in {str(out)!r}" in lines[0]
     assert "run the same command again" in lines[0]
 

@@ -264,19 +264,29 @@ def test_grid_files_and_flags_agree(tmp_path):
     assert flag_wins.returncode == 0 and set(sw.read_table(tmp_path / "d.csv").option) == {"3"}
 
 
-def test_parquet_needs_pyarrow(tmp_path):
+def test_parquet_round_trip(tmp_path):
+    """make test installs pyarrow (the parquet extra), so the Parquet table is written and read back."""
     out = tmp_path / "s.parquet"
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        p = cli("--option", "2", "--out", str(out))
-        assert p.returncode == 2 and p.stderr.count("\n") == 1
-        assert "pyarrow" in p.stderr and "out:" in p.stderr and "Traceback" not in p.stderr
-        with pytest.raises(ValueError, match="pyarrow"):
-            sw.sweep({"option": "2"}, out=out)
-    else:
-        df = sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)
-        same(sw.read_table(out), df)
+    df = sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)
+    assert out.exists() and not sw.journal_of(out).exists()
+    same(sw.read_table(out), df)
+    again = sw.sweep({**SMALL, "option": ["2"]}, jobs=1, out=out)
+    assert again.attrs["computed"] == 0 and again.attrs["reused"] == len(df)
+
+
+def test_parquet_without_pyarrow_is_a_clear_error(tmp_path, monkeypatch):
+    out = tmp_path / "s.parquet"
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    with pytest.raises(ValueError, match="pyarrow"):
+        sw.sweep({"option": "2"}, out=out)
+    code = (
+        "import sys; sys.modules['pyarrow'] = None; from daxsim.cli import main; "
+        f"sys.exit(main(['sweep', '--option', '2', '--out', {str(out)!r}]))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1, p.stderr
+    assert "pyarrow" in p.stderr and "out:" in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(

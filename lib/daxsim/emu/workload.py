@@ -73,6 +73,7 @@ PRESETS: dict[str, dict] = {
 }
 DEFAULT_PRESET = "rand-4k"
 DEFAULT_FILE_SIZE = GiB
+DEFAULT_IOS = 1000  # I/Os of a generated workload when ios is not given
 
 
 def queue_file_size(io_size: int, queue_depth: int) -> int:
@@ -125,7 +126,7 @@ class Workload:
 
     Parameters
     ----------
-    ios : number of I/Os (ignored when ``ops`` is given).
+    ios : number of I/Os; None: 1000 (with ``ops``: leave it out, or give the string's own count).
     io_size : bytes per I/O, a multiple of 512.
     read_fraction : share of reads (device -> pmem), 0..1.
     pattern : ``"random"`` (offsets aligned to io_size) or ``"sequential"`` (wrapping).
@@ -142,7 +143,7 @@ class Workload:
     preset : the preset this workload was made from (a label only).
     """
 
-    ios: int = 1000
+    ios: int | None = None
     io_size: int = 4096
     read_fraction: float = 0.5
     pattern: str = "random"
@@ -178,7 +179,9 @@ class Workload:
             raise ValueError(
                 f"io_size: {format_size(self.io_size)} is larger than file_size {format_size(self.file_size)}"
             )
-        set_("ios", _integer("ios", self.ios, 0 if self.ops is not None else 1, MAX_EVENTS, "the number of I/Os"))
+        given_ios = self.ios
+        ios = DEFAULT_IOS if given_ios is None else given_ios
+        set_("ios", _integer("ios", ios, 0 if self.ops is not None else 1, MAX_EVENTS, "the number of I/Os"))
         for name in ("read_fraction", "truncate_rate", "store_fraction"):
             set_(name, _fraction(name, getattr(self, name)))
         set_("store_size", _integer("store_size", self.store_size, 1, PAGE_SIZE, "bytes per store"))
@@ -196,7 +199,7 @@ class Workload:
                     f"ops: {self.ops!r} has no I/O and no store, so nothing to measure; accepted: at "
                     "least one r, w or s event, e.g. 'w0:4k,f0:0'"
                 )
-            if self.ios not in (Workload.ios, n):
+            if given_ios is not None and self.ios != n:
                 raise ValueError(
                     f"ios: {self.ios!r} does not apply to an operation string ({self.ops!r} has {n} "
                     f"I/O{'s' if n != 1 else ''}); accepted: leave ios out, or use a preset"
@@ -247,7 +250,7 @@ class Workload:
         if self._auto_file_size and "file_size" not in changes:
             changes["file_size"] = None
         if changes.get("ops", self.ops) is not None and "ios" not in changes:
-            changes["ios"] = Workload.ios  # an operation string counts its own I/Os
+            changes["ios"] = None  # an operation string counts its own I/Os
         return dataclasses.replace(self, **changes)
 
     def fitted(self, data_bytes: int) -> Workload:

@@ -148,6 +148,12 @@ def points(grid: dict | list | None) -> list[dict]:
                 "spells its own truncates (t0:4k); accepted: truncate_rate 0 with operation strings "
                 "(give them a grid of their own in a list of grids)"
             )
+        if ops and one and "ios" in one:
+            raise ValueError(
+                f"ios: {one['ios']!r} does not apply to the operation string {ops[0]!r}, which counts "
+                "its own I/Os; accepted: leave ios out of a grid with operation strings (give them a "
+                "grid of their own in a list of grids)"
+            )
         for values in itertools.product(*(g[k] for k in AXES)):
             p = dict(zip(AXES, values))
             out.setdefault(point_key(p), p)
