@@ -24,13 +24,32 @@ from daxsim.paths.common import populate_memmap
 from daxsim.emu.units import GiB, parse_size
 
 REPS = 3
+
+#: the sizes each benchmark runs at; --smoke shrinks them (SMOKE) to check that every
+#: benchmark still runs, in a minute, without measuring anything worth keeping
+SIZES = {
+    "data_path_ios": {"rand-64k": 16384, "oltp-4k": 262144},
+    "stores_ios": 200_000,
+    "metadata_ios": 4096,
+    "memmap_pmem": "400G",
+    "tib_ios": 100_000,
+    "cli_ios": {"64K": 16384, "4K": 131072},
+}
+SMOKE = {
+    "data_path_ios": {"rand-64k": 64, "oltp-4k": 256},
+    "stores_ios": 2000,
+    "metadata_ios": 64,
+    "memmap_pmem": "8G",
+    "tib_ios": 1000,
+    "cli_ios": {"64K": 64, "4K": 256},
+}
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def best(fn, reps=REPS):
-    """Best wall time of ``fn()`` over ``reps`` calls; fn returns its own time or None."""
+def best(fn, reps=None):
+    """Best wall time of ``fn()`` over ``reps`` calls (None: REPS); fn returns its own time or None."""
     times = []
-    for _ in range(reps):
+    for _ in range(reps or REPS):
         t0 = time.perf_counter()
         own = fn()
         times.append(own if own is not None else time.perf_counter() - t0)
@@ -75,11 +94,11 @@ def bench_data_path(results):
     """Every option on the same workloads: bandwidth against np.copyto, and time against 1a."""
     m = daxsim.Machine("400G", "16G")
     targets_copy = {("1a", "rand-64k"): 0.8, ("1a", "oltp-4k"): 0.45}
-    for preset, ios in (("rand-64k", 16384), ("oltp-4k", 262144)):
+    for preset, ios in SIZES["data_path_ios"].items():
         w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
         times = {}
         for option in ("1a", "0", "1b", "2", "3", "huge", "nvram"):
-            daxsim.run(option, m, w.replace(ios=1000))  # warm: compile or load numba's cache
+            daxsim.run(option, m, w.replace(ios=min(ios, 1000)))  # warm: compile or load numba's cache
             times[option] = best(lambda option=option, w=w: daxsim.run(option, m, w).wall_s)
         nbytes = ios * w.io_size
         for option, t in times.items():
@@ -119,10 +138,10 @@ def bench_data_path(results):
 def bench_stores(results):
     """Stores and fsync through the mapping (scatter-2b), 4 KiB tracking against 2 MiB."""
     m = daxsim.Machine("400G", "16G")
-    w = daxsim.Workload.from_preset("scatter-2b", ios=200_000, file_size="4G", seed=1)
+    w = daxsim.Workload.from_preset("scatter-2b", ios=SIZES["stores_ios"], file_size="4G", seed=1)
     times = {}
     for option, kw in (("1a", {}), ("huge", {"page_size": "2M"})):
-        daxsim.run(option, m, w.replace(ios=1000), **kw)
+        daxsim.run(option, m, w.replace(ios=min(w.ios, 1000)), **kw)
         holder = {}
 
         def go(option=option, kw=kw, holder=holder):
@@ -148,7 +167,7 @@ def bench_stores(results):
 
 def bench_metadata(results):
     m = daxsim.Machine("400G", "16G")
-    w = daxsim.Workload.from_preset("seq-1m", ios=4096, file_size="4G")
+    w = daxsim.Workload.from_preset("seq-1m", ios=SIZES["metadata_ios"], file_size="4G")
     daxsim.run("1a", m, w, data=False)
     holder = {}
 
@@ -177,7 +196,7 @@ def bench_memmap_populate(results):
     """memmap_init of a 400 GiB DIMM against numpy writing the same 6.25 GiB, on the same
     memory, already faulted in: the kernel's vmemmap is backed before it is initialised,
     and first-touch faults on this host vary tenfold from run to run."""
-    m = daxsim.Machine("400G", "16G")
+    m = daxsim.Machine(SIZES["memmap_pmem"], "16G")
     layout = m.layout(True)
     b = Booted(m, layout, 1 << 20, None, 0)
     populate_memmap(
@@ -262,7 +281,7 @@ def bench_explorer(results):
             ex.update()
             return time.perf_counter() - t0
 
-        t = best(go, reps=5)
+        t = best(go, reps=1 if REPS == 1 else 5)
         results.append(
             check(
                 "live explorer",
@@ -306,11 +325,13 @@ print(best)
 """
 
 
-def bench_cli(results, reps=REPS):
+def bench_cli(results, reps=None):
     """``python -m daxsim run`` as a user runs it: a fresh process per run, the run's own
     ``wall_s`` (best of ``reps``), against np.copyto of the same bytes in a fresh process
     right after each run (best of those)."""
-    for io, ios, target in (("64K", 16384, 0.8), ("4K", 131072, 0.45)):
+    reps = reps or REPS
+    for io, target in (("64K", 0.8), ("4K", 0.45)):
+        ios = SIZES["cli_ios"][io]
         cmd = [
             "-m",
             "daxsim",
@@ -490,9 +511,20 @@ def main(argv=None):
         help="skip what runs in fresh processes: the CLI, the first run (an empty numba cache) and the Voila page",
     )
     p.add_argument(
+        "--smoke",
+        action="store_true",
+        help="every benchmark at a tiny size, once (checks that make bench runs; measures nothing worth keeping)",
+    )
+    p.add_argument(
         "--output", metavar="PATH", help="also write the JSON document to PATH (make bench: bench/results/latest.json)"
     )
     a = p.parse_args(argv)
+    global REPS
+    if a.smoke:
+        if a.output:
+            p.error("--output: a --smoke run measures nothing worth keeping; leave --output out")
+        SIZES.update(SMOKE)
+        REPS = 1
     started = time.time()
     load_before = os.getloadavg()
     results = []
@@ -504,9 +536,9 @@ def main(argv=None):
     bench_metadata(results)
     if not a.quick:
         bench_memmap_populate(results)
-        bench_6tib(results, 100_000)
+        bench_6tib(results, SIZES["tib_ios"])
     bench_explorer(results)
-    if not a.no_fresh:
+    if not a.no_fresh and not a.smoke:  # the browser test it runs is in make test already
         bench_voila(results)
     doc = {
         "machine": machine_info(),
@@ -514,6 +546,7 @@ def main(argv=None):
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
         "duration_s": round(time.time() - started, 1),
         "quick": a.quick,
+        "smoke": a.smoke,
         "reps": REPS,
         "loadavg_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
         "results": results,

@@ -14,7 +14,7 @@ from daxsim.model.hardware import DDR4, CostModel, hardware_profile
 from daxsim.model.cost import Modelled, model
 from daxsim.model.eras import era
 from daxsim.study.spec import Spec
-from daxsim.study.stages.emulation import dirty_shift, emulate
+from daxsim.study.stages.emulation import dirty_shift, emulate, io_only, warm
 from daxsim.study.stages.planning import Plan, huge_params
 from daxsim.study.stages.verification import expect, metrics_of, verify
 
@@ -75,6 +75,7 @@ def run_plan(plan: Plan, capture: dict | None = None):
     only the metrics of the accounting. Returns (metrics, modelled or None, wall_s, setup_s)."""
     if not plan.feasible:
         return metrics_of(plan, None, None), None, 0.0, 0.0
+    warm(plan.spec.option, plan.data, io_only(plan.events[0]))  # both loops at once, before the twin runs
     expected = expect(plan) if plan.data else None
     emu = emulate(plan, expected, release=capture is None)
     checks = verify(plan, emu, capture)
