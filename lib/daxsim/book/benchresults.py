@@ -207,13 +207,16 @@ def _num(x) -> str:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """:func:`checks_table` as a Markdown table (the book wraps long cells; a DataFrame's
-    HTML does not), unmet targets in bold."""
+    HTML does not), unmet targets in bold. A check is named by its group and short label
+    (its full name is in the chart's tooltip); the unit drops the parenthesis that repeats
+    the baseline or the limit, which the columns beside it give."""
     lines = [
-        "| check | value | baseline | unit | ratio | target | status |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| group | check | value | baseline | unit | ratio | target | status |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in table.itertuples():
         st = f"**{r.status}**" if r.status == STATUS_NOT_MET else r.status
-        cells = [r.check, _num(r.value), _num(r.baseline), r.unit, _num(r.ratio), _num(r.target), st]
+        unit = str(r.unit).split(" (")[0]
+        cells = [r.group, r.label, _num(r.value), _num(r.baseline), unit, _num(r.ratio), _num(r.target), st]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
