@@ -25,31 +25,36 @@ from daxsim.emu.units import GiB, parse_size
 
 REPS = 3
 
-#: the sizes each benchmark runs at; --smoke shrinks them (SMOKE) to check that every
-#: benchmark still runs, in a minute, without measuring anything worth keeping
+#: each benchmark's size: (measured, --smoke). A smoke run takes the second, once, to
+#: check that every benchmark still runs, without measuring anything worth keeping
 SIZES = {
-    "data_path_ios": {"rand-64k": 16384, "oltp-4k": 262144},
-    "stores_ios": 200_000,
-    "metadata_ios": 4096,
-    "memmap_pmem": "400G",
-    "tib_ios": 100_000,
-    "cli_ios": {"64K": 16384, "4K": 131072},
+    "data_path_ios": ({"rand-64k": 16384, "oltp-4k": 262144}, {"rand-64k": 64, "oltp-4k": 256}),
+    "stores_ios": (200_000, 2000),
+    "metadata_ios": (4096, 64),
+    "memmap_pmem": ("400G", "8G"),
+    "tib_ios": (100_000, 1000),
+    "cli_ios": ({"64K": 16384, "4K": 131072}, {"64K": 64, "4K": 256}),
 }
-SMOKE = {
-    "data_path_ios": {"rand-64k": 64, "oltp-4k": 256},
-    "stores_ios": 2000,
-    "metadata_ios": 64,
-    "memmap_pmem": "8G",
-    "tib_ios": 1000,
-    "cli_ios": {"64K": 64, "4K": 256},
-}
+SMOKE = False  #: set by --smoke
+
+
+def size(name: str):
+    """The size benchmark ``name`` runs at (:data:`SIZES`)."""
+    return SIZES[name][SMOKE]
+
+
+def repeats(reps: int) -> int:
+    """How many times a measurement is repeated: ``reps``, or once in a smoke run."""
+    return 1 if SMOKE else reps
+
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def best(fn, reps=None):
-    """Best wall time of ``fn()`` over ``reps`` calls (None: REPS); fn returns its own time or None."""
+def best(fn, reps=REPS):
+    """Best wall time of ``fn()`` over ``reps`` calls; fn returns its own time or None."""
     times = []
-    for _ in range(reps or REPS):
+    for _ in range(repeats(reps)):
         t0 = time.perf_counter()
         own = fn()
         times.append(own if own is not None else time.perf_counter() - t0)
@@ -94,7 +99,7 @@ def bench_data_path(results):
     """Every option on the same workloads: bandwidth against np.copyto, and time against 1a."""
     m = daxsim.Machine("400G", "16G")
     targets_copy = {("1a", "rand-64k"): 0.8, ("1a", "oltp-4k"): 0.45}
-    for preset, ios in SIZES["data_path_ios"].items():
+    for preset, ios in size("data_path_ios").items():
         w = daxsim.Workload.from_preset(preset, ios=ios, file_size="4G", seed=1)
         times = {}
         for option in ("1a", "0", "1b", "2", "3", "huge", "nvram"):
@@ -138,7 +143,7 @@ def bench_data_path(results):
 def bench_stores(results):
     """Stores and fsync through the mapping (scatter-2b), 4 KiB tracking against 2 MiB."""
     m = daxsim.Machine("400G", "16G")
-    w = daxsim.Workload.from_preset("scatter-2b", ios=SIZES["stores_ios"], file_size="4G", seed=1)
+    w = daxsim.Workload.from_preset("scatter-2b", ios=size("stores_ios"), file_size="4G", seed=1)
     times = {}
     for option, kw in (("1a", {}), ("huge", {"page_size": "2M"})):
         daxsim.run(option, m, w.replace(ios=min(w.ios, 1000)), **kw)
@@ -167,7 +172,7 @@ def bench_stores(results):
 
 def bench_metadata(results):
     m = daxsim.Machine("400G", "16G")
-    w = daxsim.Workload.from_preset("seq-1m", ios=SIZES["metadata_ios"], file_size="4G")
+    w = daxsim.Workload.from_preset("seq-1m", ios=size("metadata_ios"), file_size="4G")
     daxsim.run("1a", m, w, data=False)
     holder = {}
 
@@ -196,7 +201,7 @@ def bench_memmap_populate(results):
     """memmap_init of a 400 GiB DIMM against numpy writing the same 6.25 GiB, on the same
     memory, already faulted in: the kernel's vmemmap is backed before it is initialised,
     and first-touch faults on this host vary tenfold from run to run."""
-    m = daxsim.Machine(SIZES["memmap_pmem"], "16G")
+    m = daxsim.Machine(size("memmap_pmem"), "16G")
     layout = m.layout(True)
     b = Booted(m, layout, 1 << 20, None, 0)
     populate_memmap(
@@ -281,7 +286,7 @@ def bench_explorer(results):
             ex.update()
             return time.perf_counter() - t0
 
-        t = best(go, reps=1 if REPS == 1 else 5)
+        t = best(go, reps=5)
         results.append(
             check(
                 "live explorer",
@@ -325,13 +330,13 @@ print(best)
 """
 
 
-def bench_cli(results, reps=None):
+def bench_cli(results, reps=REPS):
     """``python -m daxsim run`` as a user runs it: a fresh process per run, the run's own
     ``wall_s`` (best of ``reps``), against np.copyto of the same bytes in a fresh process
     right after each run (best of those)."""
-    reps = reps or REPS
+    reps = repeats(reps)
     for io, target in (("64K", 0.8), ("4K", 0.45)):
-        ios = SIZES["cli_ios"][io]
+        ios = size("cli_ios")[io]
         cmd = [
             "-m",
             "daxsim",
@@ -519,12 +524,10 @@ def main(argv=None):
         "--output", metavar="PATH", help="also write the JSON document to PATH (make bench: bench/results/latest.json)"
     )
     a = p.parse_args(argv)
-    global REPS
-    if a.smoke:
-        if a.output:
-            p.error("--output: a --smoke run measures nothing worth keeping; leave --output out")
-        SIZES.update(SMOKE)
-        REPS = 1
+    global SMOKE
+    if a.smoke and a.output:
+        p.error("--output: a --smoke run measures nothing worth keeping; leave --output out")
+    SMOKE = a.smoke
     started = time.time()
     load_before = os.getloadavg()
     results = []
@@ -536,7 +539,7 @@ def main(argv=None):
     bench_metadata(results)
     if not a.quick:
         bench_memmap_populate(results)
-        bench_6tib(results, SIZES["tib_ios"])
+        bench_6tib(results, size("tib_ios"))
     bench_explorer(results)
     if not a.no_fresh and not a.smoke:  # the browser test it runs is in make test already
         bench_voila(results)
@@ -547,7 +550,7 @@ def main(argv=None):
         "duration_s": round(time.time() - started, 1),
         "quick": a.quick,
         "smoke": a.smoke,
-        "reps": REPS,
+        "reps": repeats(REPS),
         "loadavg_1min": {"before": round(load_before[0], 2), "after": round(os.getloadavg()[0], 2)},
         "results": results,
     }

@@ -185,12 +185,6 @@ def _rows(out):
     return max(0, len(out.read_text().splitlines()) - 1) if out.exists() else 0
 
 
-def _saved(out):
-    from daxsim.study.sweepfiles import journal_of, read_done
-
-    return len(read_done(out)) if journal_of(out).exists() or out.exists() else 0
-
-
 @pytest.mark.parametrize("jobs, name", [("2", "s.csv"), ("1", "s.parquet")])
 def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path, jobs, name):
     out = tmp_path / name
@@ -210,7 +204,9 @@ def test_ctrl_c_says_how_many_points_were_saved_and_how_to_resume(tmp_path, jobs
     assert p.returncode == 130, err
     lines = [line for line in err.splitlines() if line.strip() and not line.startswith(("ARG", "daxsim: compiling"))]
     assert len(lines) == 1 and "Traceback" not in err, err
-    saved = _saved(out)
+    from daxsim.study.sweepfiles import read_done
+
+    saved = len(read_done(out))
     assert saved >= 2
     assert f"sweep: interrupted; {saved} of 56 points are saved in {str(out)!r}" in lines[0]
     assert "run the same command again" in lines[0]

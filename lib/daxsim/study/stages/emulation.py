@@ -180,11 +180,11 @@ def touched(plan: Plan) -> Touched:
 def emulate(plan: Plan, expected: Expected | None = None, release: bool = True) -> Emulation:
     """Boot the machine and run the plan's events through the option's path. With the
     twin's digests (:func:`expect`) and ``release``, each page is checked as soon as no
-    later event touches it, and its host memory given back when it matches."""
+    later event touches it, and its host memory given back when it matches. The loops are
+    compiled beforehand (:func:`warm`, by ``run_plan``, before the twin runs)."""
     if not plan.feasible:
         raise ValueError(f"option {plan.spec.key}: the machine cannot run it ({plan.reason})")
     op, off, length = plan.events
-    warm(plan.spec.option, plan.data, io_only(op))
     t0 = time.perf_counter()
     b = boot(plan)
     t = touched(plan)
