@@ -49,6 +49,8 @@ def test_every_benchmark_runs_and_prints_one_json_document():
     cli = [r for r in results if r["label"].startswith("CLI ")]
     assert {r["label"] for r in cli} == {"CLI 64K", "CLI 4K"}
     assert all("set-up before the timed loop" in r["note"] for r in cli)
+    floor = [r for r in results if r["label"] == "4K floor"]
+    assert len(floor) == 1 and floor[0]["target"] is None and floor[0]["group"] == "as a user runs it"
 
 
 def test_a_smoke_run_is_not_saved():

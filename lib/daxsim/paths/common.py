@@ -157,7 +157,7 @@ def prefetch_source(e, op, off, pte, device, pmem, pmem_base_pfn, nbytes=512):
         prefetch_dma(False, device, off[e], pmem, 0, nbytes)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def page_segment(pos, end):
     """The part of [pos, end) in pos's page: (offset in the page, bytes)."""
     in_page = pos & (PAGE_SIZE - 1)
@@ -187,7 +187,7 @@ def add_segment(b0, b1, b2, b3, base, n, frame, in_page, seg, pos, merge):
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def entry_pages(b1, b2, k):
     """The 4 KiB pages entry ``k`` spans (more than one when bio_vecs merge)."""
     return ((b1[k] + b2[k] - 1) >> PAGE_SHIFT) + 1
@@ -290,11 +290,12 @@ def boot_prefault(fpages, fs, pmem, pmem_base_pfn, memmap_words, populated, memm
     """Set-up before the timed run: fault the buffer's PTEs in (MAP_POPULATE) and, when pmem
     has a memmap, build the vmemmap pages the run will touch (the kernel inits them at boot)."""
     has_memmap = len(memmap_words) > 0
+    no_data = len(fpages) < 0  # False, typed bool: the literal would compile dax_fault a second time
     pte = fs.pte
     for fp in fpages:
         v = pte[fp]
         if v == 0:
-            v = dax_fault(fs, fp, pmem, pmem_base_pfn, False, counters, C_FAULTS, C_ZEROED)
+            v = dax_fault(fs, fp, pmem, pmem_base_pfn, no_data, counters, C_FAULTS, C_ZEROED)
             counters[C_SETUP_FAULTS] += 1
         block = (v - 1 - memmap_base_pfn) // STRUCT_PAGES_PER_VMEMMAP_PAGE
         if has_memmap and populated[block] == 0:
@@ -307,7 +308,7 @@ def wrap(x, ring):
     return x - ring if x >= ring else x
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def plain_events(op, e, k):
     """Are events e .. e+k-1 all reads and writes (no truncate, store or fsync among them)?"""
     for i in range(e, e + k):

@@ -64,7 +64,7 @@ def make_state(b, params: dict) -> BounceState:
     return BounceState(new_misc(b, params), b.dram, b.dram_pages, b.buddy)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
     """The pfn mapped at file page ``fp``, faulting it in first if its PTE is empty. (The
     options without a bounce copy spell this out in their loops: a call measured slower.)"""
@@ -74,7 +74,7 @@ def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
     return v - 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """A bounce page per buffer page; writes copy the buffer in. Returns the bio_vecs built."""
     dram, dram_pages, buddy = st.dram, st.dram_pages, st.buddy
@@ -102,7 +102,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
     dram, dram_pages, buddy = st.dram, st.dram_pages, st.buddy
@@ -134,7 +134,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, ring)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset entry ``k`` will DMA from or to: none, the DMA is to DRAM."""
     return -1

@@ -94,7 +94,7 @@ def make_state(b, params: dict) -> PageState:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _wear(wear, page, counters):
     """A write to the struct page's cache line (a refcount change, a flag): on pmem, media wear."""
     wear[page] += 1
@@ -102,7 +102,7 @@ def _wear(wear, page, counters):
     counters[C_MEMMAP_MAX_WRITES] = max(counters[C_MEMMAP_MAX_WRITES], wear[page])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def get_descriptor(misc, counters):
     """memdesc-8: the first reference to an idle page allocates and fills its folio descriptor."""
     misc[M_POOL_USED] += 1
@@ -111,14 +111,14 @@ def get_descriptor(misc, counters):
     counters[C_POOL_PEAK] = max(counters[C_POOL_PEAK], misc[M_POOL_USED])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def put_descriptor(misc, counters):
     """memdesc-8: the last reference gone, the folio descriptor is freed."""
     misc[M_POOL_USED] -= 1
     counters[C_FREES] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dirty_page(memmap_words, wear, misc, page, counters):
     """set_page_dirty_lock() on a read's page: lock, PG_dirty (noop_dirty_folio), unlock."""
     memmap_words[8 * page] |= PG_DIRTY
@@ -127,7 +127,7 @@ def dirty_page(memmap_words, wear, misc, page, counters):
         _wear(wear, page, counters)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """get_user_pages() + the bio_vecs; returns the number of bio_vecs."""
     misc, memmap, memmap_words, populated, wear = st.misc, st.memmap, st.memmap_words, st.populated, st.wear
@@ -165,7 +165,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def warm(e, off, pte, st):
     """Before a batch of submissions: fetch the struct page of I/O ``e``'s first page (a host hint)."""
     v = pte[off[e] >> PAGE_SHIFT]
@@ -175,7 +175,7 @@ def warm(e, off, pte, st):
         prefetch(st.memmap_words, page * 8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each page."""
     misc, memmap, wear = st.misc, st.memmap, st.wear
@@ -228,7 +228,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``: page_to_phys(page) + offset."""
     return (b0[k] + st.misc[M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]

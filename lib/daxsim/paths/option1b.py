@@ -80,12 +80,12 @@ def make_state(b, params: dict) -> PoolState:
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _hash(pfn, mask):
     return ((np.uint64(pfn) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(32)) & np.uint64(mask)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def lookup(key, val, mask, pfn):
     """The pool slot of ``pfn``'s transient page, or -1 (linear probing)."""
     i = _hash(pfn, mask)
@@ -96,7 +96,7 @@ def lookup(key, val, mask, pfn):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _insert(key, val, mask, pfn, slot):
     i = _hash(pfn, mask)
     while key[i] != 0:
@@ -105,7 +105,7 @@ def _insert(key, val, mask, pfn, slot):
     val[i] = slot
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _delete(key, val, mask, pfn):
     """Remove ``pfn`` and shift later entries back (no tombstones)."""
     m = np.uint64(mask)
@@ -125,7 +125,7 @@ def _delete(key, val, mask, pfn):
     key[i] = 0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """Look up or create a transient struct page per buffer page; NO_ROOM if the pool is short."""
     misc, pool, free, key, val = st.misc, st.pool, st.free, st.ht_key, st.ht_val
@@ -179,7 +179,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA by the transient pages' pfns; put each; free those that fall idle."""
     misc, pool, free, key, val = st.misc, st.pool, st.free, st.ht_key, st.ht_val
@@ -214,7 +214,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``: the transient page's pfn + offset."""
     return (np.int64(st.pool[b0[k]].private) - pmem_base_pfn) * PAGE_SIZE + b1[k]

@@ -42,7 +42,7 @@ def make_state(b, params: dict) -> PfnState:
     return PfnState(new_misc(b, params, guard=bool(params.get("guard"))))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """Walk the mapping to pfns and build the pfn vector (physically contiguous pfns share an
     entry where the era's bio_vecs merge); returns its length."""
@@ -68,7 +68,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA by pfn, wherever those pfns now belong."""
     bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3
@@ -90,7 +90,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return inflight_overlaps(t_off, t_len, off, length, slot_io, head, count, ring)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of pfn-vector entry ``k``."""
     return (b0[k] - pmem_base_pfn) * PAGE_SIZE + b1[k]

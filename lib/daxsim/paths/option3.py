@@ -38,7 +38,7 @@ def make_state(b, params: dict) -> PfnState:
     return PfnState(new_misc(b, params))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """Build the extent list (one entry per physically contiguous run); returns its length."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
@@ -72,7 +72,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA each extent in one burst; drop the extent references."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
@@ -104,7 +104,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of extent ``k``."""
     return b0[k]

@@ -71,7 +71,7 @@ def make_state(b, params: dict) -> PageState:
     return PageState(misc, b.memmap, b.memmap_words, b.vmemmap_populated, np.zeros(0, np.uint32))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _head(page, misc):
     """The head struct page of ``page``'s compound page (compound_head())."""
     order = misc[M_HUGE_SHIFT] - PAGE_SHIFT
@@ -79,7 +79,7 @@ def _head(page, misc):
     return ((pfn >> order) << order) - misc[M_MEMMAP_BASE]
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st):
     """get_user_pages() on a huge mapping; returns the bio_vecs built."""
     misc, memmap, memmap_words, populated, wear = st.misc, st.memmap, st.memmap_words, st.populated, st.wear
@@ -135,7 +135,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def warm(e, off, pte, st):
     """Before a batch of submissions: fetch the struct page I/O ``e``'s first page is referenced
     through (a host hint)."""
@@ -145,7 +145,7 @@ def warm(e, off, pte, st):
         prefetch(st.memmap_words, (_head(page, st.misc) if st.misc[M_FOLIO_GRAB] else page) * 8)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
     """DMA each bio_vec; drop the references: per folio from 6.15 (unpin_user_folio), else per page."""
     misc, memmap = st.misc, st.memmap
@@ -200,7 +200,7 @@ def busy(t_off, t_len, fs, pmem_base_pfn, off, length, slot_io, slot_n, head, co
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def dma_start(k, b0, b1, pmem_base_pfn, st):
     """pmem byte offset of bio_vec ``k``."""
     return (b0[k] + st.misc[M_MEMMAP_BASE] - pmem_base_pfn) * PAGE_SIZE + b1[k]

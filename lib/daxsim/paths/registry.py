@@ -360,7 +360,7 @@ def event_loop(option, batch: bool | None = None, io_only: bool = False) -> Call
 
 #: about how long a first compile takes on two shared cores (measured, helpers aside): the
 #: loop of an option, with every event kind or reads and writes only, and the twin's ideal loop
-COMPILE_S = {"loop": 13.0, "loop/io": 6.0, "ideal": 6.0, "ideal/io": 3.0}
+COMPILE_S = {"loop": 7.5, "loop/io": 5.0, "ideal": 6.0, "ideal/io": 5.0}
 
 
 def is_cached(loop: Callable) -> bool:

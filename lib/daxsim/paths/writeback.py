@@ -49,7 +49,7 @@ def dirty_state(file_size: int, unit_shift: int, max_units: int, max_lines: int)
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def store_byte(e, i):
     """The byte event ``e`` stores at position ``i`` of its range (any fixed function will do)."""
     return np.uint8((e * 131 + i * 7 + 1) & 0xFF)
