@@ -21,7 +21,7 @@ import numpy as np
 from daxsim.emu.machine import IDLE_REFCOUNT, Booted
 from daxsim.model.counters import new_counters
 from daxsim.paths.common import populate_memmap
-from daxsim.emu.units import GiB, parse_size
+from daxsim.emu.units import GiB, format_size, parse_size
 
 REPS = 3
 
@@ -330,14 +330,14 @@ print(best)
 """
 
 #: the floor under any emulated 4 KiB I/O: the same number of random 4 KiB copies between
-#: two populated 1 GiB arrays, with daxsim's streaming copy and nothing else (no PTE, no
-#: struct page, no bio_vec); argv: the number of copies
+#: two populated arrays of the run's file size, with daxsim's streaming copy and nothing
+#: else (no PTE, no struct page, no bio_vec); argv: the number of copies, the file size
 _RANDOM_COPY = """
 import sys, time, numpy as np
 from numba import njit
 from daxsim.emu.memory import populate, sparse_array
 from daxsim.paths.common import store_fence, stream_copy
-n, span = int(sys.argv[1]), 1 << 30
+n, span = int(sys.argv[1]), int(sys.argv[2])
 src, dst = sparse_array(span), sparse_array(span)
 for a in (src, dst):
     populate(a, np.arange(0, span, 4096))
@@ -390,7 +390,8 @@ def bench_cli(results, reps=REPS):
             setups.append(m.get("setup_s"))
             copies.append(float(_fresh(["-c", _COPY, str(ios * parse_size(io))])[1]))
             if io == "4K":
-                floors.append(float(_fresh(["-c", _RANDOM_COPY, str(ios)])[1]))
+                span = daxsim.Workload.from_preset("rand-4k").file_size  # the CLI run's file
+                floors.append(float(_fresh(["-c", _RANDOM_COPY, str(ios), str(span)])[1]))
         nbytes = ios * parse_size(io)
         t, tc = min(walls), min(copies)
         setup = min((x for x in setups if x is not None), default=None)
@@ -415,7 +416,7 @@ def bench_cli(results, reps=REPS):
                 check(
                     "as a user runs it",
                     "4K floor",
-                    f"{ios} random 4 KiB copies between two 1 GiB arrays, nothing else (the floor under CLI 4K)",
+                    f"{ios} random 4 KiB copies between two {format_size(span)} arrays, nothing else (the floor under CLI 4K)",
                     round(nbytes / min(floors) / 1e9, 3),
                     round(nbytes / tc / 1e9, 3),
                     tc / min(floors),

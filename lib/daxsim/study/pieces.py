@@ -98,8 +98,8 @@ class Touched:
 
 @njit(cache=True)
 def _spans(op, off, length, at, first, last, last_io, io, cut, io_event):
-    """Fill in, for each touched page, the first and last events that use it (``at[e]``:
-    the index of event e's first page among the touched pages; numpy finds it, before:
+    """Fill in, for each touched page, the first and last events that use it. ``at[e]`` is
+    the index of event e's first page among the touched pages (found by numpy beforehand:
     numba's searchsorted would add half a second to the first compile)."""
     k = 0
     for e in range(len(op)):
