@@ -46,6 +46,7 @@ def test_every_benchmark_runs_and_prints_one_json_document():
         assert r["pass"] in (True, False, None) and (r["pass"] is None) == (r["target"] is None), r
     first = [r for r in results if r["label"] == "first run"]
     assert len(first) == 1 and "compiling took about" in first[0]["note"]
+    assert "one first run, an empty cache" in first[0]["note"]  # a smoke run: once
     cli = [r for r in results if r["label"].startswith("CLI ")]
     assert {r["label"] for r in cli} == {"CLI 64K", "CLI 4K"}
     assert all("set-up before the timed loop" in r["note"] for r in cli)

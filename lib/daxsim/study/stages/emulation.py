@@ -22,9 +22,9 @@ from daxsim.emu.workload import (
 )
 from daxsim.model.counters import new_counters
 from daxsim.model.eras import era
-from daxsim.paths.common import boot_prefault
+from daxsim.paths.common import boot_prefault, count_busy_pages, fill_pattern
 from daxsim.paths.registry import announce_compile, compile_ideal_aside, event_loop
-from daxsim.study.pieces import Pieces, Touched
+from daxsim.study.pieces import Pieces, Touched, digests
 from daxsim.paths.writeback import dirty_state
 from daxsim.study.spec import Spec
 from daxsim.study.stages.planning import Plan, huge_params, max_window_pages, pages_per_io, prepare
@@ -71,13 +71,36 @@ def warm(option, data: bool = True, io: bool = False) -> None:
         _WARM.update((key, (key[0], False, key[2])))  # the tiny runs below warm both
         announce_compile(key[0], data, io)
         twin = compile_ideal_aside(io) if data and key[0] != "ideal" else None
-        tiny = Workload(ops="w0:4k,r8k:8k" if io else "w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2)
         from daxsim.study.stages.costing import run_plan  # stage 4 runs them all; it imports this stage
 
         if twin is not None:
-            run_plan(prepare(key[0], Machine("64M", "64M"), tiny, data=False))  # the option's loop, meanwhile
+            run_plan(_tiny(key[0], io, data=False))  # the option's loop, meanwhile
             twin.wait()
-        run_plan(prepare(key[0], Machine("64M", "64M"), tiny, data=data))
+        run_plan(_tiny(key[0], io, data))
+
+
+def _tiny(option, io: bool, data: bool) -> Plan:
+    """The plan of the tiny run that compiles the option's kernels (:func:`warm`)."""
+    tiny = Workload(ops="w0:4k,r8k:8k" if io else "w0:4k,r8k:8k,t8k:4k", file_size="2M", queue_depth=2)
+    return prepare(option, Machine("64M", "64M"), tiny, data=data)
+
+
+def warm_twin(io: bool = False) -> None:
+    """What another process compiles while a first run compiles its option's loop
+    (:func:`~daxsim.paths.registry.compile_ideal_aside`): the page checks the run needs
+    last, first, then the verification twin's ideal loop, called to stop before its first
+    event. Numba's cache hands them to the first run; what both need early (the
+    prefault, the page spans) that run compiles itself."""
+    plan = _tiny("ideal", io, data=True)
+    b = boot(plan)
+    starts = np.zeros(1, np.int64)
+    for buf, pattern in ((b.pmem, 0x1), (b.device, 0x2)):
+        fill_pattern(buf, starts, pattern)
+        digests(buf, starts)
+    count_busy_pages(b.memmap, b.vmemmap_populated, plan.era.idle_refcount)
+    op, off, length = plan.events
+    loop, args, _st = loop_call(b, plan.spec, op, off, length, 2, True, new_counters(), kernel=plan.era)
+    loop(*args, 0, np.zeros(4, np.int64))
 
 
 def boot(plan: Plan, machine: Machine | None = None, memmap: bool = True) -> Booted:
@@ -114,11 +137,8 @@ def run_events(
     ``b``, as the ``kernel`` era does it; returns the wall time of the loop and the path's state.
     With ``pieces`` (:class:`~daxsim.study.pieces.Pieces`) the loop runs piece by piece,
     ``pieces.before`` filling and checking pages in between; the counters are the same."""
-    spec = Spec.of(spec)
-    d = spec.design
     kernel = era(kernel)
-    io = (op == OP_READ) | (op == OP_WRITE)
-    used = io | (op == OP_STORE)  # MAP_POPULATE: the buffer's pages are mapped before the run
+    used = (op == OP_READ) | (op == OP_WRITE) | (op == OP_STORE)  # MAP_POPULATE: mapped before the run
     boot_prefault(
         touched_file_pages(off[used], length[used]),
         b.fs,
@@ -130,6 +150,25 @@ def run_events(
         counters,
         kernel.idle_refcount,
     )
+    loop, args, st = loop_call(b, spec, op, off, length, qd, data, counters, drain, kernel)
+    resume = np.zeros(4, np.int64)  # head, in flight, their entries, next event
+    wall = 0.0
+    for stop in pieces.stops if pieces is not None else (len(op),):
+        if pieces is not None:
+            pieces.before(int(resume[3]), stop)
+        t0 = time.perf_counter()
+        loop(*args, stop, resume)
+        wall += time.perf_counter() - t0
+    return wall, st
+
+
+def loop_call(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True, kernel=None):
+    """The option's event loop for the events on booted machine ``b``, the arguments of a
+    call (all but ``stop`` and ``resume``) and the path's state among them."""
+    spec = Spec.of(spec)
+    d = spec.design
+    kernel = era(kernel)
+    io = (op == OP_READ) | (op == OP_WRITE)
     pages = pages_per_io(off[io], length[io])
     maxp = int(pages.max(initial=1))
     ring = 2 * qd  # see daxsim/paths/loop.py: a queue's worth in flight, and the next batch
@@ -161,16 +200,7 @@ def run_events(
         dirty,
         drain,
     )
-    loop = event_loop(d.key, io_only=io_only(op))
-    resume = np.zeros(4, np.int64)  # head, in flight, their entries, next event
-    wall = 0.0
-    for stop in pieces.stops if pieces is not None else (len(op),):
-        if pieces is not None:
-            pieces.before(int(resume[3]), stop)
-        t0 = time.perf_counter()
-        loop(*args, stop, resume)
-        wall += time.perf_counter() - t0
-    return wall, st
+    return event_loop(d.key, io_only=io_only(op)), args, st
 
 
 def touched(plan: Plan) -> Touched:
