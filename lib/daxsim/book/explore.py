@@ -215,12 +215,19 @@ def _plot_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _domains(plot: pd.DataFrame, keys: pd.Series):
+    """Per selection key (in order of first appearance): the DRAM axis's domain and ticks,
+    and the time axis's domain, over that selection's rows."""
+    codes, uniq = pd.factorize(keys)
+    order = np.argsort(codes, kind="stable")  # the rows of each key together, in their order
+    ends = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    nbytes, t = plot["bytes"].to_numpy()[order], plot["t"].to_numpy()[order]
     held, time = {}, {}
-    for k in keys.unique():
-        rows = plot[keys == k]
-        dom = controls.padded_domain(rows["bytes"].tolist(), "log", pad=0.08)
+    for i, k in enumerate(uniq):
+        lo, hi = ends[i], ends[i + 1]
+        dom = controls.padded_domain(nbytes[lo:hi].tolist(), "log", pad=0.08)
         held[k] = [dom, controls.size_ticks(dom)]
-        time[k] = controls.padded_domain(rows["t"].dropna().tolist() or [1.0], "log", pad=0.08)
+        ts = t[lo:hi]
+        time[k] = controls.padded_domain(ts[~np.isnan(ts)].tolist() or [1.0], "log", pad=0.08)
     return held, time
 
 

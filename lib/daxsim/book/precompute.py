@@ -10,7 +10,9 @@ arguments, so that a page reads what the same code would compute, and an edit to
 daxsim's modules computes it again.
 
 The live explorer's first view (the default comparison and its chart) is saved the same
-way; every later update runs daxsim, loading the kernels it needs when it first needs them.
+way, and so is the vega bundle a live kernel's first chart carries (vl_convert takes about
+2 s to build it); every later update runs daxsim, loading the kernels it needs when it
+first needs them.
 
 The cache folder is ``$DAXSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/daxsim`` (``~/.cache/daxsim``).
 """
@@ -99,9 +101,12 @@ def frames(log=None) -> None:
     """Compute and save the frames the live pages draw at first."""
     from daxsim.book import explore, widgets
 
+    from daxsim.book.render import _vega_bundle_js
+
     t0 = time.perf_counter()
     explore.explorer_grid()
     widgets.live_explorer()  # its first view: the default comparison and its chart
+    _vega_bundle_js()  # what a live kernel's first chart carries inline
     if log:
         log(f"precompute: the explorer's grid and first view ready ({time.perf_counter() - t0:.0f} s)")
 

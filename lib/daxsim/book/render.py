@@ -51,17 +51,25 @@ def _live_frontend() -> bool:
 
 
 def _vega_bundle_js() -> str:
+    """The vega bundle a live kernel's first chart carries, as a script's text. vl_convert
+    builds it in about 2 s, in the live page's first view: it is read from the cache of
+    :mod:`daxsim.book.precompute`, which builds it ahead."""
     global _bundle_cache
     if _bundle_cache is None:
         import vl_convert as vlc
 
         from daxsim.book.bookassets import vegalite_version
+        from daxsim.book.precompute import cached
 
-        bundle = vlc.javascript_bundle(vl_version=vegalite_version())
-        # The bundle goes inside a <script> element: never let it close that element
-        # ("<\/script" means the same as "</script" in JS strings and regexes).
-        bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
-        _bundle_cache = "(function(){\n" + bundle + "\n})();"
+        def build():
+            bundle = vlc.javascript_bundle(vl_version=version)
+            # The bundle goes inside a <script> element: never let it close that element
+            # ("<\/script" means the same as "</script" in JS strings and regexes).
+            bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
+            return "(function(){\n" + bundle + "\n})();"
+
+        version = vegalite_version()
+        _bundle_cache = cached("vega_bundle", {"vega_lite": version, "vl_convert": vlc.__version__}, build)
     return _bundle_cache
 
 
@@ -124,11 +132,13 @@ def _render(spec: dict, **metadata) -> dict:
     spec = themed(spec)
     embed_options = dict(_EMBED_OPTIONS)
     embed_options.update(metadata.get("embed_options") or {})
-    return {
-        VEGALITE_MIME: spec,
+    bundle = {
         "text/html": _html(spec, embed_options),
         "text/plain": "<daxsim chart: Vega-Lite; drawn in the book, JupyterLab and Voila>",
     }
+    if not os.environ.get("VOILA_KERNEL_ID"):  # Voila draws the text/html: the spec again would only weigh
+        bundle[VEGALITE_MIME] = spec
+    return bundle
 
 
 def enable_book_renderer() -> None:

@@ -13,7 +13,6 @@ chart of DRAM held against time. "Cut the power" crashes the options that take i
 from __future__ import annotations
 
 import html
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -266,7 +265,8 @@ class LiveExplorer(widgets.VBox):
 
             # the first view comes from the precomputed cache (daxsim.book.precompute): the same
             # frame this code computes, without loading every kernel before the page shows
-            df = cached("live_comparison", self._view_key(machine, workload, hw, data), compare) if first else compare()
+            key = self._view_key(machine, workload, hw, data) if first else None
+            df = cached("live_comparison", key, compare) if first else compare()
         except ValueError as e:
             self.last_frame = None
             self._error(e, self.result)
@@ -298,27 +298,29 @@ class LiveExplorer(widgets.VBox):
             f"<p class='daxsim-verdict'>{html.escape(verdict_line(df))}</p>"
         )
         if self.chart:
-            self._draw(df, machine, workload, hw, first)
+            self._draw(df, machine, workload, hw, key)
         self.timings.append(time.perf_counter() - t0)
 
-    def _draw(self, df, machine, workload, hw, first=False):
+    def _draw(self, df, machine, workload, hw, first: dict | None = None):
         """The chart as SVG drawn here by Vega (vl_convert): no script in the page, so it shows
-        in Voila, JupyterLab and the static book's saved widget state alike."""
+        in Voila, JupyterLab and the static book's saved widget state alike. ``first``: the
+        first view's key (``_view_key``), whose SVG is read from the precomputed cache: the
+        view and the title fix the frame and so the chart, which is then not even built."""
         import vl_convert
 
         from daxsim.book.bookassets import vegalite_version
         from daxsim.book.render import themed
 
-        spec = explore.live_chart_spec(
-            df,
-            title=f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
-            f"DRAM, {hw}, {workload.ops or workload.preset}, Linux {self.kernel}",
+        title = (
+            f"{format_size(machine.pmem)} pmem, {format_size(machine.dram)} "
+            f"DRAM, {hw}, {workload.ops or workload.preset}, Linux {self.kernel}"
         )
 
         def draw():
+            spec = explore.live_chart_spec(df, title=title)
             return vl_convert.vegalite_to_svg(themed(spec), vl_version=vegalite_version())
 
-        svg = cached("live_chart", {"spec": json.dumps(spec, sort_keys=True, default=str)}, draw) if first else draw()
+        svg = cached("live_chart", {**first, "title": title}, draw) if first is not None else draw()
         self.chart_view.value = f"<div class='daxsim-live-svg'>{svg}</div>"
 
     def cut_power(self):
