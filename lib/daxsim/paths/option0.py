@@ -66,8 +66,8 @@ def make_state(b, params: dict) -> BounceState:
 
 @njit(cache=True, inline="always")
 def _pfn(fs, fp, pmem, pmem_base_pfn, data, counters):
-    """The pfn mapped at file page ``fp``, faulting it in first if its PTE is empty. (The
-    options without a bounce copy spell this out in their loops: a call measured slower.)"""
+    """The pfn mapped at file page ``fp``, faulting it in first if its PTE is empty (inlined:
+    the other options spell the same lookup out in their submissions)."""
     v = fs.pte[fp]
     if v == 0:
         v = dax_fault(fs, fp, pmem, pmem_base_pfn, data, counters, C_FAULTS, C_ZEROED)
