@@ -26,6 +26,7 @@ def _chart():
 def test_the_book_and_jupyterlab_get_the_spec_and_voila_only_what_it_draws(fresh_cache, monkeypatch):
     monkeypatch.delenv("VOILA_KERNEL_ID", raising=False)
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    monkeypatch.delenv("VOILA_BASE_URL", raising=False)
     book = render._render(_chart().to_dict())
     assert set(book) == {render.VEGALITE_MIME, "text/html", "text/plain"}
     spec = _chart().to_dict()

@@ -100,7 +100,6 @@ def compile_kernels(options=None, log=None) -> float:
 def frames(log=None) -> None:
     """Compute and save the frames the live pages draw at first."""
     from daxsim.book import explore, widgets
-
     from daxsim.book.render import _vega_bundle_js
 
     t0 = time.perf_counter()

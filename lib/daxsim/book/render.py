@@ -26,7 +26,7 @@ import uuid
 
 import altair as alt
 
-from daxsim.book import theme
+from daxsim.book import in_live_app, theme
 
 __all__ = ["MAX_ROWS", "RENDERER", "VEGALITE_MIME", "enable_book_renderer", "themed"]
 
@@ -61,6 +61,8 @@ def _vega_bundle_js() -> str:
         from daxsim.book.bookassets import vegalite_version
         from daxsim.book.precompute import cached
 
+        version = vegalite_version()
+
         def build():
             bundle = vlc.javascript_bundle(vl_version=version)
             # The bundle goes inside a <script> element: never let it close that element
@@ -68,7 +70,6 @@ def _vega_bundle_js() -> str:
             bundle = re.sub(r"</(script)", r"<\\/\1", bundle, flags=re.IGNORECASE)
             return "(function(){\n" + bundle + "\n})();"
 
-        version = vegalite_version()
         _bundle_cache = cached("vega_bundle", {"vega_lite": version, "vl_convert": vlc.__version__}, build)
     return _bundle_cache
 
@@ -136,7 +137,7 @@ def _render(spec: dict, **metadata) -> dict:
         "text/html": _html(spec, embed_options),
         "text/plain": "<daxsim chart: Vega-Lite; drawn in the book, JupyterLab and Voila>",
     }
-    if not os.environ.get("VOILA_KERNEL_ID"):  # Voila draws the text/html: the spec again would only weigh
+    if not in_live_app():  # Voila draws the text/html: the spec again would only weigh
         bundle[VEGALITE_MIME] = spec
     return bundle
 

@@ -266,7 +266,7 @@ class LiveExplorer(widgets.VBox):
             # the first view comes from the precomputed cache (daxsim.book.precompute): the same
             # frame this code computes, without loading every kernel before the page shows
             key = self._view_key(machine, workload, hw, data) if first else None
-            df = cached("live_comparison", key, compare) if first else compare()
+            df = cached("live_comparison", key, compare) if key is not None else compare()
         except ValueError as e:
             self.last_frame = None
             self._error(e, self.result)
