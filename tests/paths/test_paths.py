@@ -395,6 +395,77 @@ def test_batched_loop_equals_one_io_at_a_time(option, monkeypatch):
     assert batched == one_by_one
 
 
+@pytest.mark.parametrize("option", ["1a", "1b", "2", "3", "huge", "nvram"])
+def test_queued_dmas_equal_each_at_once(option, monkeypatch):
+    """In a run of reads and writes the device queues its DMAs and runs them back to back
+    (paths.common.post_dma); with room for one, each runs as its I/O completes. Same
+    counters, same bytes, in pieces too (the queue is run before each piece returns)."""
+    from daxsim.study import pieces
+    from daxsim.study.stages import emulation
+    from daxsim.study.stages.verification import expect
+
+    m = daxsim.Machine("1G", "64M", align="2M")
+    # 200 MiB of I/O: four pieces (pieces.PIECE_BYTES)
+    w = daxsim.Workload(ios=12800, io_size="16K", queue_depth=3, file_size="64M", read_fraction=0.5, seed=9)
+    plan = emulation.prepare(option, m, w)
+    assert emulation.dma_room(option, plan.events[0]) == emulation.DMA_QUEUE > 1
+    queued, at_once = {}, {}
+    rq = daxsim.run(option, m, w, capture=queued)
+    monkeypatch.setattr(emulation, "dma_room", lambda option, op: 1)
+    r1 = daxsim.run(option, m, w, capture=at_once)
+    assert rq.metrics == r1.metrics and rq.metrics["corrupted_bytes"] == 0
+    assert rq.metrics["ios_completed"] == 12800 and len(pieces.stops(*plan.events[::2])) == 4
+    assert queued == at_once
+    # a page checked between pieces already holds what its DMAs moved
+    monkeypatch.undo()
+    emu = emulation.emulate(plan, expect(plan))
+    assert len(emu.differ) == 3 and not any(len(pm) or len(dev) for pm, dev in emu.differ)
+
+
+def test_dma_queue_only_where_nothing_else_moves_bytes():
+    """Transfers wait in the queue only in a run of reads and writes, and never option 0's
+    (CPU copies through its bounce pages); a truncate, a store or a munmap in the run means
+    each is done as its I/O completes."""
+    from daxsim.study.stages.emulation import DMA_QUEUE, dma_room
+
+    for ops, room in (("w0:4k,r8k:8k", DMA_QUEUE), ("w0:4k,t0:4k,r8k:8k", 1), ("w0:4k,s64:8", 1), ("w0:4k,u0:4k", 1)):
+        op = daxsim.Workload(ops=ops, file_size="1M").generate()[0]
+        assert dma_room("1a", op) == room, ops
+        assert dma_room("0", op) == 1
+
+
+def test_dma_queue_runs_transfers_in_the_order_posted():
+    """paths.common.post_dma: a transfer waits until the queue is full (or run_dma runs it),
+    then the queue runs in order, so a later transfer to the same bytes wins."""
+    from numba import njit
+    from daxsim.paths.common import dma_queue, post_dma, run_dma, store_fence
+
+    @njit
+    def post(dq, to_device, device, dev_off, pmem, pmem_off, n):
+        post_dma(dq, to_device, device, dev_off, pmem, pmem_off, n)
+        store_fence()
+
+    @njit
+    def run(dq, device, pmem):
+        run_dma(dq, device, pmem)
+        store_fence()
+
+    pmem = np.arange(8192, dtype=np.int64).astype(np.uint8)
+    device = np.zeros(8192, np.uint8)
+    dq = dma_queue(3)
+    post(dq, True, device, 0, pmem, 4096, 4096)  # pmem[4096:] to the device's first block
+    post(dq, False, device, 0, pmem, 0, 4096)  # that block back to pmem's first: after the first
+    assert dq[0] == 2 and not device.any()  # both wait
+    run(dq, device, pmem)
+    assert dq[0] == 0 and np.array_equal(device[:4096], pmem[4096:]) and np.array_equal(pmem[:4096], pmem[4096:])
+    pmem[:] = 7
+    for _ in range(2):
+        post(dq, True, device, 100, pmem, 0, 300)
+    assert dq[0] == 2 and device[100] != 7
+    post(dq, True, device, 4000, pmem, 0, 50)  # the third fills the queue: it runs
+    assert dq[0] == 0 and (device[100:400] == 7).all() and (device[4000:4050] == 7).all()
+
+
 @functools.cache
 def _fenced_dma():
     """paths.common.dma followed by its fence, callable from Python."""

@@ -131,6 +131,47 @@ def dma(to_device, device, dev_off, pmem, pmem_off, n):
         stream_copy(pmem, pmem_off, device, dev_off, n)
 
 
+def dma_queue(capacity: int) -> np.ndarray:
+    """The device's DMA queue (:func:`post_dma`): room for ``capacity`` transfers. Word 0
+    counts those posted; each takes four words: to the device?, device offset, pmem offset, bytes."""
+    return np.zeros(1 + 4 * int(capacity), np.int64)
+
+
+@njit(cache=True, inline="always")
+def queue_room(dq):
+    """How many transfers queue ``dq`` holds before it runs them (1: each at once)."""
+    return (len(dq) - 1) // 4
+
+
+@njit(cache=True, inline="always")
+def post_dma(dq, to_device, device, dev_off, pmem, pmem_off, n):
+    """A completion hands its DMA to the device's queue ``dq`` (:func:`dma_queue`); a full
+    queue is run (:func:`run_dma`). The transfers happen in the order posted, and the event
+    loop runs the queue before anything else touches the bytes (see daxsim/paths/loop.py);
+    with room for one, each is done at once."""
+    q = dq[0]
+    dq[1 + 4 * q] = to_device
+    dq[2 + 4 * q] = dev_off
+    dq[3 + 4 * q] = pmem_off
+    dq[4 + 4 * q] = n
+    dq[0] = q + 1
+    if 4 * (q + 1) + 1 == len(dq):
+        run_dma(dq, device, pmem)
+
+
+@njit(cache=True)
+def run_dma(dq, device, pmem):
+    """The device runs the transfers queued in ``dq``, in order, and the queue empties. Each
+    one's first lines are fetched while the one before it streams (a host hint)."""
+    n = dq[0]
+    for q in range(n):
+        w = 1 + 4 * q
+        if q + 1 < n:
+            prefetch_dma(dq[w + 4] != 0, device, dq[w + 5], pmem, dq[w + 6])
+        dma(dq[w] != 0, device, dq[w + 1], pmem, dq[w + 2], dq[w + 3])
+    dq[0] = 0
+
+
 @njit(cache=True)
 def prefetch_dma(to_device, device, dev_off, pmem, pmem_off, nbytes=512):
     """Prefetch the first ``nbytes`` the next DMA will read (a host hint; measured best of

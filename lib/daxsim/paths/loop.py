@@ -16,7 +16,7 @@ constant), which halves the compile time of what most runs need.
 
 ``path`` below is the option's path module (``daxsim.paths.option1a`` and so on). It
 supplies ``submit`` (translate the buffer and build the descriptor, taking whatever
-references the option takes), ``complete`` (DMA, then drop them), ``busy`` (does an
+references the option takes), ``complete`` (post the DMA, then drop them), ``busy`` (does an
 in-flight I/O hold a block of this range?), ``dma_start`` and ``warm`` (host prefetch
 hints) and ``BATCH``; ``st`` is its state (:mod:`daxsim.paths.state`). This file is not
 imported as a module: :func:`daxsim.paths.registry.event_loop` runs it once per option
@@ -48,7 +48,16 @@ from daxsim.model.counters import (
     C_WAIT_BYTES,
     C_WAIT_IOS,
 )
-from daxsim.paths.common import inflight_overlaps, plain_events, prefetch_dma, prefetch_source, store_fence, wrap
+from daxsim.paths.common import (
+    inflight_overlaps,
+    plain_events,
+    prefetch_dma,
+    prefetch_source,
+    queue_room,
+    run_dma,
+    store_fence,
+    wrap,
+)
 from daxsim.paths.state import M_BUSY_FILE, M_BUSY_NEEDS_MAP, M_BUSY_WAIT, M_POOL_USED, M_UNIT_BYTES
 from daxsim.paths.writeback import fsync, store
 
@@ -78,6 +87,7 @@ def run(
     st,
     dirty,
     drain,
+    dq,
     stop,
     resume,
 ):
@@ -91,8 +101,14 @@ def run(
     because a submission of these options changes nothing a completion reads, and the
     reverse; the host overlaps the memory misses of many submissions this way.
 
+    ``complete`` posts its DMAs to ``dq``, the device's queue
+    (:func:`daxsim.paths.common.post_dma`), which runs them in order when it is full, before
+    a piece returns and at the end. Only a run of reads and writes gets a queue with room
+    for more than one (:func:`daxsim.study.stages.emulation.dma_room`); then the loop's own
+    prefetch hints are left to the queue, which warms each transfer as the one before it streams.
+
     With ``drain`` false the run stops dead after the last event, as at a power loss: the
-    I/Os still in flight never complete (``inflight_lost``).
+    I/Os still in flight never complete (``inflight_lost``); the DMAs of those that did are done.
 
     A run may be taken in pieces: it starts at event ``resume[3]`` with the queue that
     ``resume`` describes (head slot, I/Os in flight, their entries) and returns at the
@@ -115,6 +131,7 @@ def run(
     desc_peak = counters[C_DESC_PEAK]
     held_peak = counters[C_TRANSIENT_PEAK]
     skip = start  # events before this one were run in a batch (or by an earlier piece)
+    hints = data and queue_room(dq) == 1  # each DMA runs as it is posted: warm its first lines beforehand
     for e in range(start, len(op)):
         if e < skip:
             continue
@@ -148,7 +165,7 @@ def run(
             for i in range(qd):
                 if e + qd + i < len(op):  # the next batch's misses, long before its submissions
                     path.warm(e + qd + i, off, pte, st)
-                if data:
+                if hints:
                     nxt = wrap(head + 1, ring)
                     a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
                     prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
@@ -168,6 +185,7 @@ def run(
                     b2,
                     b3,
                     st,
+                    dq,
                 )
                 head = wrap(head + 1, ring)
             ios += qd
@@ -199,6 +217,7 @@ def run(
                             b2,
                             b3,
                             st,
+                            dq,
                         )
                         inflight_entries -= slot_n[head]
                         counters[C_WAIT_BYTES] += length[slot_io[head]]
@@ -239,6 +258,7 @@ def run(
                             b2,
                             b3,
                             st,
+                            dq,
                         )
                         inflight_entries -= slot_n[head]
                         counters[C_WAIT_BYTES] += length[slot_io[head]]
@@ -279,6 +299,7 @@ def run(
                         b2,
                         b3,
                         st,
+                        dq,
                     )
                     inflight_entries -= slot_n[head]
                     counters[C_WAIT_BYTES] += length[slot_io[head]]
@@ -313,6 +334,7 @@ def run(
                     b2,
                     b3,
                     st,
+                    dq,
                 )
                 inflight_entries -= slot_n[head]
                 head = wrap(head + 1, ring)
@@ -323,7 +345,7 @@ def run(
             fsync(counters, dirty)
             continue
         if count == qd:
-            if data and count > 1:  # warm the next completion's first lines (a host hint)
+            if hints and count > 1:  # warm the next completion's first lines (a host hint)
                 nxt = wrap(head + 1, ring)
                 a = path.dma_start(nxt * maxp, b0, b1, pmem_base_pfn, st)
                 prefetch_dma(op[slot_io[nxt]] == OP_WRITE, device, b3[nxt * maxp], pmem, max(a, 0))
@@ -343,13 +365,14 @@ def run(
                 b2,
                 b3,
                 st,
+                dq,
             )
             inflight_entries -= slot_n[head]
             head = wrap(head + 1, ring)
             count -= 1
         if e + qd < len(op):  # the misses of the I/O a queue ahead (a host hint)
             path.warm(e + qd, off, pte, st)
-            if data and qd == 1:  # and the first bytes its DMA reads: nothing else overlaps that miss
+            if hints and qd == 1:  # and the first bytes its DMA reads: nothing else overlaps that miss
                 prefetch_source(e + 1, op, off, pte, device, pmem, pmem_base_pfn)
         s = wrap(head + count, ring)
         n = path.submit(e, s * maxp, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counters, b0, b1, b2, b3, st)
@@ -372,6 +395,7 @@ def run(
                     b2,
                     b3,
                     st,
+                    dq,
                 )
                 inflight_entries -= slot_n[head]
                 counters[C_STALL_IOS] += 1
@@ -393,6 +417,7 @@ def run(
         held_peak = max(held_peak, desc + inflight_entries * entry_transient + misc[M_POOL_USED] * misc[M_UNIT_BYTES])
     if e_next < len(op):
         resume[0], resume[1], resume[2], resume[3] = head, count, inflight_entries, e_next
+        run_dma(dq, device, pmem)  # the pages of this piece are checked next
         store_fence()
         counters[C_IOS] += ios
         counters[C_BYTES_REQUESTED] += requested
@@ -418,9 +443,11 @@ def run(
             b2,
             b3,
             st,
+            dq,
         )
         head = wrap(head + 1, ring)
         count -= 1
+    run_dma(dq, device, pmem)
     store_fence()  # the DMAs' streaming stores are done before anyone reads the bytes
     counters[C_IOS] += ios
     counters[C_BYTES_REQUESTED] += requested

@@ -42,6 +42,7 @@ STRUCT_PAGES = False
 ENTRY_BYTES = 16  #: struct bio_vec (of the bounce page)
 ENTRY_TRANSIENT = PAGE_SIZE  #: each entry also holds a DRAM bounce page
 BATCH = False  #: a submission may wait for completions (the page allocator)
+QUEUE_DMA = False  #: its transfers are CPU copies through the bounce pages, never left in the device's queue
 PINS = False  #: truncate waits by this option's own rule (busy below), not the era's page scan
 
 
@@ -103,8 +104,9 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
-    """DMA to or from the bounce pages; reads copy out to the buffer; free the pages."""
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
+    """DMA to or from the bounce pages; reads copy out to the buffer; free the pages.
+    ``dq``, the device's DMA queue, is not used: these copies are done at once (QUEUE_DMA)."""
     dram, dram_pages, buddy = st.dram, st.dram_pages, st.buddy
     bv_page, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     for k in range(base, base + n):

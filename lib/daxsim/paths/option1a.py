@@ -52,10 +52,10 @@ from daxsim.paths.common import (
     PG_DIRTY,
     VMEMMAP_SHIFT,
     add_segment,
-    dma,
     entry_pages,
     page_segment,
     populate_vmemmap_page,
+    post_dma,
     prefetch,
     prefetch_dma,
 )
@@ -176,7 +176,7 @@ def warm(e, off, pte, st):
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
     """The device DMAs each bio_vec (adjacent ones in one burst); then put_page() on each page."""
     misc, memmap, wear = st.misc, st.memmap, st.wear
     memmap_base_pfn = misc[M_MEMMAP_BASE]
@@ -198,7 +198,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         if data:
             if j < base + n:
                 prefetch_dma(op[e] == OP_WRITE, device, bv_dev[j], pmem, bv_page[j] * PAGE_SIZE + bv_off[j] - pmem_base)
-            dma(op[e] == OP_WRITE, device, bv_dev[k], pmem, pa, burst)
+            post_dma(dq, op[e] == OP_WRITE, device, bv_dev[k], pmem, pa, burst)
         moved += burst
         k = j
     counters[C_DMA_FROM_PMEM if op[e] == OP_WRITE else C_DMA_TO_PMEM] += moved

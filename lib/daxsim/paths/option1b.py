@@ -36,7 +36,7 @@ from daxsim.model.counters import (
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE, STRUCT_PAGE_SIZE
 from daxsim.emu.workload import OP_READ
 from daxsim.emu.memory import STRUCT_PAGE
-from daxsim.paths.common import PGMAP_COOKIE, dma, page_segment, set_entry
+from daxsim.paths.common import PGMAP_COOKIE, page_segment, post_dma, set_entry
 from daxsim.paths.state import M_HT_MASK, M_POOL_CAP, M_POOL_USED, M_UNIT_BYTES, PoolState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
@@ -180,7 +180,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
     """DMA by the transient pages' pfns; put each; free those that fall idle."""
     misc, pool, free, key, val = st.misc, st.pool, st.free, st.ht_key, st.ht_val
     bv_slot, bv_off, bv_len, bv_dev = b0, b1, b2, b3
@@ -189,7 +189,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         slot = bv_slot[k]
         pa = (np.int64(pool[slot].private) - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
         if data:
-            dma(op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
+            post_dma(dq, op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
         moved += bv_len[k]
         pool[slot].refcount -= 1
         if pool[slot].refcount == 0:

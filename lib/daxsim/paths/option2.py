@@ -27,7 +27,7 @@ from daxsim.model.counters import (
     C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import add_segment, dma, inflight_overlaps, page_segment
+from daxsim.paths.common import add_segment, inflight_overlaps, page_segment, post_dma
 from daxsim.paths.state import M_BVEC_MERGE, M_GUARD, PfnState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
@@ -69,14 +69,14 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
     """DMA by pfn, wherever those pfns now belong."""
     bv_pfn, bv_off, bv_len, bv_dev = b0, b1, b2, b3
     moved = 0
     for k in range(base, base + n):
         pa = (bv_pfn[k] - pmem_base_pfn) * PAGE_SIZE + bv_off[k]
         if data:
-            dma(op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
+            post_dma(dq, op[e] == 1, device, bv_dev[k], pmem, pa, bv_len[k])
         moved += bv_len[k]
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
 

@@ -23,7 +23,7 @@ from daxsim.model.counters import (
     C_ZEROED,
 )
 from daxsim.emu.units import PAGE_SHIFT, PAGE_SIZE
-from daxsim.paths.common import dma, page_segment, prefetch_dma
+from daxsim.paths.common import page_segment, post_dma, prefetch_dma
 from daxsim.paths.state import PfnState, new_misc
 from daxsim.paths.common import warm_pte as warm  # noqa: F401 (the queue's batch hint)
 
@@ -73,7 +73,7 @@ def submit(e, base, op, off, length, pte, fs, pmem, pmem_base_pfn, data, counter
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
     """DMA each extent in one burst; drop the extent references."""
     ex_addr, ex_len, ex_dev = b0, b2, b3  # b1 unused: an extent needs no page count
     moved = 0
@@ -81,7 +81,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
         if data:
             if k + 1 < base + n:
                 prefetch_dma(op[e] == 1, device, ex_dev[k + 1], pmem, ex_addr[k + 1])
-            dma(op[e] == 1, device, ex_dev[k], pmem, ex_addr[k], ex_len[k])
+            post_dma(dq, op[e] == 1, device, ex_dev[k], pmem, ex_addr[k], ex_len[k])
         moved += ex_len[k]
     counters[C_DMA_FROM_PMEM if op[e] == 1 else C_DMA_TO_PMEM] += moved
     counters[C_REFCOUNT_OPS] += n

@@ -37,10 +37,10 @@ from daxsim.model.counters import (
 from daxsim.paths.common import (
     VMEMMAP_SHIFT,
     add_segment,
-    dma,
     entry_pages,
     page_segment,
     populate_vmemmap_page,
+    post_dma,
     prefetch,
     prefetch_dma,
 )
@@ -146,7 +146,7 @@ def warm(e, off, pte, st):
 
 
 @njit(cache=True)
-def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st):
+def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0, b1, b2, b3, st, dq):
     """DMA each bio_vec; drop the references: per folio from 6.15 (unpin_user_folio), else per page."""
     misc, memmap = st.misc, st.memmap
     bias, idle, desc, folio = misc[M_PIN_BIAS], misc[M_IDLE_REF], misc[M_UNIT_BYTES], misc[M_FOLIO_GRAB]
@@ -157,7 +157,7 @@ def complete(e, base, n, op, fs, pmem, pmem_base_pfn, device, data, counters, b0
             pa = b0[k] * PAGE_SIZE + b1[k] - pmem_base
             if k + 1 < base + n:
                 prefetch_dma(op[e] == OP_WRITE, device, b3[k + 1], pmem, b0[k + 1] * PAGE_SIZE + b1[k + 1] - pmem_base)
-            dma(op[e] == OP_WRITE, device, b3[k], pmem, pa, b2[k])
+            post_dma(dq, op[e] == OP_WRITE, device, b3[k], pmem, pa, b2[k])
         moved += b2[k]
     counters[C_DMA_FROM_PMEM if op[e] == OP_WRITE else C_DMA_TO_PMEM] += moved
     pages = 0

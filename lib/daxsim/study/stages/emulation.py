@@ -22,7 +22,7 @@ from daxsim.emu.workload import (
 )
 from daxsim.model.counters import new_counters
 from daxsim.model.eras import era
-from daxsim.paths.common import boot_prefault, count_busy_pages, fill_pattern
+from daxsim.paths.common import boot_prefault, count_busy_pages, dma_queue, fill_pattern
 from daxsim.paths.registry import announce_compile, compile_ideal_aside, event_loop
 from daxsim.study.pieces import Pieces, Touched, digests
 from daxsim.paths.writeback import dirty_state
@@ -162,6 +162,21 @@ def run_events(
     return wall, st
 
 
+#: the DMAs the device queues before it runs them, in a run of reads and writes only
+DMA_QUEUE = 64
+
+
+def dma_room(option, op) -> int:
+    """The room in the device's DMA queue (:func:`daxsim.paths.common.post_dma`) for a run of
+    ``option`` over events ``op``. Only in a run of reads and writes alone may transfers
+    wait: nothing else there moves bytes that a queued transfer reaches (no truncate frees
+    a block, no store writes through the mapping; a fault fills a fresh block before any
+    transfer to it is posted). The host then copies them back to back, as the floor in
+    ``make bench`` does. Otherwise each one is done as its I/O completes. Option 0's transfers are CPU copies through its
+    bounce pages and are never queued. The bytes and the counters are the same either way."""
+    return DMA_QUEUE if io_only(op) and getattr(Spec.of(option).design.module, "QUEUE_DMA", True) else 1
+
+
 def loop_call(b: Booted, spec, op, off, length, qd: int, data: bool, counters, drain: bool = True, kernel=None):
     """The option's event loop for the events on booted machine ``b``, the arguments of a
     call (all but ``stop`` and ``resume``) and the path's state among them."""
@@ -199,6 +214,7 @@ def loop_call(b: Booted, spec, op, off, length, qd: int, data: bool, counters, d
         st,
         dirty,
         drain,
+        dma_queue(dma_room(spec, op)),
     )
     return event_loop(d.key, io_only=io_only(op)), args, st
 
