@@ -362,7 +362,6 @@ print(best)
 """
 
 
-
 def bench_cli(results, reps=REPS):
     """``python -m daxsim run`` as a user runs it: a fresh process per run, the run's own
     ``wall_s`` (best of ``reps``), against np.copyto of the same bytes in a fresh process
