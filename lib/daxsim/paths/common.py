@@ -155,7 +155,7 @@ def post_dma(dq, to_device, device, dev_off, pmem, pmem_off, n):
     dq[3 + 4 * q] = pmem_off
     dq[4 + 4 * q] = n
     dq[0] = q + 1
-    if 4 * (q + 1) + 1 == len(dq):
+    if q + 1 == queue_room(dq):
         run_dma(dq, device, pmem)
 
 
