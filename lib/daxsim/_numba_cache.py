@@ -18,6 +18,7 @@ import numba.core.config as _config
 _SRC = Path(__file__).resolve().parent
 #: what numba compiles, and every module whose constants its kernels read
 KERNEL_SOURCES = ("emu", "paths", "model/counters.py")
+HASH_LEN = 16  #: hex digits of source_hash(): the name of each cache folder
 
 
 def source_hash() -> str:
@@ -27,7 +28,7 @@ def source_hash() -> str:
         for p in sorted(root.rglob("*.py")) if root.is_dir() else [root]:
             h.update(p.relative_to(_SRC).as_posix().encode())
             h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    return h.hexdigest()[:HASH_LEN]
 
 
 #: the caches kept: this source's and the ones used most recently before it (other
@@ -36,14 +37,14 @@ KEEP = 4
 
 
 def _is_hash(name: str) -> bool:
-    return len(name) == 16 and all(c in "0123456789abcdef" for c in name)
+    return len(name) == HASH_LEN and all(c in "0123456789abcdef" for c in name)
 
 
 def use_cache(root: Path, key: str, keep: int = KEEP) -> Path:
     """The cache folder ``root/key``, marked as just used (its mtime). When it is new, the
     hash-named folders beside it beyond the ``keep`` most recently used (this one included)
     are removed: without that, each edit of the emulator's source left its compiled
-    kernels behind for good (98 folders, 0.8 GB, on the machine this was written on).
+    kernels behind for good.
     Anything else in ``root`` is left alone; a folder that cannot be removed is skipped."""
     import shutil
 
